@@ -1,0 +1,16 @@
+//! `verity-node`: the Verity chain's node.
+//!
+//! `--dev` runs a single-node chain that seals its own blocks (manual seal,
+//! block time `--dev-block-time`), with offchain workers and offchain indexing
+//! on. Any other chain (e.g. `--chain local`) runs Aura block production with
+//! GRANDPA finality.
+
+mod chain_spec;
+mod cli;
+mod command;
+mod rpc;
+mod service;
+
+fn main() -> sc_cli::Result<()> {
+	command::run()
+}

@@ -1,0 +1,56 @@
+//! The node's JSON-RPC extensions on top of substrate's built-in methods:
+//! account nonces (`system_accountNextIndex`), fee queries (`payment_*`) and,
+//! on a dev chain, `engine_createBlock` to seal a block on demand.
+
+use std::sync::Arc;
+
+use jsonrpsee::RpcModule;
+use sc_transaction_pool_api::TransactionPool;
+use sp_api::ProvideRuntimeApi;
+use sp_block_builder::BlockBuilder;
+use sp_blockchain::{Error as BlockChainError, HeaderBackend, HeaderMetadata};
+use verity_runtime::{opaque::Block, AccountId, Balance, Hash, Nonce};
+
+/// Channel to the manual-seal authorship task.
+pub type SealSink = futures::channel::mpsc::Sender<sc_consensus_manual_seal::EngineCommand<Hash>>;
+
+/// What the RPC extensions need.
+pub struct FullDeps<C, P> {
+	/// The client.
+	pub client: Arc<C>,
+	/// The transaction pool.
+	pub pool: Arc<P>,
+	/// On a dev chain: where `engine_createBlock` sends its commands.
+	pub seal: Option<SealSink>,
+}
+
+/// Builds the RPC extensions.
+pub fn create_full<C, P>(
+	deps: FullDeps<C, P>,
+) -> Result<RpcModule<()>, Box<dyn std::error::Error + Send + Sync>>
+where
+	C: ProvideRuntimeApi<Block>
+		+ HeaderBackend<Block>
+		+ HeaderMetadata<Block, Error = BlockChainError>
+		+ Send
+		+ Sync
+		+ 'static,
+	C::Api: substrate_frame_rpc_system::AccountNonceApi<Block, AccountId, Nonce>,
+	C::Api: pallet_transaction_payment_rpc::TransactionPaymentRuntimeApi<Block, Balance>,
+	C::Api: BlockBuilder<Block>,
+	P: TransactionPool + 'static,
+{
+	use pallet_transaction_payment_rpc::{TransactionPayment, TransactionPaymentApiServer};
+	use sc_consensus_manual_seal::rpc::{ManualSeal, ManualSealApiServer};
+	use substrate_frame_rpc_system::{System, SystemApiServer};
+
+	let mut module = RpcModule::new(());
+	let FullDeps { client, pool, seal } = deps;
+
+	module.merge(System::new(client.clone(), pool).into_rpc())?;
+	module.merge(TransactionPayment::new(client).into_rpc())?;
+	if let Some(seal) = seal {
+		module.merge(ManualSeal::new(seal).into_rpc())?;
+	}
+	Ok(module)
+}

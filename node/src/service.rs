@@ -1,0 +1,470 @@
+//! Assembles the node: client, database, transaction pool, networking, RPC,
+//! offchain workers and consensus.
+//!
+//! Two consensus set-ups share one runtime:
+//! * [`Consensus::ManualSeal`] (a development chain): the node seals a block
+//!   every `--dev-block-time` ms, and on `engine_createBlock`. Each block
+//!   carries an Aura pre-digest for its slot so the runtime's Aura pallet sees
+//!   a normal chain; blocks are final as soon as they are sealed.
+//! * [`Consensus::AuraGrandpa`] (every other chain): Aura slots for block
+//!   production, GRANDPA for finality.
+
+use std::{sync::Arc, time::Duration};
+
+use futures::FutureExt;
+use sc_client_api::{Backend, BlockBackend};
+use sc_consensus_aura::{ImportQueueParams, SlotProportion, StartAuraParams};
+use sc_consensus_grandpa::SharedVoterState;
+use sc_service::{error::Error as ServiceError, Configuration, TaskManager, WarpSyncConfig};
+use sc_telemetry::{Telemetry, TelemetryWorker};
+use sc_transaction_pool_api::OffchainTransactionPoolFactory;
+use sp_blockchain::HeaderBackend;
+use sp_consensus_aura::sr25519::{AuthorityPair as AuraPair, AuthoritySignature};
+use sp_runtime::traits::Block as BlockT;
+use verity_runtime::{opaque::Block, RuntimeApi};
+
+/// Host functions Verity adds to substrate's own.
+pub type HostFunctions = ();
+
+/// The executor of the runtime's wasm.
+pub type Executor = sc_executor::WasmExecutor<(sp_io::SubstrateHostFunctions, HostFunctions)>;
+
+/// The full client.
+pub type FullClient = sc_service::TFullClient<Block, RuntimeApi, Executor>;
+type FullBackend = sc_service::TFullBackend<Block>;
+type FullSelectChain = sc_consensus::LongestChain<FullBackend, Block>;
+type GrandpaBlockImport =
+	sc_consensus_grandpa::GrandpaBlockImport<FullBackend, Block, FullClient, FullSelectChain>;
+type GrandpaLink = sc_consensus_grandpa::LinkHalf<Block, FullClient, FullSelectChain>;
+
+/// Blocks between two GRANDPA justifications that are stored.
+const GRANDPA_JUSTIFICATION_PERIOD: u32 = 512;
+
+/// How the node produces and finalizes blocks.
+#[derive(Debug, Clone, Copy)]
+pub enum Consensus {
+	/// Seal blocks ourselves every `block_time_ms` (0: only on RPC), final at once.
+	ManualSeal {
+		/// Milliseconds between blocks.
+		block_time_ms: u64,
+	},
+	/// Aura block production with GRANDPA finality.
+	AuraGrandpa,
+}
+
+/// The parts subcommands need (check-block, export, revert, ...).
+pub type Service = sc_service::PartialComponents<
+	FullClient,
+	FullBackend,
+	FullSelectChain,
+	sc_consensus::DefaultImportQueue<Block>,
+	sc_transaction_pool::TransactionPoolHandle<Block, FullClient>,
+	(Option<(GrandpaBlockImport, GrandpaLink)>, Option<Telemetry>),
+>;
+
+/// Use ParityDB unless the operator chose a database: this node is built
+/// without RocksDB.
+pub fn prefer_paritydb(config: &mut Configuration) {
+	if let sc_service::config::DatabaseSource::Auto { paritydb_path, .. } = &config.database {
+		config.database =
+			sc_service::config::DatabaseSource::ParityDb { path: paritydb_path.clone() };
+	}
+}
+
+fn is_dev(config: &Configuration) -> bool {
+	config.chain_spec.chain_type() == sc_service::ChainType::Development
+}
+
+/// Builds the client, pool and import queue.
+pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
+	let telemetry = config
+		.telemetry_endpoints
+		.clone()
+		.filter(|x| !x.is_empty())
+		.map(|endpoints| -> Result<_, sc_telemetry::Error> {
+			let worker = TelemetryWorker::new(16)?;
+			let telemetry = worker.handle().new_telemetry(endpoints);
+			Ok((worker, telemetry))
+		})
+		.transpose()?;
+
+	let executor = sc_service::new_wasm_executor(&config.executor);
+	let (client, backend, keystore_container, task_manager) =
+		sc_service::new_full_parts::<Block, RuntimeApi, _>(
+			config,
+			telemetry.as_ref().map(|(_, telemetry)| telemetry.handle()),
+			executor,
+		)?;
+	let client = Arc::new(client);
+
+	let telemetry = telemetry.map(|(worker, telemetry)| {
+		task_manager.spawn_handle().spawn("telemetry", None, worker.run());
+		telemetry
+	});
+
+	let select_chain = sc_consensus::LongestChain::new(backend.clone());
+
+	let transaction_pool = Arc::from(
+		sc_transaction_pool::Builder::new(
+			task_manager.spawn_essential_handle(),
+			client.clone(),
+			config.role.is_authority().into(),
+		)
+		.with_options(config.transaction_pool.clone())
+		.with_prometheus(config.prometheus_registry())
+		.build(),
+	);
+
+	if is_dev(config) {
+		let import_queue = sc_consensus_manual_seal::import_queue(
+			Box::new(client.clone()),
+			&task_manager.spawn_essential_handle(),
+			config.prometheus_registry(),
+		);
+		return Ok(sc_service::PartialComponents {
+			client,
+			backend,
+			task_manager,
+			import_queue,
+			keystore_container,
+			select_chain,
+			transaction_pool,
+			other: (None, telemetry),
+		});
+	}
+
+	let (grandpa_block_import, grandpa_link) = sc_consensus_grandpa::block_import(
+		client.clone(),
+		GRANDPA_JUSTIFICATION_PERIOD,
+		&client,
+		select_chain.clone(),
+		telemetry.as_ref().map(|x| x.handle()),
+	)?;
+
+	let cidp_client = client.clone();
+	let import_queue =
+		sc_consensus_aura::import_queue::<AuraPair, _, _, _, _, _>(ImportQueueParams {
+			block_import: grandpa_block_import.clone(),
+			justification_import: Some(Box::new(grandpa_block_import.clone())),
+			client: client.clone(),
+			create_inherent_data_providers: move |parent_hash, _| {
+				let cidp_client = cidp_client.clone();
+				async move {
+					let slot_duration = sc_consensus_aura::standalone::slot_duration_at(
+						&*cidp_client,
+						parent_hash,
+					)?;
+					let timestamp = sp_timestamp::InherentDataProvider::from_system_time();
+					let slot =
+						sp_consensus_aura::inherents::InherentDataProvider::from_timestamp_and_slot_duration(
+							*timestamp,
+							slot_duration,
+						);
+					Ok((slot, timestamp))
+				}
+			},
+			spawner: &task_manager.spawn_essential_handle(),
+			registry: config.prometheus_registry(),
+			check_for_equivocation: Default::default(),
+			telemetry: telemetry.as_ref().map(|x| x.handle()),
+			compatibility_mode: Default::default(),
+		})?;
+
+	Ok(sc_service::PartialComponents {
+		client,
+		backend,
+		task_manager,
+		import_queue,
+		keystore_container,
+		select_chain,
+		transaction_pool,
+		other: (Some((grandpa_block_import, grandpa_link)), telemetry),
+	})
+}
+
+/// Builds and starts a full node.
+pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
+	config: Configuration,
+	consensus: Consensus,
+) -> Result<TaskManager, ServiceError> {
+	let sc_service::PartialComponents {
+		client,
+		backend,
+		mut task_manager,
+		import_queue,
+		keystore_container,
+		select_chain,
+		transaction_pool,
+		other: (grandpa, mut telemetry),
+	} = new_partial(&config)?;
+
+	let mut net_config = sc_network::config::FullNetworkConfiguration::<
+		Block,
+		<Block as BlockT>::Hash,
+		N,
+	>::new(&config.network, config.prometheus_registry().cloned());
+	let metrics = N::register_notification_metrics(config.prometheus_registry());
+
+	// GRANDPA's gossip protocol and warp sync, on chains that finalize with it.
+	let mut grandpa_net = None;
+	let mut warp_sync_config = None;
+	if let Some((_, link)) = &grandpa {
+		let protocol_name = sc_consensus_grandpa::protocol_standard_name(
+			&client.block_hash(0).ok().flatten().expect("Genesis block exists; qed"),
+			&config.chain_spec,
+		);
+		let (protocol_config, notification_service) =
+			sc_consensus_grandpa::grandpa_peers_set_config::<_, N>(
+				protocol_name.clone(),
+				metrics.clone(),
+				net_config.peer_store_handle(),
+			);
+		net_config.add_notification_protocol(protocol_config);
+		warp_sync_config = Some(WarpSyncConfig::WithProvider(Arc::new(
+			sc_consensus_grandpa::warp_proof::NetworkProvider::new(
+				backend.clone(),
+				link.shared_authority_set().clone(),
+				Vec::default(),
+			),
+		)));
+		grandpa_net = Some((protocol_name, notification_service));
+	}
+
+	let (network, system_rpc_tx, tx_handler_controller, sync_service) =
+		sc_service::build_network(sc_service::BuildNetworkParams {
+			config: &config,
+			net_config,
+			client: client.clone(),
+			transaction_pool: transaction_pool.clone(),
+			spawn_handle: task_manager.spawn_handle(),
+			spawn_essential_handle: task_manager.spawn_essential_handle(),
+			import_queue,
+			block_announce_validator_builder: None,
+			warp_sync_config,
+			block_relay: None,
+			metrics,
+		})?;
+
+	if config.offchain_worker.enabled {
+		let offchain_workers =
+			sc_offchain::OffchainWorkers::new(sc_offchain::OffchainWorkerOptions {
+				runtime_api_provider: client.clone(),
+				is_validator: config.role.is_authority(),
+				keystore: Some(keystore_container.keystore()),
+				offchain_db: backend.offchain_storage(),
+				transaction_pool: Some(OffchainTransactionPoolFactory::new(
+					transaction_pool.clone(),
+				)),
+				network_provider: Arc::new(network.clone()),
+				enable_http_requests: false,
+				custom_extensions: |_| vec![],
+			})?;
+		task_manager.spawn_handle().spawn(
+			"offchain-workers-runner",
+			"offchain-worker",
+			offchain_workers.run(client.clone(), task_manager.spawn_handle()).boxed(),
+		);
+	}
+
+	// Manual seal is driven through this channel, by a timer and by RPC.
+	let seal_channel = match consensus {
+		Consensus::ManualSeal { .. } => Some(futures::channel::mpsc::channel(1024)),
+		Consensus::AuraGrandpa => None,
+	};
+	let seal_sink = seal_channel.as_ref().map(|(sink, _)| sink.clone());
+
+	let role = config.role;
+	let force_authoring = config.force_authoring;
+	let name = config.network.node_name.clone();
+	let enable_grandpa = !config.disable_grandpa;
+	let prometheus_registry = config.prometheus_registry().cloned();
+
+	let rpc_extensions_builder = {
+		let client = client.clone();
+		let pool = transaction_pool.clone();
+		Box::new(move |_| {
+			let deps = crate::rpc::FullDeps {
+				client: client.clone(),
+				pool: pool.clone(),
+				seal: seal_sink.clone(),
+			};
+			crate::rpc::create_full(deps).map_err(Into::into)
+		})
+	};
+
+	let _rpc_handlers = sc_service::spawn_tasks(sc_service::SpawnTasksParams {
+		network: Arc::new(network.clone()),
+		client: client.clone(),
+		keystore: keystore_container.keystore(),
+		task_manager: &mut task_manager,
+		transaction_pool: transaction_pool.clone(),
+		rpc_builder: rpc_extensions_builder,
+		backend,
+		system_rpc_tx,
+		tx_handler_controller,
+		sync_service: sync_service.clone(),
+		config,
+		telemetry: telemetry.as_mut(),
+		tracing_execute_block: None,
+	})?;
+
+	let proposer_factory = sc_basic_authorship::ProposerFactory::new(
+		task_manager.spawn_handle(),
+		client.clone(),
+		transaction_pool.clone(),
+		prometheus_registry.as_ref(),
+		telemetry.as_ref().map(|x| x.handle()),
+	);
+
+	if let (Consensus::ManualSeal { block_time_ms }, Some((sink, commands_stream))) =
+		(consensus, seal_channel)
+	{
+		if block_time_ms > 0 {
+			let mut sink = sink;
+			task_manager.spawn_handle().spawn("dev-block-timer", None, async move {
+				loop {
+					futures_timer::Delay::new(Duration::from_millis(block_time_ms)).await;
+					let command = sc_consensus_manual_seal::EngineCommand::SealNewBlock {
+						create_empty: true,
+						finalize: true,
+						parent_hash: None,
+						sender: None,
+					};
+					if let Err(e) = sink.try_send(command) {
+						if e.is_disconnected() {
+							break;
+						}
+						log::warn!(target: "verity", "block sealing is behind: {e}");
+					}
+				}
+			});
+		}
+
+		let slot_duration = sc_consensus_aura::slot_duration(&*client)?;
+		let cidp_client = client.clone();
+		let params = sc_consensus_manual_seal::ManualSealParams {
+			block_import: client.clone(),
+			env: proposer_factory,
+			client: client.clone(),
+			pool: transaction_pool,
+			select_chain,
+			commands_stream: Box::pin(commands_stream),
+			consensus_data_provider: Some(Box::new(
+				sc_consensus_manual_seal::consensus::aura::AuraConsensusDataProvider::new(
+					client.clone(),
+				),
+			)),
+			create_inherent_data_providers: move |parent, ()| {
+				let client = cidp_client.clone();
+				async move {
+					let timestamp = dev_block_timestamp(&*client, parent, slot_duration);
+					let timestamp = sp_timestamp::InherentDataProvider::new(timestamp.into());
+					let slot =
+						sp_consensus_aura::inherents::InherentDataProvider::from_timestamp_and_slot_duration(
+							*timestamp,
+							slot_duration,
+						);
+					Ok((slot, timestamp))
+				}
+			},
+		};
+		task_manager.spawn_essential_handle().spawn_blocking(
+			"manual-seal",
+			None,
+			sc_consensus_manual_seal::run_manual_seal(params),
+		);
+		return Ok(task_manager);
+	}
+
+	let (grandpa_block_import, grandpa_link) =
+		grandpa.expect("new_partial builds GRANDPA parts for every non-dev chain; qed");
+
+	if role.is_authority() {
+		let slot_duration = sc_consensus_aura::slot_duration(&*client)?;
+		let aura = sc_consensus_aura::start_aura::<AuraPair, _, _, _, _, _, _, _, _, _, _>(
+			StartAuraParams {
+				slot_duration,
+				client: client.clone(),
+				select_chain,
+				block_import: grandpa_block_import,
+				proposer_factory,
+				create_inherent_data_providers: move |_, ()| async move {
+					let timestamp = sp_timestamp::InherentDataProvider::from_system_time();
+					let slot =
+						sp_consensus_aura::inherents::InherentDataProvider::from_timestamp_and_slot_duration(
+							*timestamp,
+							slot_duration,
+						);
+					Ok((slot, timestamp))
+				},
+				force_authoring,
+				backoff_authoring_blocks: Option::<()>::None,
+				keystore: keystore_container.keystore(),
+				sync_oracle: sync_service.clone(),
+				justification_sync_link: sync_service.clone(),
+				block_proposal_slot_portion: SlotProportion::new(2f32 / 3f32),
+				max_block_proposal_slot_portion: None,
+				telemetry: telemetry.as_ref().map(|x| x.handle()),
+				compatibility_mode: Default::default(),
+			},
+		)?;
+		task_manager
+			.spawn_essential_handle()
+			.spawn_blocking("aura", Some("block-authoring"), aura);
+	}
+
+	if enable_grandpa {
+		let (protocol_name, notification_service) =
+			grandpa_net.expect("set up above together with `grandpa`; qed");
+		let keystore = if role.is_authority() { Some(keystore_container.keystore()) } else { None };
+		let grandpa_config = sc_consensus_grandpa::GrandpaParams {
+			config: sc_consensus_grandpa::Config {
+				gossip_duration: Duration::from_millis(333),
+				justification_generation_period: GRANDPA_JUSTIFICATION_PERIOD,
+				name: Some(name),
+				observer_enabled: false,
+				keystore,
+				local_role: role,
+				telemetry: telemetry.as_ref().map(|x| x.handle()),
+				protocol_name,
+			},
+			link: grandpa_link,
+			network,
+			sync: Arc::new(sync_service),
+			notification_service,
+			voting_rule: sc_consensus_grandpa::VotingRulesBuilder::default().build(),
+			prometheus_registry,
+			shared_voter_state: SharedVoterState::empty(),
+			telemetry: telemetry.as_ref().map(|x| x.handle()),
+			offchain_tx_pool_factory: OffchainTransactionPoolFactory::new(transaction_pool),
+		};
+		task_manager.spawn_essential_handle().spawn_blocking(
+			"grandpa-voter",
+			None,
+			sc_consensus_grandpa::run_grandpa_voter(grandpa_config)?,
+		);
+	}
+
+	Ok(task_manager)
+}
+
+/// The timestamp of a dev block on top of `parent`: the wall clock, but at
+/// least one slot after the parent's slot, so that every block has a slot of
+/// its own (the runtime's Aura pallet requires strictly increasing slots).
+fn dev_block_timestamp(
+	client: &FullClient,
+	parent: <Block as BlockT>::Hash,
+	slot_duration: sp_consensus_aura::SlotDuration,
+) -> u64 {
+	let now = sp_timestamp::Timestamp::current().as_millis();
+	let step = slot_duration.as_millis();
+	let parent_slot = client
+		.header(parent)
+		.ok()
+		.flatten()
+		.and_then(|h| sc_consensus_aura::find_pre_digest::<Block, AuthoritySignature>(&h).ok());
+	match parent_slot {
+		Some(slot) => now.max((u64::from(slot) + 1).saturating_mul(step)),
+		None => now,
+	}
+}

@@ -1,0 +1,41 @@
+//! Builds the runtime's WebAssembly blob with `substrate-wasm-builder`.
+//!
+//! Where rustup has no wasm target (no network here), `scripts/setup` registers
+//! Debian's `rustc-web` toolchain with rustup as `verity-wasm`. This script then
+//! uses it for the runtime blob only, unless `WASM_BUILD_TOOLCHAIN` is set.
+
+#[cfg(feature = "std")]
+fn main() {
+	const FALLBACK: &str = "verity-wasm";
+	println!("cargo:rerun-if-env-changed=WASM_BUILD_TOOLCHAIN");
+	if std::env::var_os("WASM_BUILD_TOOLCHAIN").is_none() && toolchain_registered(FALLBACK) {
+		// SAFETY: build scripts are single-threaded at this point.
+		unsafe { std::env::set_var("WASM_BUILD_TOOLCHAIN", FALLBACK) };
+		// rustc >= 1.96 no longer lets undefined imports (the host functions)
+		// through the wasm linker by default.
+		if std::env::var_os("WASM_BUILD_RUSTFLAGS").is_none() {
+			unsafe { std::env::set_var("WASM_BUILD_RUSTFLAGS", "-C link-arg=--allow-undefined") };
+		}
+	}
+
+	#[cfg(feature = "metadata-hash")]
+	substrate_wasm_builder::WasmBuilder::init_with_defaults()
+		.enable_metadata_hash("VRT", 12)
+		.build();
+
+	#[cfg(not(feature = "metadata-hash"))]
+	substrate_wasm_builder::build_using_defaults();
+}
+
+#[cfg(feature = "std")]
+fn toolchain_registered(name: &str) -> bool {
+	std::process::Command::new("rustup")
+		.args(["toolchain", "list"])
+		.output()
+		.map(|o| String::from_utf8_lossy(&o.stdout).lines().any(|l| l.starts_with(name)))
+		.unwrap_or(false)
+}
+
+/// The wasm build of the runtime itself compiles this script without `std`.
+#[cfg(not(feature = "std"))]
+fn main() {}

@@ -1,0 +1,7 @@
+//! The pallets whose benchmarks `verity-node benchmark pallet` can run.
+
+frame_benchmarking::define_benchmarks!(
+	[pallet_balances, Balances]
+	[pallet_timestamp, Timestamp]
+	[pallet_sudo, Sudo]
+);

@@ -1,0 +1,205 @@
+//! # The Verity runtime
+//!
+//! A solochain runtime for verifiable AI inference. Block production is Aura,
+//! finality GRANDPA (a `--dev` node seals blocks itself instead). Alongside the
+//! usual System, Timestamp, Balances, TransactionPayment and Sudo pallets it
+//! hosts Verity's own pallets.
+//!
+//! Layout: [`configs`] holds each pallet's `Config`, `apis` the runtime APIs,
+//! [`genesis`] the genesis presets (`development`, `local_testnet`).
+
+#![cfg_attr(not(feature = "std"), no_std)]
+// `construct_runtime`/`#[frame_support::runtime]` generate many undocumented items.
+#![allow(missing_docs)]
+
+#[cfg(feature = "std")]
+include!(concat!(env!("OUT_DIR"), "/wasm_binary.rs"));
+
+extern crate alloc;
+
+mod apis;
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarks;
+pub mod configs;
+pub mod genesis;
+
+use sp_runtime::{
+	generic, impl_opaque_keys,
+	traits::{BlakeTwo256, IdentifyAccount, Verify},
+	MultiAddress, MultiSignature,
+};
+#[cfg(feature = "std")]
+use sp_version::NativeVersion;
+use sp_version::RuntimeVersion;
+
+pub use apis::RuntimeApi;
+pub use frame_support::weights::constants::{
+	BlockExecutionWeight, ExtrinsicBaseWeight, RocksDbWeight,
+};
+pub use pallet_balances::Call as BalancesCall;
+pub use pallet_timestamp::Call as TimestampCall;
+pub use sp_runtime::{Perbill, Permill};
+
+/// Opaque types: what the node needs to know about the runtime without
+/// knowing its calls.
+pub mod opaque {
+	use super::*;
+	use sp_runtime::traits::Hash as HashT;
+
+	pub use sp_runtime::OpaqueExtrinsic as UncheckedExtrinsic;
+
+	/// Opaque block header type.
+	pub type Header = generic::Header<BlockNumber, BlakeTwo256>;
+	/// Opaque block type.
+	pub type Block = generic::Block<Header, UncheckedExtrinsic>;
+	/// Opaque block identifier type.
+	pub type BlockId = generic::BlockId<Block>;
+	/// Opaque block hash type.
+	pub type Hash = <BlakeTwo256 as HashT>::Output;
+}
+
+impl_opaque_keys! {
+	/// The keys a validator registers: Aura for block production, GRANDPA for finality.
+	pub struct SessionKeys {
+		pub aura: Aura,
+		pub grandpa: Grandpa,
+	}
+}
+
+/// The runtime version.
+#[sp_version::runtime_version]
+pub const VERSION: RuntimeVersion = RuntimeVersion {
+	spec_name: alloc::borrow::Cow::Borrowed("verity"),
+	impl_name: alloc::borrow::Cow::Borrowed("verity"),
+	authoring_version: 1,
+	spec_version: 100,
+	impl_version: 1,
+	apis: apis::RUNTIME_API_VERSIONS,
+	transaction_version: 1,
+	system_version: 1,
+};
+
+/// Time and blocks.
+pub mod time {
+	use super::BlockNumber;
+
+	/// Target block time of the Aura + GRANDPA chain, and the timestamp step of a `--dev` node.
+	pub const MILLISECS_PER_BLOCK: u64 = 2000;
+	/// Aura slot duration: one block per slot.
+	pub const SLOT_DURATION: u64 = MILLISECS_PER_BLOCK;
+	/// Blocks per minute.
+	pub const MINUTES: BlockNumber = 60_000 / (MILLISECS_PER_BLOCK as BlockNumber);
+	/// Blocks per hour.
+	pub const HOURS: BlockNumber = MINUTES * 60;
+	/// Blocks per day.
+	pub const DAYS: BlockNumber = HOURS * 24;
+}
+
+/// Currency units. Balances have 12 decimals, the token symbol is `VRT`.
+pub mod currency {
+	use super::Balance;
+
+	/// One VRT.
+	pub const UNIT: Balance = 1_000_000_000_000;
+	/// 1/1000 VRT.
+	pub const MILLI_UNIT: Balance = 1_000_000_000;
+	/// 1/1_000_000 VRT.
+	pub const MICRO_UNIT: Balance = 1_000_000;
+	/// The existential deposit.
+	pub const EXISTENTIAL_DEPOSIT: Balance = MILLI_UNIT;
+}
+
+/// The native version, for the node's `--version` checks.
+#[cfg(feature = "std")]
+pub fn native_version() -> NativeVersion {
+	NativeVersion { runtime_version: VERSION, can_author_with: Default::default() }
+}
+
+/// Signature type of transactions.
+pub type Signature = MultiSignature;
+/// An account: the public key behind a [`Signature`].
+pub type AccountId = <<Signature as Verify>::Signer as IdentifyAccount>::AccountId;
+/// Balance of an account.
+pub type Balance = u128;
+/// Transaction index of an account.
+pub type Nonce = u32;
+/// Block hash.
+pub type Hash = sp_core::H256;
+/// Block number.
+pub type BlockNumber = u32;
+/// The address format for describing accounts.
+pub type Address = MultiAddress<AccountId, ()>;
+/// Block header type.
+pub type Header = generic::Header<BlockNumber, BlakeTwo256>;
+/// Block type.
+pub type Block = generic::Block<Header, UncheckedExtrinsic>;
+/// A block id.
+pub type BlockId = generic::BlockId<Block>;
+
+/// The extensions that every signed transaction carries.
+pub type TxExtension = (
+	frame_system::AuthorizeCall<Runtime>,
+	frame_system::CheckNonZeroSender<Runtime>,
+	frame_system::CheckSpecVersion<Runtime>,
+	frame_system::CheckTxVersion<Runtime>,
+	frame_system::CheckGenesis<Runtime>,
+	frame_system::CheckEra<Runtime>,
+	frame_system::CheckNonce<Runtime>,
+	frame_system::CheckWeight<Runtime>,
+	pallet_transaction_payment::ChargeTransactionPayment<Runtime>,
+	frame_metadata_hash_extension::CheckMetadataHash<Runtime>,
+	frame_system::WeightReclaim<Runtime>,
+);
+
+/// An extrinsic as it goes on the wire.
+pub type UncheckedExtrinsic =
+	generic::UncheckedExtrinsic<Address, RuntimeCall, Signature, TxExtension>;
+/// The payload a signer signs.
+pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
+
+/// Storage migrations run on runtime upgrade.
+type Migrations = ();
+
+/// Dispatches calls to the pallets.
+pub type Executive = frame_executive::Executive<
+	Runtime,
+	Block,
+	frame_system::ChainContext<Runtime>,
+	Runtime,
+	AllPalletsWithSystem,
+	Migrations,
+>;
+
+/// The runtime: its pallets and their indices (never reuse an index).
+#[frame_support::runtime]
+mod runtime {
+	#[runtime::runtime]
+	#[runtime::derive(
+		RuntimeCall,
+		RuntimeEvent,
+		RuntimeError,
+		RuntimeOrigin,
+		RuntimeFreezeReason,
+		RuntimeHoldReason,
+		RuntimeSlashReason,
+		RuntimeLockId,
+		RuntimeTask,
+		RuntimeViewFunction
+	)]
+	pub struct Runtime;
+
+	#[runtime::pallet_index(0)]
+	pub type System = frame_system;
+	#[runtime::pallet_index(1)]
+	pub type Timestamp = pallet_timestamp;
+	#[runtime::pallet_index(2)]
+	pub type Aura = pallet_aura;
+	#[runtime::pallet_index(3)]
+	pub type Grandpa = pallet_grandpa;
+	#[runtime::pallet_index(4)]
+	pub type Balances = pallet_balances;
+	#[runtime::pallet_index(5)]
+	pub type TransactionPayment = pallet_transaction_payment;
+	#[runtime::pallet_index(6)]
+	pub type Sudo = pallet_sudo;
+}
