@@ -8,23 +8,19 @@
 fn main() {
 	const FALLBACK: &str = "verity-wasm";
 	println!("cargo:rerun-if-env-changed=WASM_BUILD_TOOLCHAIN");
+	let mut builder = substrate_wasm_builder::WasmBuilder::init_with_defaults();
 	if std::env::var_os("WASM_BUILD_TOOLCHAIN").is_none() && toolchain_registered(FALLBACK) {
-		// SAFETY: build scripts are single-threaded at this point.
+		// SAFETY: build scripts are single-threaded; wasm-builder reads it below.
 		unsafe { std::env::set_var("WASM_BUILD_TOOLCHAIN", FALLBACK) };
 		// rustc >= 1.96 no longer lets undefined imports (the host functions)
 		// through the wasm linker by default.
-		if std::env::var_os("WASM_BUILD_RUSTFLAGS").is_none() {
-			unsafe { std::env::set_var("WASM_BUILD_RUSTFLAGS", "-C link-arg=--allow-undefined") };
-		}
+		builder = builder.append_to_rust_flags("-C link-arg=--allow-undefined");
 	}
-
 	#[cfg(feature = "metadata-hash")]
-	substrate_wasm_builder::WasmBuilder::init_with_defaults()
-		.enable_metadata_hash("VRT", 12)
-		.build();
-
-	#[cfg(not(feature = "metadata-hash"))]
-	substrate_wasm_builder::build_using_defaults();
+	{
+		builder = builder.enable_metadata_hash("VRT", 12);
+	}
+	builder.build();
 }
 
 #[cfg(feature = "std")]

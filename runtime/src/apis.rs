@@ -17,8 +17,9 @@ use sp_runtime::{
 use sp_version::RuntimeVersion;
 
 use super::{
-	AccountId, Aura, Balance, Block, Executive, Grandpa, InherentDataExt, Nonce, Runtime,
-	RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment, VERSION,
+	AccountId, Aura, Balance, Block, BlockNumber, Executive, Grandpa, Inference, InherentDataExt,
+	ModelRegistry, Nonce, Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys, System,
+	TransactionPayment, VERSION,
 };
 
 impl_runtime_apis! {
@@ -232,6 +233,37 @@ impl_runtime_apis! {
 		) -> Weight {
 			Executive::try_execute_block(block, state_root_check, signature_check, select)
 				.expect("execute-block failed")
+		}
+	}
+
+	impl pallet_model_registry_runtime_api::ModelRegistryApi<Block, AccountId, Balance, BlockNumber> for Runtime {
+		fn model(
+			id: pallet_model_registry::ModelId,
+		) -> Option<pallet_model_registry::ModelInfo<AccountId, Balance, BlockNumber>> {
+			pallet_model_registry::Models::<Runtime>::get(id)
+		}
+
+		fn model_chunk(id: pallet_model_registry::ModelId, index: u32) -> Option<Vec<u8>> {
+			ModelRegistry::model_chunk(&id, index)
+		}
+
+		fn release(
+			family: Vec<u8>,
+			version: pallet_model_registry::ModelVersion,
+		) -> Option<pallet_model_registry::ModelId> {
+			ModelRegistry::release(family, version)
+		}
+	}
+
+	impl pallet_inference_runtime_api::InferenceApi<Block, AccountId, Balance, BlockNumber> for Runtime {
+		fn job(
+			id: pallet_inference::JobId,
+		) -> Option<(pallet_inference::Job<AccountId, Balance, BlockNumber>, Option<Vec<u8>>)> {
+			Inference::job_with_output(id)
+		}
+
+		fn next_job_id() -> pallet_inference::JobId {
+			pallet_inference::NextJobId::<Runtime>::get()
 		}
 	}
 

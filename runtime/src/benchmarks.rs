@@ -4,4 +4,6 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_balances, Balances]
 	[pallet_timestamp, Timestamp]
 	[pallet_sudo, Sudo]
+	[pallet_model_registry, ModelRegistry]
+	[pallet_inference, Inference]
 );

@@ -8,15 +8,20 @@ use frame_support::{
 		IdentityFee, Weight,
 	},
 };
+use frame_support::{traits::tokens::imbalance::ResolveTo, PalletId};
 use frame_system::limits::{BlockLength, BlockWeights};
 use pallet_transaction_payment::{ConstFeeMultiplier, FungibleAdapter, Multiplier};
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
-use sp_runtime::{traits::One, Perbill};
+use sp_runtime::{
+	traits::{AccountIdConversion, One},
+	Perbill,
+};
 use sp_version::RuntimeVersion;
 
 use super::{
-	currency::EXISTENTIAL_DEPOSIT, time::SLOT_DURATION, AccountId, Aura, Balance, Balances,
-	Block, BlockNumber, Hash, Nonce, PalletInfo, Runtime, RuntimeCall, RuntimeEvent,
+	currency::{BYTE_DEPOSIT, EXISTENTIAL_DEPOSIT, MILLI_UNIT, UNIT},
+	time::{DAYS, HOURS}, time::SLOT_DURATION, AccountId, Aura, Balance, Balances,
+	Block, BlockNumber, Hash, Inference, ModelRegistry, Nonce, PalletInfo, Runtime, RuntimeCall, RuntimeEvent,
 	RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin, RuntimeTask, System, VERSION,
 };
 
@@ -118,3 +123,70 @@ impl pallet_sudo::Config for Runtime {
 	type WeightInfo = pallet_sudo::weights::SubstrateWeight<Runtime>;
 }
 
+
+parameter_types! {
+	/// The protocol's account: receives slashes (and, later, protocol fees).
+	pub TreasuryAccount: AccountId = PalletId(*b"vrt/trsy").into_account_truncating();
+}
+
+impl pallet_model_registry::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Slash = ResolveTo<TreasuryAccount, Balances>;
+	type ModelUsage = Inference;
+	type MaxModelSize = ConstU32<{ 16 * 1024 * 1024 }>;
+	type ChunkSize = ConstU32<{ 1024 * 1024 }>;
+	type ModelDeposit = ConstU128<UNIT>;
+	type ByteDeposit = ConstU128<BYTE_DEPOSIT>;
+	type PublisherBond = ConstU128<{ 100 * UNIT }>;
+	type MinChallengePeriod = ConstU32<5>;
+	type MaxChallengePeriod = ConstU32<DAYS>;
+	type WeightInfo = pallet_model_registry::weights::SubstrateWeight<Runtime>;
+}
+
+parameter_types! {
+	/// Share of its stake an executor loses for a missed result.
+	pub const TimeoutSlash: Perbill = Perbill::from_percent(1);
+	/// Share of its stake an executor loses for a wrong result.
+	pub const ExecutorSlash: Perbill = Perbill::from_percent(10);
+	/// Share of an executor's slash paid to the successful challenger.
+	pub const ChallengerReward: Perbill = Perbill::from_percent(20);
+	/// Share of an executor's slash paid to the verifiers of the quorum.
+	pub const VerifierReward: Perbill = Perbill::from_percent(30);
+	/// Share of a failed challenger's bond paid to the executor.
+	pub const ExecutorShare: Perbill = Perbill::from_percent(50);
+	/// Share of its stake a verifier loses for not voting.
+	pub const VerifierPenalty: Perbill = Perbill::from_percent(1);
+}
+
+impl pallet_inference::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Models = ModelRegistry;
+	type Treasury = TreasuryAccount;
+	type ForceOrigin = frame_system::EnsureRoot<AccountId>;
+	type ExecutorFee = ConstU128<{ 20 * MILLI_UNIT }>;
+	type ProtocolFee = ConstU128<{ 2 * MILLI_UNIT }>;
+	type MinExecutorStake = ConstU128<{ 1_000 * UNIT }>;
+	type MinVerifierStake = ConstU128<{ 1_000 * UNIT }>;
+	type UnbondingPeriod = ConstU32<HOURS>;
+	type ResultTimeout = ConstU32<30>;
+	type TimeoutSlash = TimeoutSlash;
+	type ExecutorSlash = ExecutorSlash;
+	type ChallengeBond = ConstU128<{ 10 * UNIT }>;
+	type ChallengerReward = ChallengerReward;
+	type VerifierReward = VerifierReward;
+	type ExecutorShare = ExecutorShare;
+	type VerifierPenalty = VerifierPenalty;
+	type CommitteeSize = ConstU32<3>;
+	type DisputePeriod = ConstU32<30>;
+	type ResultRetention = ConstU32<DAYS>;
+	type MaxInputSize = ConstU32<{ 1024 * 1024 }>;
+	type MaxOutputSize = ConstU32<{ 256 * 1024 }>;
+	type MaxExecutors = ConstU32<64>;
+	type MaxVerifiers = ConstU32<64>;
+	type MaxModelsPerExecutor = ConstU32<16>;
+	type MaxDeadlinesPerBlock = ConstU32<256>;
+	type MaxStepsPerBlock = ConstU32<512>;
+	type WeightInfo = pallet_inference::weights::SubstrateWeight<Runtime>;
+}

@@ -11,27 +11,51 @@ use sp_genesis_builder::{self, PresetId};
 use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
 
 use crate::{
-	currency::UNIT, AccountId, AuraConfig, Balance, BalancesConfig, GrandpaConfig,
+	currency::{EXISTENTIAL_DEPOSIT, UNIT},
+	AccountId, AuraConfig, Balance, BalancesConfig, GrandpaConfig, InferenceConfig,
 	RuntimeGenesisConfig, SudoConfig,
 };
 
 /// What every dev account starts with.
 pub const ENDOWMENT: Balance = 1_000_000 * UNIT;
 
+/// Stake of each genesis executor and verifier.
+pub const MARKET_STAKE: Balance = 1_000 * UNIT;
+
 fn testnet_genesis(
 	authorities: Vec<(AuraId, GrandpaId)>,
 	endowed: Vec<AccountId>,
 	root: AccountId,
 ) -> Value {
+	// Alice and Bob execute jobs; Charlie, Dave, Eve and Ferdie verify them.
+	let executors = [Sr25519Keyring::Alice, Sr25519Keyring::Bob].map(|k| k.to_account_id());
+	let verifiers = [
+		Sr25519Keyring::Charlie,
+		Sr25519Keyring::Dave,
+		Sr25519Keyring::Eve,
+		Sr25519Keyring::Ferdie,
+	]
+	.map(|k| k.to_account_id());
+	// The treasury exists from genesis so that it can receive any amount.
+	let treasury = (crate::configs::TreasuryAccount::get(), EXISTENTIAL_DEPOSIT);
 	build_struct_json_patch!(RuntimeGenesisConfig {
 		balances: BalancesConfig {
-			balances: endowed.iter().cloned().map(|k| (k, ENDOWMENT)).collect::<Vec<_>>(),
+			balances: endowed
+				.iter()
+				.cloned()
+				.map(|k| (k, ENDOWMENT))
+				.chain(core::iter::once(treasury))
+				.collect::<Vec<_>>(),
 		},
 		aura: AuraConfig { authorities: authorities.iter().map(|x| x.0.clone()).collect::<Vec<_>>() },
 		grandpa: GrandpaConfig {
 			authorities: authorities.iter().map(|x| (x.1.clone(), 1)).collect::<Vec<_>>(),
 		},
 		sudo: SudoConfig { key: Some(root) },
+		inference: InferenceConfig {
+			executors: executors.iter().cloned().map(|k| (k, MARKET_STAKE)).collect::<Vec<_>>(),
+			verifiers: verifiers.iter().cloned().map(|k| (k, MARKET_STAKE)).collect::<Vec<_>>(),
+		},
 	})
 }
 

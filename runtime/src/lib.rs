@@ -107,6 +107,8 @@ pub mod currency {
 	pub const MICRO_UNIT: Balance = 1_000_000;
 	/// The existential deposit.
 	pub const EXISTENTIAL_DEPOSIT: Balance = MILLI_UNIT;
+	/// One byte of on-chain model storage.
+	pub const BYTE_DEPOSIT: Balance = MICRO_UNIT;
 }
 
 /// The native version, for the node's `--version` checks.
@@ -202,4 +204,10 @@ mod runtime {
 	pub type TransactionPayment = pallet_transaction_payment;
 	#[runtime::pallet_index(6)]
 	pub type Sudo = pallet_sudo;
+
+	// Verity's own pallets.
+	#[runtime::pallet_index(10)]
+	pub type ModelRegistry = pallet_model_registry;
+	#[runtime::pallet_index(11)]
+	pub type Inference = pallet_inference;
 }

@@ -1,0 +1,173 @@
+//! Starts real `verity-node` processes for the integration tests.
+//!
+//! Every node gets its own free ports and a fresh base path. Its output goes
+//! to `node.log` in that directory; the path is printed when a test fails.
+//! A node is killed when its [`Node`] is dropped, also while a failing test
+//! unwinds, and (on Linux) when the test process itself dies.
+
+#![allow(dead_code)]
+
+use std::{
+	net::TcpListener,
+	os::unix::process::CommandExt,
+	path::PathBuf,
+	process::{Child, Command, Stdio},
+	sync::atomic::{AtomicU32, Ordering},
+	time::{Duration, Instant},
+};
+
+use subxt::{rpcs::RpcClient, OnlineClient, PolkadotConfig};
+
+/// The client type the tests use.
+pub type Api = OnlineClient<PolkadotConfig>;
+
+/// A running `verity-node`.
+pub struct Node {
+	child: Child,
+	/// Its JSON-RPC (WebSocket + HTTP) port.
+	pub rpc_port: u16,
+	/// Its libp2p port.
+	pub p2p_port: u16,
+	/// Its base path, holding the database, keystore and `node.log`.
+	pub dir: PathBuf,
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+	TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn fresh_dir(name: &str) -> PathBuf {
+	static N: AtomicU32 = AtomicU32::new(0);
+	let dir = std::env::temp_dir().join(format!(
+		"verity-test-{}-{}-{name}",
+		std::process::id(),
+		N.fetch_add(1, Ordering::SeqCst)
+	));
+	let _ = std::fs::remove_dir_all(&dir);
+	std::fs::create_dir_all(&dir).unwrap();
+	dir
+}
+
+/// The node binary cargo built for these tests.
+pub fn node_binary() -> &'static str {
+	env!("CARGO_BIN_EXE_verity-node")
+}
+
+impl Node {
+	/// Starts `verity-node` with `args` plus ports, base path and quiet defaults.
+	pub fn start(name: &str, args: &[&str]) -> Node {
+		let dir = fresh_dir(name);
+		let (rpc_port, p2p_port) = (free_port(), free_port());
+		let log = std::fs::File::create(dir.join("node.log")).unwrap();
+		let mut cmd = Command::new(node_binary());
+		cmd.args(args)
+			.arg("--base-path")
+			.arg(&dir)
+			.args(["--rpc-port", &rpc_port.to_string(), "--port", &p2p_port.to_string()])
+			.args(["--no-prometheus", "--no-telemetry", "--no-mdns", "--name", name])
+			.stdin(Stdio::null())
+			.stdout(log.try_clone().unwrap())
+			.stderr(log);
+		// SAFETY: `prctl` is async-signal-safe; the closure allocates nothing.
+		unsafe {
+			cmd.pre_exec(|| {
+				libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+				Ok(())
+			});
+		}
+		let child = cmd.spawn().expect("verity-node starts");
+		Node { child, rpc_port, p2p_port, dir }
+	}
+
+	/// Starts a `--dev` node.
+	pub fn dev(extra: &[&str]) -> Node {
+		let mut args = vec!["--dev"];
+		args.extend_from_slice(extra);
+		Node::start("dev", &args)
+	}
+
+	/// `ws://` URL of its RPC.
+	pub fn url(&self) -> String {
+		format!("ws://127.0.0.1:{}", self.rpc_port)
+	}
+
+	/// The last lines of its log.
+	pub fn log_tail(&self) -> String {
+		let log = std::fs::read_to_string(self.dir.join("node.log")).unwrap_or_default();
+		let lines: Vec<&str> = log.lines().collect();
+		lines[lines.len().saturating_sub(40)..].join("\n")
+	}
+
+	fn assert_running(&mut self) {
+		if let Ok(Some(status)) = self.child.try_wait() {
+			panic!("verity-node exited with {status}; log:\n{}", self.log_tail());
+		}
+	}
+
+	/// Waits until its RPC answers, then connects a raw RPC client and subxt.
+	pub async fn connect(&mut self, timeout: Duration) -> (RpcClient, Api) {
+		let deadline = Instant::now() + timeout;
+		loop {
+			self.assert_running();
+			if let Ok(rpc) = RpcClient::from_insecure_url(self.url()).await {
+				if let Ok(api) = Api::from_rpc_client(rpc.clone()).await {
+					return (rpc, api);
+				}
+			}
+			assert!(
+				Instant::now() < deadline,
+				"verity-node's RPC did not come up in {timeout:?}; log:\n{}",
+				self.log_tail()
+			);
+			tokio::time::sleep(Duration::from_millis(250)).await;
+		}
+	}
+}
+
+impl Drop for Node {
+	fn drop(&mut self) {
+		let _ = self.child.kill();
+		let _ = self.child.wait();
+		if std::thread::panicking() {
+			eprintln!("node log kept at {}", self.dir.join("node.log").display());
+		} else {
+			let _ = std::fs::remove_dir_all(&self.dir);
+		}
+	}
+}
+
+/// `chain_getHeader`'s block number at `hash` (best block when `None`).
+pub async fn block_number(rpc: &RpcClient, hash: Option<&str>) -> u64 {
+	let header: serde_json::Value = rpc
+		.request("chain_getHeader", subxt::rpcs::rpc_params![hash])
+		.await
+		.expect("chain_getHeader");
+	let number = header["number"].as_str().expect("header has a number");
+	u64::from_str_radix(number.trim_start_matches("0x"), 16).unwrap()
+}
+
+/// The number of the latest finalized block.
+pub async fn finalized_number(rpc: &RpcClient) -> u64 {
+	let hash: String = rpc
+		.request("chain_getFinalizedHead", subxt::rpcs::rpc_params![])
+		.await
+		.expect("chain_getFinalizedHead");
+	block_number(rpc, Some(&hash)).await
+}
+
+/// Polls `probe` until it returns `Some`, or panics after `timeout`.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut probe: F) -> T
+where
+	F: FnMut() -> Fut,
+	Fut: std::future::Future<Output = Option<T>>,
+{
+	let deadline = Instant::now() + timeout;
+	loop {
+		if let Some(v) = probe().await {
+			return v;
+		}
+		assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+		tokio::time::sleep(Duration::from_millis(500)).await;
+	}
+}

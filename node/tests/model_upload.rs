@@ -1,0 +1,102 @@
+//! A 16 MiB model goes on-chain through a `--dev` node and comes back byte for
+//! byte through the `ModelRegistryApi` runtime API.
+
+mod common;
+
+use std::time::Duration;
+
+use common::Node;
+use subxt::dynamic::{self, Value};
+use subxt_signer::sr25519::dev;
+
+const MIB: usize = 1024 * 1024;
+
+fn fake_model(len: usize) -> Vec<u8> {
+	let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+	(0..len)
+		.map(|_| {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			x as u8
+		})
+		.collect()
+}
+
+fn tensor(name: &str, dims: &[Option<u32>]) -> Value {
+	let shape = dims.iter().map(|d| match d {
+		None => Value::unnamed_variant("Batch", []),
+		Some(n) => Value::unnamed_variant("Fixed", [Value::u128(*n as u128)]),
+	});
+	Value::named_composite([
+		("name", Value::from_bytes(name)),
+		("dtype", Value::unnamed_variant("Float32", [])),
+		("shape", Value::unnamed_composite(shape)),
+	])
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_16_mib_model_round_trips_through_the_chain() {
+	let mut node = Node::dev(&["--dev-block-time", "500"]);
+	let (_rpc, api) = node.connect(Duration::from_secs(180)).await;
+	let alice = dev::alice();
+
+	let bytes = fake_model(16 * MIB);
+	let id = sp_crypto_hashing::blake2_256(&bytes);
+	let spec = Value::named_composite([
+		("family", Value::from_bytes("big-model")),
+		("version", Value::named_composite([("major", Value::u128(1)), ("minor", Value::u128(0))])),
+		("size", Value::u128(bytes.len() as u128)),
+		("inputs", Value::unnamed_composite([tensor("x", &[None, Some(64)])])),
+		("outputs", Value::unnamed_composite([tensor("y", &[None, Some(10)])])),
+		("price", Value::u128(1_000_000_000)),
+		("challenge_period", Value::u128(10)),
+		("policy", Value::unnamed_variant("Exact", [])),
+	]);
+
+	let submit = |call: subxt::tx::DynamicPayload| {
+		let api = api.clone();
+		let alice = alice.clone();
+		async move {
+			api.at_current_block()
+				.await
+				.unwrap()
+				.transactions()
+				.sign_and_submit_then_watch_default(&call, &alice)
+				.await
+				.unwrap()
+				.wait_for_finalized_success()
+				.await
+				.expect("extrinsic succeeds")
+		}
+	};
+
+	submit(dynamic::transaction("ModelRegistry", "register", (Value::from_bytes(id), spec))).await;
+	let mut activated = false;
+	for (index, chunk) in bytes.chunks(MIB).enumerate() {
+		let events = submit(dynamic::transaction(
+			"ModelRegistry",
+			"upload_chunk",
+			(Value::from_bytes(id), Value::u128(index as u128), Value::from_bytes(chunk)),
+		))
+		.await;
+		activated |= events.iter().any(|e| e.unwrap().event_name() == "ModelActivated");
+	}
+	assert!(activated, "the last chunk activates the model");
+
+	let at = api.at_current_block().await.unwrap();
+	let mut read_back = Vec::with_capacity(bytes.len());
+	for index in 0u32.. {
+		let call = dynamic::runtime_api_call::<_, Option<Vec<u8>>>(
+			"ModelRegistryApi",
+			"model_chunk",
+			(Value::from_bytes(id), Value::u128(index as u128)),
+		);
+		match at.runtime_apis().call(call).await.unwrap() {
+			Some(chunk) => read_back.extend_from_slice(&chunk),
+			None => break,
+		}
+	}
+	assert_eq!(read_back.len(), bytes.len());
+	assert!(read_back == bytes, "bytes read back differ from those uploaded");
+}

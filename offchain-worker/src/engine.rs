@@ -1,0 +1,278 @@
+//! The inference engine: tract-onnx, in-process. The node never calls it
+//! directly; it runs inside the sandbox worker process ([`crate::sandbox`]).
+
+use std::{
+	collections::{HashMap, VecDeque},
+	panic::{catch_unwind, AssertUnwindSafe},
+	sync::Arc,
+};
+
+use codec::Encode;
+use tract_onnx::prelude::*;
+use verity_primitives::{decode_tensors, Tensor};
+
+use crate::{convert, EngineError, Limits};
+
+/// An error with the engine's explanation, for logs and command-line users.
+#[derive(Debug, Clone, PartialEq, Eq, codec::Encode, codec::Decode)]
+pub struct Failure {
+	/// What kind of failure.
+	pub kind: EngineError,
+	/// What happened, in words.
+	pub message: String,
+}
+
+impl Failure {
+	/// A failure of `kind` explained by `message`.
+	pub fn new(kind: EngineError, message: impl Into<String>) -> Self {
+		Failure { kind, message: message.into() }
+	}
+}
+
+impl std::fmt::Display for Failure {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		write!(f, "{:?}: {}", self.kind, self.message)
+	}
+}
+
+impl std::error::Error for Failure {}
+
+/// A model parsed, optimized and ready to run.
+struct Loaded {
+	plan: Arc<TypedRunnableModel>,
+	inputs: Vec<(String, TypedFact)>,
+	outputs: Vec<String>,
+}
+
+/// Models the engine keeps loaded at most (least recently used evicted first).
+pub const CACHE_CAPACITY: usize = 8;
+
+/// Runs ONNX models with tract, within [`Limits`].
+pub struct Engine {
+	limits: Limits,
+	models: HashMap<[u8; 32], Loaded>,
+	recent: VecDeque<[u8; 32]>,
+}
+
+impl Engine {
+	/// An engine with no models loaded.
+	pub fn new(limits: Limits) -> Self {
+		Engine { limits, models: HashMap::new(), recent: VecDeque::new() }
+	}
+
+	/// Whether model `id` is loaded.
+	pub fn is_loaded(&self, id: &[u8; 32]) -> bool {
+		self.models.contains_key(id)
+	}
+
+	/// Ids of the loaded models, most recently used last.
+	pub fn loaded(&self) -> Vec<[u8; 32]> {
+		self.recent.iter().copied().collect()
+	}
+
+	fn touch(&mut self, id: &[u8; 32]) {
+		self.recent.retain(|x| x != id);
+		self.recent.push_back(*id);
+	}
+
+	/// Parses, optimizes and caches model `id` from `bytes`, which must hash
+	/// (blake2-256) to `id`.
+	pub fn load(&mut self, id: &[u8; 32], bytes: &[u8]) -> Result<(), Failure> {
+		if self.is_loaded(id) {
+			self.touch(id);
+			return Ok(());
+		}
+		if bytes.len() as u64 > self.limits.max_model_bytes {
+			return Err(Failure::new(
+				EngineError::ModelTooLarge,
+				format!("{} bytes, limit {}", bytes.len(), self.limits.max_model_bytes),
+			));
+		}
+		if sp_crypto_hashing::blake2_256(bytes) != *id {
+			return Err(Failure::new(EngineError::HashMismatch, "bytes do not hash to the model id"));
+		}
+		let limits = self.limits;
+		let loaded = guard(|| prepare(bytes, &limits))?;
+		while self.models.len() >= CACHE_CAPACITY {
+			let Some(old) = self.recent.pop_front() else { break };
+			self.models.remove(&old);
+		}
+		self.models.insert(*id, loaded);
+		self.touch(id);
+		Ok(())
+	}
+
+	/// Runs model `id` on SCALE-encoded tensors, returning SCALE-encoded tensors.
+	pub fn run_encoded(&mut self, id: &[u8; 32], input: &[u8]) -> Result<Vec<u8>, Failure> {
+		let tensors = decode_tensors(input)
+			.map_err(|e| Failure::new(EngineError::InvalidInput, format!("{e:?}")))?;
+		Ok(self.run(id, &tensors)?.encode())
+	}
+
+	/// Runs model `id` on `inputs`.
+	pub fn run(&mut self, id: &[u8; 32], inputs: &[Tensor]) -> Result<Vec<Tensor>, Failure> {
+		self.touch(id);
+		let limits = self.limits;
+		let model = self
+			.models
+			.get(id)
+			.ok_or_else(|| Failure::new(EngineError::NotLoaded, "model not loaded"))?;
+		check_inputs(model, inputs, &limits)?;
+		let tract_inputs = order_inputs(model, inputs)?;
+		let plan = model.plan.clone();
+		let outputs = guard(move || {
+			plan.run(tract_inputs)
+				.map_err(|e| Failure::new(EngineError::RunFailed, format!("{e:#}")))
+		})?;
+		outputs
+			.iter()
+			.zip(&model.outputs)
+			.map(|(t, name)| {
+				check_size(t.len() as u64, t.datum_type().size_of() as u64, &limits, name)?;
+				convert::from_tract(name, t).map_err(|k| Failure::new(k, format!("output {name}")))
+			})
+			.collect()
+	}
+}
+
+/// Runs `f`, turning a panic inside tract into a [`Failure`].
+fn guard<T>(f: impl FnOnce() -> Result<T, Failure>) -> Result<T, Failure> {
+	match catch_unwind(AssertUnwindSafe(f)) {
+		Ok(r) => r,
+		Err(panic) => {
+			let msg = panic
+				.downcast_ref::<String>()
+				.cloned()
+				.or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+				.unwrap_or_else(|| "panic".into());
+			Err(Failure::new(EngineError::Crashed, format!("the engine panicked: {msg}")))
+		},
+	}
+}
+
+fn check_size(elements: u64, elem_size: u64, limits: &Limits, what: &str) -> Result<(), Failure> {
+	let bytes = elements.saturating_mul(elem_size);
+	if elements > limits.max_tensor_elements || bytes > limits.max_tensor_bytes {
+		return Err(Failure::new(
+			EngineError::TensorTooLarge,
+			format!("{what}: {elements} elements ({bytes} bytes) exceed the limits"),
+		));
+	}
+	Ok(())
+}
+
+/// Bytes of a fact's tensor, once its symbols have `values`; `None` when it
+/// depends on data only known while running.
+fn fact_bytes(fact: &TypedFact, values: &SymbolValues) -> Option<(u64, u64)> {
+	let mut elements: u64 = 1;
+	for d in fact.shape.dims() {
+		let n = d.eval_to_i64(values).ok()?;
+		elements = elements.saturating_mul(u64::try_from(n).ok()?);
+	}
+	Some((elements, fact.datum_type.size_of() as u64))
+}
+
+/// Checks every tensor whose size is known from the model and the input
+/// shapes against the limits, before anything is allocated.
+fn check_model_tensors(model: &TypedModel, values: &SymbolValues, limits: &Limits) -> Result<(), Failure> {
+	let mut total: u64 = 0;
+	for node in model.nodes() {
+		for output in &node.outputs {
+			if let Some((elements, size)) = fact_bytes(&output.fact, values) {
+				check_size(elements, size, limits, &node.name)?;
+				total = total.saturating_add(elements.saturating_mul(size));
+			}
+		}
+	}
+	if total > limits.max_total_bytes {
+		return Err(Failure::new(
+			EngineError::MemoryLimit,
+			format!("intermediate tensors need {total} bytes, limit {}", limits.max_total_bytes),
+		));
+	}
+	Ok(())
+}
+
+fn prepare(bytes: &[u8], limits: &Limits) -> Result<Loaded, Failure> {
+	let mut read = bytes;
+	let inference = tract_onnx::onnx()
+		.model_for_read(&mut read)
+		.map_err(|e| Failure::new(EngineError::InvalidModel, format!("{e:#}")))?;
+	let typed = inference
+		.into_optimized()
+		.map_err(|e| Failure::new(EngineError::UnsupportedModel, format!("{e:#}")))?;
+	// Tensors of a fixed size known now (e.g. a constant Expand) are checked at load.
+	check_model_tensors(&typed, &SymbolValues::default(), limits)?;
+	let inputs = typed
+		.input_outlets()
+		.map_err(|e| Failure::new(EngineError::Internal, format!("{e:#}")))?
+		.iter()
+		.map(|o| {
+			let fact = typed.outlet_fact(*o).cloned();
+			let fact = fact.map_err(|e| Failure::new(EngineError::Internal, format!("{e:#}")))?;
+			Ok((typed.node(o.node).name.clone(), fact))
+		})
+		.collect::<Result<Vec<_>, Failure>>()?;
+	let outputs = typed
+		.output_outlets()
+		.map_err(|e| Failure::new(EngineError::Internal, format!("{e:#}")))?
+		.iter()
+		.map(|o| typed.outlet_label(*o).unwrap_or(&typed.node(o.node).name).to_string())
+		.collect();
+	let plan = typed
+		.into_runnable()
+		.map_err(|e| Failure::new(EngineError::UnsupportedModel, format!("{e:#}")))?;
+	Ok(Loaded { plan, inputs, outputs })
+}
+
+/// Checks `inputs` against the model's input facts, then every tensor size
+/// the input shapes determine against the limits.
+fn check_inputs(model: &Loaded, inputs: &[Tensor], limits: &Limits) -> Result<(), Failure> {
+	let bad = |m: String| Failure::new(EngineError::InvalidInput, m);
+	if inputs.len() != model.inputs.len() {
+		return Err(bad(format!("{} inputs given, the model takes {}", inputs.len(), model.inputs.len())));
+	}
+	let mut values = SymbolValues::default();
+	for (name, fact) in &model.inputs {
+		let t = inputs
+			.iter()
+			.find(|t| t.name == name.as_bytes())
+			.ok_or_else(|| bad(format!("no input named {name}")))?;
+		if convert::datum_type(t.dtype) != fact.datum_type {
+			return Err(bad(format!("{name}: {:?} given, {:?} expected", t.dtype, fact.datum_type)));
+		}
+		if !t.is_consistent() {
+			return Err(bad(format!("{name}: data length does not match shape")));
+		}
+		let elements = t.element_count().unwrap_or(u64::MAX);
+		check_size(elements, t.dtype.size() as u64, limits, name)?;
+		let dims = fact.shape.dims();
+		if dims.len() != t.shape.len() {
+			return Err(bad(format!("{name}: rank {} given, {} expected", t.shape.len(), dims.len())));
+		}
+		for (d, n) in dims.iter().zip(&t.shape) {
+			match d {
+				TDim::Sym(s) => values.set(s, i64::from(*n)),
+				d => match d.eval_to_i64(&values) {
+					Ok(v) if v == i64::from(*n) => {},
+					Ok(v) => return Err(bad(format!("{name}: dimension {n} given, {v} expected"))),
+					Err(_) => {},
+				},
+			}
+		}
+	}
+	check_model_tensors(model.plan.model(), &values, limits)
+}
+
+fn order_inputs(model: &Loaded, inputs: &[Tensor]) -> Result<TVec<TValue>, Failure> {
+	model
+		.inputs
+		.iter()
+		.map(|(name, _)| {
+			let t = inputs.iter().find(|t| t.name == name.as_bytes()).expect("checked above; qed");
+			convert::to_tract(t)
+				.map(|t| t.into_tvalue())
+				.map_err(|k| Failure::new(k, format!("input {name}")))
+		})
+		.collect()
+}

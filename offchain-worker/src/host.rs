@@ -1,0 +1,46 @@
+//! The host functions the runtime calls. Natively they forward to the global
+//! [`crate::sandbox::Sandbox`]; in the runtime they are imports the node
+//! provides (register [`verity_inference::HostFunctions`] in the node's
+//! executor).
+
+use alloc::vec::Vec;
+use sp_runtime_interface::{
+	pass_by::{AllocateAndReturnByCodec, PassFatPointerAndRead, PassPointerAndReadCopy},
+	runtime_interface,
+};
+
+use crate::EngineError;
+
+/// Why a model runs: the node may treat an executor's run differently from a
+/// verifier's (fault injection perturbs only executions).
+pub const PURPOSE_EXECUTE: u32 = 0;
+/// A verifier re-executing a disputed job.
+pub const PURPOSE_VERIFY: u32 = 1;
+
+/// Runs ONNX models in the node's inference engine.
+#[runtime_interface]
+pub trait VerityInference {
+	/// Whether model `id` is loaded in the engine.
+	fn is_loaded(id: PassPointerAndReadCopy<[u8; 32], 32>) -> bool {
+		crate::sandbox::global().is_loaded(&id)
+	}
+
+	/// Loads model `id` from its ONNX bytes (once; later runs refer to it by id).
+	fn load(
+		id: PassPointerAndReadCopy<[u8; 32], 32>,
+		bytes: PassFatPointerAndRead<&[u8]>,
+	) -> AllocateAndReturnByCodec<Result<(), EngineError>> {
+		crate::sandbox::global().load(&id, bytes).map_err(|f| f.kind)
+	}
+
+	/// Runs model `id` on `input` (SCALE-encoded `Vec<Tensor>`) and returns
+	/// its output (the same encoding). `purpose` is [`PURPOSE_EXECUTE`] or
+	/// [`PURPOSE_VERIFY`].
+	fn run(
+		id: PassPointerAndReadCopy<[u8; 32], 32>,
+		input: PassFatPointerAndRead<&[u8]>,
+		purpose: u32,
+	) -> AllocateAndReturnByCodec<Result<Vec<u8>, EngineError>> {
+		crate::sandbox::global().run_for(&id, input, purpose).map_err(|f| f.kind)
+	}
+}

@@ -1,0 +1,351 @@
+//! The engine in a separate worker process.
+//!
+//! A hostile model must not crash, hang or exhaust the node. So the node runs
+//! the [`Engine`] in a child process ([`serve`] is its main loop) with an
+//! address-space limit (`RLIMIT_AS`), and waits for each answer at most the
+//! wall-clock limit. A worker that times out is killed; one that dies is
+//! noticed; either way the call fails with a specific [`EngineError`] and the
+//! next call starts a fresh worker (whose cache is empty, so models are
+//! loaded again).
+//!
+//! Messages are length-prefixed (u32, little-endian) SCALE: a [`Request`] to
+//! the worker, a `Result<Vec<u8>, Failure>` back.
+
+use std::{
+	collections::HashSet,
+	io::{Read, Write},
+	path::PathBuf,
+	process::{Child, ChildStdin, Command, Stdio},
+	sync::{
+		mpsc::{self, Receiver, RecvTimeoutError},
+		Mutex, OnceLock,
+	},
+	time::Duration,
+};
+
+use codec::{Decode, Encode};
+
+use crate::{
+	engine::{Engine, Failure},
+	EngineError, Limits,
+};
+
+/// What the node asks the worker.
+#[derive(Encode, Decode, Debug)]
+pub enum Request {
+	/// Load a model.
+	Load {
+		/// Its id.
+		id: [u8; 32],
+		/// Its ONNX bytes.
+		bytes: Vec<u8>,
+	},
+	/// Run a loaded model.
+	Run {
+		/// Its id.
+		id: [u8; 32],
+		/// SCALE-encoded input tensors.
+		input: Vec<u8>,
+	},
+}
+
+/// Makes an executor's outputs wrong on purpose, to exercise challenges.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Fault {
+	/// Honest outputs.
+	None,
+	/// Every executed output is perturbed.
+	Always,
+	/// A share (0..=1) of executed outputs is perturbed, chosen by the input's hash.
+	Rate(f64),
+}
+
+impl std::str::FromStr for Fault {
+	type Err = String;
+	fn from_str(s: &str) -> Result<Self, String> {
+		match s {
+			"none" => Ok(Fault::None),
+			"always" => Ok(Fault::Always),
+			rate => match rate.parse::<f64>() {
+				Ok(r) if (0.0..=1.0).contains(&r) => Ok(Fault::Rate(r)),
+				_ => Err(format!("expected none, always or a rate in [0, 1], got {s:?}")),
+			},
+		}
+	}
+}
+
+/// How to start and bound the worker.
+#[derive(Clone, Debug)]
+pub struct SandboxConfig {
+	/// The worker program.
+	pub program: PathBuf,
+	/// Its arguments.
+	pub args: Vec<String>,
+	/// The engine's limits.
+	pub limits: Limits,
+	/// Fault injection for executed (not verified) outputs.
+	pub fault: Fault,
+}
+
+impl SandboxConfig {
+	/// The worker as a subcommand of the running executable (`verity-node
+	/// inference-worker`, `verity inference-worker`).
+	pub fn current_exe(subcommand: &str, limits: Limits) -> Self {
+		SandboxConfig {
+			program: std::env::current_exe().unwrap_or_else(|_| "verity-node".into()),
+			args: vec![subcommand.into()],
+			limits,
+			fault: Fault::None,
+		}
+	}
+}
+
+struct Worker {
+	child: Child,
+	stdin: ChildStdin,
+	replies: Receiver<Vec<u8>>,
+}
+
+impl Drop for Worker {
+	fn drop(&mut self) {
+		let _ = self.child.kill();
+		let _ = self.child.wait();
+	}
+}
+
+/// The engine behind a process boundary.
+pub struct Sandbox {
+	config: SandboxConfig,
+	worker: Mutex<Option<Worker>>,
+	loaded: Mutex<HashSet<[u8; 32]>>,
+}
+
+static GLOBAL: OnceLock<Sandbox> = OnceLock::new();
+
+/// Installs the sandbox the host functions use. The node calls this once at
+/// start-up; later calls have no effect (returns `false`).
+pub fn install(config: SandboxConfig) -> bool {
+	GLOBAL.set(Sandbox::new(config)).is_ok()
+}
+
+/// The sandbox the host functions use (`verity-node inference-worker` with
+/// default limits unless [`install`] set another).
+pub fn global() -> &'static Sandbox {
+	GLOBAL.get_or_init(|| {
+		Sandbox::new(SandboxConfig::current_exe("inference-worker", Limits::default()))
+	})
+}
+
+fn write_frame(w: &mut impl Write, payload: &[u8]) -> std::io::Result<()> {
+	w.write_all(&(payload.len() as u32).to_le_bytes())?;
+	w.write_all(payload)?;
+	w.flush()
+}
+
+fn read_frame(r: &mut impl Read) -> std::io::Result<Vec<u8>> {
+	let mut len = [0u8; 4];
+	r.read_exact(&mut len)?;
+	let mut buf = vec![0u8; u32::from_le_bytes(len) as usize];
+	r.read_exact(&mut buf)?;
+	Ok(buf)
+}
+
+impl Sandbox {
+	/// A sandbox that starts its worker on first use.
+	pub fn new(config: SandboxConfig) -> Self {
+		Sandbox { config, worker: Mutex::new(None), loaded: Mutex::new(HashSet::new()) }
+	}
+
+	/// The limits in force.
+	pub fn limits(&self) -> Limits {
+		self.config.limits
+	}
+
+	fn spawn(&self) -> Result<Worker, Failure> {
+		let mut cmd = Command::new(&self.config.program);
+		cmd.args(&self.config.args)
+			.arg(self.config.limits.encode().iter().map(|b| format!("{b:02x}")).collect::<String>())
+			.stdin(Stdio::piped())
+			.stdout(Stdio::piped())
+			.stderr(Stdio::inherit());
+		let memory = self.config.limits.memory_bytes;
+		// SAFETY: only async-signal-safe calls between fork and exec.
+		unsafe {
+			use std::os::unix::process::CommandExt;
+			cmd.pre_exec(move || {
+				let lim = libc::rlimit { rlim_cur: memory, rlim_max: memory };
+				libc::setrlimit(libc::RLIMIT_AS, &lim);
+				libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+				Ok(())
+			});
+		}
+		let mut child = cmd.spawn().map_err(|e| {
+			Failure::new(EngineError::Internal, format!("cannot start the inference worker: {e}"))
+		})?;
+		let stdin = child.stdin.take().expect("piped; qed");
+		let mut stdout = child.stdout.take().expect("piped; qed");
+		let (tx, replies) = mpsc::channel();
+		std::thread::Builder::new()
+			.name("inference-worker-reader".into())
+			.spawn(move || {
+				while let Ok(frame) = read_frame(&mut stdout) {
+					if tx.send(frame).is_err() {
+						break;
+					}
+				}
+			})
+			.map_err(|e| Failure::new(EngineError::Internal, e.to_string()))?;
+		Ok(Worker { child, stdin, replies })
+	}
+
+	fn request(&self, req: &Request) -> Result<Vec<u8>, Failure> {
+		let mut slot = self.worker.lock().unwrap_or_else(|p| p.into_inner());
+		if slot.is_none() {
+			self.loaded.lock().unwrap_or_else(|p| p.into_inner()).clear();
+			*slot = Some(self.spawn()?);
+		}
+		let worker = slot.as_mut().expect("set above; qed");
+		let timeout = Duration::from_millis(self.config.limits.timeout_ms);
+		let sent = write_frame(&mut worker.stdin, &req.encode());
+		let reply = match sent {
+			Ok(()) => worker.replies.recv_timeout(timeout),
+			Err(_) => Err(RecvTimeoutError::Disconnected),
+		};
+		match reply {
+			Ok(frame) => Result::<Vec<u8>, Failure>::decode(&mut &frame[..]).unwrap_or_else(|_| {
+				Err(Failure::new(EngineError::Internal, "undecodable reply from the worker"))
+			}),
+			Err(RecvTimeoutError::Timeout) => {
+				*slot = None; // kills the worker
+				Err(Failure::new(
+					EngineError::Timeout,
+					format!("no answer within {} ms; the worker was killed", timeout.as_millis()),
+				))
+			},
+			Err(RecvTimeoutError::Disconnected) => {
+				let status = worker.child.wait().ok();
+				*slot = None;
+				Err(Failure::new(
+					EngineError::Crashed,
+					format!("the inference worker died ({status:?}), e.g. out of memory"),
+				))
+			},
+		}
+	}
+
+	/// Whether model `id` is loaded in the current worker.
+	pub fn is_loaded(&self, id: &[u8; 32]) -> bool {
+		self.loaded.lock().unwrap_or_else(|p| p.into_inner()).contains(id)
+	}
+
+	/// Loads model `id` from `bytes` into the worker.
+	pub fn load(&self, id: &[u8; 32], bytes: &[u8]) -> Result<(), Failure> {
+		if bytes.len() as u64 > self.config.limits.max_model_bytes {
+			return Err(Failure::new(EngineError::ModelTooLarge, format!("{} bytes", bytes.len())));
+		}
+		self.request(&Request::Load { id: *id, bytes: bytes.to_vec() })?;
+		self.loaded.lock().unwrap_or_else(|p| p.into_inner()).insert(*id);
+		Ok(())
+	}
+
+	/// Runs model `id` on SCALE-encoded `input`.
+	pub fn run(&self, id: &[u8; 32], input: &[u8]) -> Result<Vec<u8>, Failure> {
+		if !self.is_loaded(id) {
+			return Err(Failure::new(EngineError::NotLoaded, "load the model first"));
+		}
+		self.request(&Request::Run { id: *id, input: input.to_vec() })
+	}
+
+	/// [`Sandbox::run`] for `purpose` ([`crate::host::PURPOSE_EXECUTE`] or
+	/// `PURPOSE_VERIFY`); executed outputs are perturbed as the fault
+	/// injection setting says.
+	pub fn run_for(&self, id: &[u8; 32], input: &[u8], purpose: u32) -> Result<Vec<u8>, Failure> {
+		let output = self.run(id, input)?;
+		if purpose != crate::host::PURPOSE_EXECUTE {
+			return Ok(output);
+		}
+		let perturb = match self.config.fault {
+			Fault::None => false,
+			Fault::Always => true,
+			Fault::Rate(r) => {
+				let h = sp_crypto_hashing::blake2_256(&(id, input).encode());
+				(u64::from_le_bytes(h[..8].try_into().expect("8 bytes; qed")) as f64) <
+					r * u64::MAX as f64
+			},
+		};
+		if perturb {
+			log::warn!(target: "verity::inference", "fault injection: perturbing an output");
+			Ok(perturb_output(&output))
+		} else {
+			Ok(output)
+		}
+	}
+}
+
+/// A wrong answer under every verification policy: in the first tensor, the
+/// largest element of each row becomes the smallest minus one.
+pub fn perturb_output(encoded: &[u8]) -> Vec<u8> {
+	use verity_primitives::DType;
+	let Ok(mut tensors) = verity_primitives::decode_tensors(encoded) else {
+		return encoded.to_vec();
+	};
+	let Some(t) = tensors.first_mut() else { return encoded.to_vec() };
+	let size = t.dtype.size() as usize;
+	let n = t.data.len() / size;
+	let row = if t.shape.len() >= 2 && t.shape[0] > 0 { n / t.shape[0] as usize } else { n };
+	if row == 0 {
+		return encoded.to_vec();
+	}
+	for start in (0..n).step_by(row) {
+		let vals: Vec<f64> = (start..start + row).filter_map(|i| t.element_f64(i)).collect();
+		let (mut hi, mut lo) = (0, 0);
+		for (i, v) in vals.iter().enumerate() {
+			if *v > vals[hi] {
+				hi = i;
+			}
+			if *v < vals[lo] {
+				lo = i;
+			}
+		}
+		let new = vals[lo] - 1.0;
+		let at = (start + hi) * size;
+		let bytes: Vec<u8> = match t.dtype {
+			DType::Float32 => (new as f32).to_le_bytes().to_vec(),
+			DType::Float64 => new.to_le_bytes().to_vec(),
+			DType::Int64 => (new as i64).to_le_bytes().to_vec(),
+			DType::Int32 => (new as i32).to_le_bytes().to_vec(),
+			DType::Uint8 | DType::Bool => vec![(vals[hi] as u8).wrapping_add(1)],
+		};
+		t.data[at..at + size].copy_from_slice(&bytes);
+	}
+	tensors.encode()
+}
+
+/// The worker's main loop: answers requests on stdin until it closes. `arg`
+/// is the hex-encoded [`Limits`] the parent passed.
+pub fn serve(arg: Option<&str>) -> std::io::Result<()> {
+	let limits = arg
+		.and_then(|hex| {
+			let bytes: Option<Vec<u8>> = (0..hex.len())
+				.step_by(2)
+				.map(|i| hex.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()))
+				.collect();
+			Limits::decode(&mut &bytes?[..]).ok()
+		})
+		.unwrap_or_default();
+	let mut engine = Engine::new(limits);
+	let (mut stdin, mut stdout) = (std::io::stdin().lock(), std::io::stdout().lock());
+	loop {
+		let frame = match read_frame(&mut stdin) {
+			Ok(f) => f,
+			Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+			Err(e) => return Err(e),
+		};
+		let reply: Result<Vec<u8>, Failure> = match Request::decode(&mut &frame[..]) {
+			Ok(Request::Load { id, bytes }) => engine.load(&id, &bytes).map(|()| Vec::new()),
+			Ok(Request::Run { id, input }) => engine.run_encoded(&id, &input),
+			Err(_) => Err(Failure::new(EngineError::Internal, "undecodable request")),
+		};
+		write_frame(&mut stdout, &reply.encode())?;
+	}
+}

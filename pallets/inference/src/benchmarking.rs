@@ -1,0 +1,347 @@
+//! Benchmarks of the inference market (frame-benchmarking v2).
+//!
+//! `on_initialize(s, b)` measures a block that runs `s` settlements while
+//! scanning `b` deadline slots; `on_initialize_pending(p)` measures the same
+//! block with `p` other jobs pending (not yet due), to show that a block's
+//! cost does not depend on how many jobs wait.
+
+use super::*;
+use alloc::{vec, vec::Vec};
+use frame_benchmarking::v2::*;
+use frame_support::traits::{fungible::Mutate, Hooks};
+use frame_system::RawOrigin;
+use pallet_model_registry::{TensorSpec, TensorSpecs};
+use sp_runtime::traits::Bounded;
+use verity_primitives::{DType, Dim, Name, Tensor};
+
+fn funded<T: Config>(name: &'static str, index: u32) -> T::AccountId {
+	let who: T::AccountId = account(name, index, 0);
+	T::Currency::set_balance(&who, BalanceOf::<T>::max_value() / 1024u32.into());
+	who
+}
+
+fn spec(name: &[u8], n: u32) -> TensorSpecs {
+	TensorSpecs::truncate_from(vec![TensorSpec {
+		name: Name::truncate_from(name.to_vec()),
+		dtype: DType::Float32,
+		shape: BoundedVec::truncate_from(vec![Dim::Batch, Dim::Fixed(n)]),
+	}])
+}
+
+/// SCALE-encoded tensors: one named `name`, holding `n` floats.
+fn tensors(name: &[u8], n: u32) -> Vec<u8> {
+	vec![Tensor {
+		name: name.to_vec(),
+		dtype: DType::Float32,
+		shape: vec![1, n],
+		data: (0..n).flat_map(|i| (i as f32).to_le_bytes()).collect(),
+	}]
+	.encode()
+}
+
+/// Floats that fit in `max_bytes` of encoded tensors.
+fn floats_in(max_bytes: u32) -> u32 {
+	(max_bytes.saturating_sub(64) / 4).max(1)
+}
+
+fn model<T: Config>(inputs: u32, outputs: u32) -> ModelId {
+	let owner = funded::<T>("publisher", 0);
+	T::Models::benchmark_model(
+		&owner,
+		spec(b"x", inputs),
+		spec(b"y", outputs),
+		VerificationPolicy::Tolerance {
+			abs: sp_runtime::FixedU64::from_rational(1, 1_000_000),
+			rel: sp_runtime::FixedU64::from_rational(1, 1_000),
+		},
+	)
+}
+
+fn executors<T: Config>(n: u32) -> Vec<T::AccountId> {
+	(0..n)
+		.map(|i| {
+			let e = funded::<T>("executor", i);
+			Pallet::<T>::do_register_executor(&e, T::MinExecutorStake::get(), None).unwrap();
+			e
+		})
+		.collect()
+}
+
+fn verifiers<T: Config>(n: u32) -> Vec<T::AccountId> {
+	(0..n)
+		.map(|i| {
+			let v = funded::<T>("verifier", i);
+			Pallet::<T>::do_register_verifier(&v, T::MinVerifierStake::get()).unwrap();
+			v
+		})
+		.collect()
+}
+
+/// A job on `model` with its result posted: returns the job and its executor.
+fn job_with_result<T: Config>(model: ModelId, outputs: u32) -> (JobId, T::AccountId) {
+	let requester = funded::<T>("requester", 0);
+	let input = InputOf::<T>::truncate_from(tensors(b"x", 4));
+	let job = Pallet::<T>::do_submit_job(requester, model, input, BalanceOf::<T>::max_value())
+		.unwrap();
+	let executor = Jobs::<T>::get(job).unwrap().executor;
+	let output = OutputOf::<T>::truncate_from(tensors(b"y", outputs));
+	Pallet::<T>::submit_result(RawOrigin::Signed(executor.clone()).into(), job, output).unwrap();
+	(job, executor)
+}
+
+/// `n` jobs with results whose challenge windows all end at `at`, spread over
+/// as many deadline slots as needed, plus the model they run.
+fn pending_jobs<T: Config>(n: u32, at: BlockNumberFor<T>, index: u32) {
+	let model = model::<T>(4, 4);
+	let requester = funded::<T>("pending-requester", index);
+	let executor = funded::<T>("pending-executor", index);
+	let fees = Fees {
+		price: 1u32.into(),
+		executor: 1u32.into(),
+		protocol: 1u32.into(),
+	};
+	T::Currency::hold(&HoldReason::JobEscrow.into(), &requester, fees.total() * n.into()).unwrap();
+	Pallet::<T>::do_register_executor(&executor, T::MinExecutorStake::get(), None).unwrap();
+	let first = NextJobId::<T>::get();
+	let mut block = at;
+	for job in first..first + u64::from(n) {
+		let deadline = Pallet::<T>::schedule(job, block).unwrap();
+		block = deadline;
+		Jobs::<T>::insert(
+			job,
+			Job {
+				requester: requester.clone(),
+				model,
+				executor: executor.clone(),
+				fees,
+				status: JobStatus::Submitted,
+				submitted_at: Zero::zero(),
+				deadline,
+				output_hash: Some(Default::default()),
+			},
+		);
+	}
+	NextJobId::<T>::put(first + u64::from(n));
+	Executors::<T>::mutate(&executor, |e| e.as_mut().unwrap().open_jobs = n);
+	JobsInFlight::<T>::mutate(model, |c| *c += n);
+}
+
+#[benchmarks]
+mod benchmarks {
+	use super::*;
+
+	#[benchmark]
+	fn register_executor() {
+		executors::<T>(T::MaxExecutors::get() - 1);
+		let caller = funded::<T>("caller", 0);
+		let stake = T::MinExecutorStake::get();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller.clone()), stake, None);
+
+		assert!(Executors::<T>::contains_key(&caller));
+	}
+
+	#[benchmark]
+	fn top_up_executor() {
+		let caller = executors::<T>(1).remove(0);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller.clone()), 10u32.into());
+
+		assert_eq!(
+			Executors::<T>::get(&caller).unwrap().stake,
+			T::MinExecutorStake::get() + 10u32.into()
+		);
+	}
+
+	#[benchmark]
+	fn unbond_executor() {
+		let caller = executors::<T>(T::MaxExecutors::get()).remove(0);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller.clone()));
+
+		assert!(Executors::<T>::get(&caller).unwrap().unbonding_until.is_some());
+	}
+
+	#[benchmark]
+	fn withdraw_executor() {
+		let caller = executors::<T>(1).remove(0);
+		Pallet::<T>::unbond_executor(RawOrigin::Signed(caller.clone()).into()).unwrap();
+		frame_system::Pallet::<T>::set_block_number(
+			frame_system::Pallet::<T>::block_number() + T::UnbondingPeriod::get(),
+		);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller.clone()));
+
+		assert!(!Executors::<T>::contains_key(&caller));
+	}
+
+	#[benchmark]
+	fn register_verifier() {
+		verifiers::<T>(T::MaxVerifiers::get() - 1);
+		let caller = funded::<T>("caller", 0);
+		let stake = T::MinVerifierStake::get();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller.clone()), stake);
+
+		assert!(Verifiers::<T>::contains_key(&caller));
+	}
+
+	#[benchmark]
+	fn unbond_verifier() {
+		let caller = verifiers::<T>(T::MaxVerifiers::get()).remove(0);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller.clone()));
+
+		assert!(Verifiers::<T>::get(&caller).unwrap().unbonding_until.is_some());
+	}
+
+	#[benchmark]
+	fn withdraw_verifier() {
+		let caller = verifiers::<T>(1).remove(0);
+		Pallet::<T>::unbond_verifier(RawOrigin::Signed(caller.clone()).into()).unwrap();
+		frame_system::Pallet::<T>::set_block_number(
+			frame_system::Pallet::<T>::block_number() + T::UnbondingPeriod::get(),
+		);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller.clone()));
+
+		assert!(!Verifiers::<T>::contains_key(&caller));
+	}
+
+	#[benchmark]
+	fn submit_job(
+		i: Linear<1, { floats_in(T::MaxInputSize::get()) }>,
+		e: Linear<1, { T::MaxExecutors::get() }>,
+	) {
+		let model = model::<T>(i, 4);
+		executors::<T>(e);
+		let caller = funded::<T>("requester", 0);
+		let input = InputOf::<T>::truncate_from(tensors(b"x", i));
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller), model, input, BalanceOf::<T>::max_value());
+
+		assert_eq!(NextJobId::<T>::get(), 1);
+	}
+
+	#[benchmark]
+	fn submit_result(o: Linear<1, { floats_in(T::MaxOutputSize::get()) }>) {
+		let model = model::<T>(4, o);
+		let executor = executors::<T>(1).remove(0);
+		let requester = funded::<T>("requester", 0);
+		let input = InputOf::<T>::truncate_from(tensors(b"x", 4));
+		let job = Pallet::<T>::do_submit_job(requester, model, input, BalanceOf::<T>::max_value())
+			.unwrap();
+		let output = OutputOf::<T>::truncate_from(tensors(b"y", o));
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(executor), job, output);
+
+		assert_eq!(Jobs::<T>::get(job).unwrap().status, JobStatus::Submitted);
+	}
+
+	#[benchmark]
+	fn challenge(v: Linear<{ T::CommitteeSize::get() }, { T::MaxVerifiers::get() }>) {
+		let model = model::<T>(4, 4);
+		executors::<T>(1);
+		verifiers::<T>(v);
+		let (job, _) = job_with_result::<T>(model, 4);
+		let challenger = funded::<T>("challenger", 0);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(challenger), job, T::ChallengeBond::get());
+
+		assert!(Disputes::<T>::contains_key(job));
+	}
+
+	#[benchmark]
+	fn submit_verdict(o: Linear<1, { floats_in(T::MaxOutputSize::get()) }>) {
+		let model = model::<T>(4, o);
+		executors::<T>(1);
+		verifiers::<T>(T::CommitteeSize::get());
+		let (job, _) = job_with_result::<T>(model, o);
+		let challenger = funded::<T>("challenger", 0);
+		Pallet::<T>::challenge(RawOrigin::Signed(challenger).into(), job, T::ChallengeBond::get())
+			.unwrap();
+		let member = Disputes::<T>::get(job).unwrap().committee[0].clone();
+		let output = OutputOf::<T>::truncate_from(tensors(b"y", o));
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(member), job, Some(output));
+
+		assert_eq!(Disputes::<T>::get(job).unwrap().votes.len(), 1);
+	}
+
+	/// The deciding vote: every member but one voted "disagree" already, the
+	/// executor is slashed and everyone paid.
+	#[benchmark]
+	fn resolve(c: Linear<{ T::CommitteeSize::get() }, { T::CommitteeSize::get() }>) {
+		let model = model::<T>(4, 4);
+		executors::<T>(1);
+		verifiers::<T>(c);
+		let (job, _) = job_with_result::<T>(model, 4);
+		let challenger = funded::<T>("challenger", 0);
+		Pallet::<T>::challenge(RawOrigin::Signed(challenger).into(), job, T::ChallengeBond::get())
+			.unwrap();
+		let committee = Disputes::<T>::get(job).unwrap().committee;
+		let needed = Pallet::<T>::quorum_size(c) as usize;
+		let wrong = {
+			let mut t = decode_tensors(&tensors(b"y", 4)).unwrap();
+			t[0].data = (0..4u32).flat_map(|i| (100.0 + i as f32).to_le_bytes()).collect();
+			OutputOf::<T>::truncate_from(t.encode())
+		};
+		for m in committee.iter().take(needed - 1) {
+			Pallet::<T>::submit_verdict(RawOrigin::Signed(m.clone()).into(), job, Some(wrong.clone()))
+				.unwrap();
+		}
+		let last = committee[needed - 1].clone();
+
+		#[extrinsic_call]
+		submit_verdict(RawOrigin::Signed(last), job, Some(wrong));
+
+		assert!(!Disputes::<T>::contains_key(job));
+	}
+
+	#[benchmark]
+	fn on_initialize(s: Linear<0, { T::MaxDeadlinesPerBlock::get() }>, b: Linear<1, 64>) {
+		let now: BlockNumberFor<T> = 1000u32.into();
+		let first = now - (b - 1).into();
+		NextDue::<T>::put(first);
+		pending_jobs::<T>(s, now, 0);
+		frame_system::Pallet::<T>::set_block_number(now);
+
+		#[block]
+		{
+			Pallet::<T>::on_initialize(now);
+		}
+
+		assert_eq!(NextDue::<T>::get(), now + 1u32.into());
+	}
+
+	#[benchmark]
+	fn on_initialize_pending(p: Linear<10, 100_000>) {
+		let now: BlockNumberFor<T> = 1000u32.into();
+		NextDue::<T>::put(now);
+		// A full block of settlements is due now...
+		pending_jobs::<T>(T::MaxDeadlinesPerBlock::get(), now, 0);
+		// ...and `p` more jobs wait for later blocks.
+		pending_jobs::<T>(p, now + 10u32.into(), 1);
+		frame_system::Pallet::<T>::set_block_number(now);
+
+		#[block]
+		{
+			Pallet::<T>::on_initialize(now);
+		}
+
+		assert_eq!(NextDue::<T>::get(), now + 1u32.into());
+	}
+
+	impl_benchmark_test_suite!(Pallet, crate::mock::new_bench_ext(), crate::mock::Test);
+}

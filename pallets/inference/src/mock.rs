@@ -1,0 +1,252 @@
+//! Test runtime: System, Balances, the model registry and the inference pallet.
+
+use crate as pallet_inference;
+use crate::*;
+use codec::Encode;
+use frame_support::{
+	derive_impl, parameter_types,
+	traits::{ConstU32, ConstU64, Hooks},
+};
+use frame_system::EnsureRoot;
+use pallet_model_registry::{ModelSpec, TensorSpec};
+use sp_runtime::BuildStorage;
+use verity_primitives::{DType, Dim, Name, Tensor};
+
+type Block = frame_system::mocking::MockBlock<Test>;
+
+frame_support::construct_runtime!(
+	pub enum Test {
+		System: frame_system,
+		Balances: pallet_balances,
+		Registry: pallet_model_registry,
+		Inference: pallet_inference,
+	}
+);
+
+pub type AccountId = u64;
+pub type Balance = u64;
+
+#[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
+impl frame_system::Config for Test {
+	type Block = Block;
+	type AccountData = pallet_balances::AccountData<Balance>;
+}
+
+#[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
+impl pallet_balances::Config for Test {
+	type AccountStore = System;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type MaxFreezes = ConstU32<1>;
+}
+
+parameter_types! {
+	pub const TreasuryAccount: AccountId = TREASURY;
+	/// Scheduled steps per block; tests of the carry-over lower it.
+	pub static MaxSteps: u32 = 8;
+}
+
+impl pallet_model_registry::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Slash = frame_support::traits::tokens::imbalance::ResolveTo<TreasuryAccount, Balances>;
+	type ModelUsage = Inference;
+	type MaxModelSize = ConstU32<{ 1024 * 1024 }>;
+	type ChunkSize = ConstU32<1024>;
+	type ModelDeposit = ConstU64<10>;
+	type ByteDeposit = ConstU64<1>;
+	type PublisherBond = ConstU64<PUBLISHER_BOND>;
+	type MinChallengePeriod = ConstU64<2>;
+	type MaxChallengePeriod = ConstU64<100>;
+	type WeightInfo = ();
+}
+
+/// Fees and parameters of the test market.
+pub const PRICE: Balance = 50;
+pub const EXECUTOR_FEE: Balance = 20;
+pub const PROTOCOL_FEE: Balance = 5;
+pub const FEE: Balance = PRICE + EXECUTOR_FEE + PROTOCOL_FEE;
+pub const STAKE: Balance = 10_000;
+pub const BOND: Balance = 1_000;
+pub const PUBLISHER_BOND: Balance = 500;
+pub const CHALLENGE_PERIOD: u64 = 10;
+pub const RESULT_TIMEOUT: u64 = 5;
+pub const DISPUTE_PERIOD: u64 = 5;
+pub const RETENTION: u64 = 20;
+pub const UNBONDING: u64 = 10;
+
+impl Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Models = Registry;
+	type Treasury = TreasuryAccount;
+	type ForceOrigin = EnsureRoot<AccountId>;
+	type ExecutorFee = ConstU64<EXECUTOR_FEE>;
+	type ProtocolFee = ConstU64<PROTOCOL_FEE>;
+	type MinExecutorStake = ConstU64<1_000>;
+	type MinVerifierStake = ConstU64<1_000>;
+	type UnbondingPeriod = ConstU64<UNBONDING>;
+	type ResultTimeout = ConstU64<RESULT_TIMEOUT>;
+	type TimeoutSlash = TimeoutSlash;
+	type ExecutorSlash = ExecutorSlash;
+	type ChallengeBond = ConstU64<BOND>;
+	type ChallengerReward = ChallengerReward;
+	type VerifierReward = VerifierReward;
+	type ExecutorShare = ExecutorShare;
+	type VerifierPenalty = VerifierPenalty;
+	type CommitteeSize = ConstU32<3>;
+	type DisputePeriod = ConstU64<DISPUTE_PERIOD>;
+	type ResultRetention = ConstU64<RETENTION>;
+	type MaxInputSize = ConstU32<4096>;
+	type MaxOutputSize = ConstU32<4096>;
+	type MaxExecutors = ConstU32<8>;
+	type MaxVerifiers = ConstU32<8>;
+	type MaxModelsPerExecutor = ConstU32<4>;
+	type MaxDeadlinesPerBlock = ConstU32<4>;
+	type MaxStepsPerBlock = MaxSteps;
+	type WeightInfo = ();
+}
+
+parameter_types! {
+	pub const TimeoutSlash: Perbill = Perbill::from_percent(10);
+	pub const ExecutorSlash: Perbill = Perbill::from_percent(50);
+	pub const ChallengerReward: Perbill = Perbill::from_percent(20);
+	pub const VerifierReward: Perbill = Perbill::from_percent(30);
+	pub const ExecutorShare: Perbill = Perbill::from_percent(50);
+	pub const VerifierPenalty: Perbill = Perbill::from_percent(5);
+}
+
+pub const PUBLISHER: AccountId = 1;
+pub const REQUESTER: AccountId = 10;
+pub const EXECUTOR: AccountId = 20;
+pub const EXECUTOR_2: AccountId = 21;
+pub const VERIFIERS: [AccountId; 4] = [30, 31, 32, 33];
+pub const CHALLENGER: AccountId = 40;
+pub const POOR: AccountId = 50;
+pub const TREASURY: AccountId = 99;
+pub const ENDOWMENT: Balance = 1_000_000;
+
+/// Runs `test` at block 1 with a published model, one executor and four
+/// verifiers; checks the invariants afterwards.
+pub fn new_test_ext(test: impl FnOnce(ModelId)) {
+	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
+	let mut balances: Vec<(AccountId, Balance)> =
+		[PUBLISHER, REQUESTER, EXECUTOR, EXECUTOR_2, CHALLENGER, TREASURY]
+			.into_iter()
+			.chain(VERIFIERS)
+			.map(|a| (a, ENDOWMENT))
+			.collect();
+	balances.push((POOR, 60));
+	pallet_balances::GenesisConfig::<Test> { balances, ..Default::default() }
+		.assimilate_storage(&mut storage)
+		.unwrap();
+	pallet_inference::GenesisConfig::<Test> {
+		executors: vec![(EXECUTOR, STAKE)],
+		verifiers: VERIFIERS.iter().map(|v| (*v, STAKE)).collect(),
+	}
+	.assimilate_storage(&mut storage)
+	.unwrap();
+	let mut ext = sp_io::TestExternalities::new(storage);
+	ext.execute_with(|| {
+		MaxSteps::set(8);
+		System::set_block_number(1);
+		let model = publish_model(b"model-bytes", VerificationPolicy::ArgMax);
+		System::reset_events();
+		test(model);
+		Inference::do_try_state().expect("inference invariants hold after the test");
+		Registry::do_try_state().expect("registry invariants hold after the test");
+	});
+}
+
+fn spec(name: &str, rows: u32) -> TensorSpec {
+	TensorSpec {
+		name: Name::try_from(name.as_bytes().to_vec()).unwrap(),
+		dtype: DType::Float32,
+		shape: BoundedVec::try_from(vec![Dim::Batch, Dim::Fixed(rows)]).unwrap(),
+	}
+}
+
+/// Publishes `bytes` as an active model (4 floats in, 3 scores out).
+pub fn publish_model(bytes: &[u8], policy: VerificationPolicy) -> ModelId {
+	let id = ModelId::from(sp_io::hashing::blake2_256(bytes));
+	let s = ModelSpec {
+		family: Name::try_from(bytes.to_vec()).unwrap(),
+		version: pallet_model_registry::ModelVersion { major: 1, minor: 0 },
+		size: bytes.len() as u32,
+		inputs: BoundedVec::try_from(vec![spec("x", 4)]).unwrap(),
+		outputs: BoundedVec::try_from(vec![spec("y", 3)]).unwrap(),
+		price: PRICE,
+		challenge_period: CHALLENGE_PERIOD,
+		policy,
+	};
+	Registry::register(RuntimeOrigin::signed(PUBLISHER), id, s).unwrap();
+	Registry::upload_chunk(
+		RuntimeOrigin::signed(PUBLISHER),
+		id,
+		0,
+		BoundedVec::try_from(bytes.to_vec()).unwrap(),
+	)
+	.unwrap();
+	id
+}
+
+fn tensors(name: &str, values: &[f32], rows: u32) -> Vec<u8> {
+	vec![Tensor {
+		name: name.as_bytes().to_vec(),
+		dtype: DType::Float32,
+		shape: vec![values.len() as u32 / rows, rows],
+		data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+	}]
+	.encode()
+}
+
+/// A one-item input for the test model.
+pub fn input() -> InputOf<Test> {
+	BoundedVec::try_from(tensors("x", &[0.1, 0.2, 0.3, 0.4], 4)).unwrap()
+}
+
+/// A one-item output of the test model with these scores.
+pub fn output(scores: [f32; 3]) -> OutputOf<Test> {
+	BoundedVec::try_from(tensors("y", &scores, 3)).unwrap()
+}
+
+/// Advances to block `n`, running `on_initialize` and checking the invariants
+/// after every block.
+pub fn run_to_block(n: u64) {
+	while System::block_number() < n {
+		let next = System::block_number() + 1;
+		System::set_block_number(next);
+		Inference::on_initialize(next);
+		Inference::do_try_state().expect("invariants hold after every block");
+	}
+}
+
+/// The inference events emitted so far.
+pub fn events() -> Vec<Event<Test>> {
+	System::events()
+		.into_iter()
+		.filter_map(|r| match r.event {
+			RuntimeEvent::Inference(e) => Some(e),
+			_ => None,
+		})
+		.collect()
+}
+
+/// An account's free balance.
+pub fn free(who: AccountId) -> Balance {
+	Balances::free_balance(who)
+}
+
+/// What `who` holds for `reason`.
+pub fn held(reason: HoldReason, who: AccountId) -> Balance {
+	use frame_support::traits::fungible::InspectHold;
+	Balances::balance_on_hold(&reason.into(), &who)
+}
+
+/// Externalities for the benchmark test suite: an empty chain at block 1.
+#[cfg(feature = "runtime-benchmarks")]
+pub fn new_bench_ext() -> sp_io::TestExternalities {
+	let storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
+	let mut ext = sp_io::TestExternalities::new(storage);
+	ext.execute_with(|| System::set_block_number(1));
+	ext
+}

@@ -1,0 +1,229 @@
+//! Submitting jobs, posting results, settling, timing out and pruning.
+
+use super::*;
+
+#[test]
+fn submit_job_escrows_the_fee_and_assigns_an_executor() {
+	new_test_ext(|model| {
+		let job = submit(model);
+		assert_eq!(held(HoldReason::JobEscrow, REQUESTER), FEE);
+		assert_eq!(free(REQUESTER), ENDOWMENT - FEE);
+		let j = Jobs::<Test>::get(job).unwrap();
+		assert_eq!((j.requester, j.executor, j.model), (REQUESTER, EXECUTOR, model));
+		assert_eq!(j.fees, Fees { price: PRICE, executor: EXECUTOR_FEE, protocol: PROTOCOL_FEE });
+		assert_eq!((j.status, j.deadline), (JobStatus::Assigned, 1 + RESULT_TIMEOUT));
+		assert_eq!(Inputs::<Test>::get(job), Some(input()));
+		assert_eq!(Executors::<Test>::get(EXECUTOR).unwrap().open_jobs, 1);
+		assert_eq!(JobsInFlight::<Test>::get(model), 1);
+		assert_eq!(
+			events(),
+			vec![Event::JobSubmitted {
+				job,
+				model,
+				requester: REQUESTER,
+				executor: EXECUTOR,
+				fee: FEE,
+				deadline: 1 + RESULT_TIMEOUT,
+			}]
+		);
+	});
+}
+
+#[test]
+fn jobs_are_refused_for_missing_or_inactive_models() {
+	new_test_ext(|model| {
+		let origin = || RuntimeOrigin::signed(REQUESTER);
+		assert_noop!(
+			Inference::submit_job(origin(), ModelId::repeat_byte(7), input(), FEE),
+			Error::<Test>::ModelNotFound
+		);
+		assert_ok!(Registry::deprecate(RuntimeOrigin::signed(PUBLISHER), model));
+		assert_noop!(Inference::submit_job(origin(), model, input(), FEE), Error::<Test>::ModelNotActive);
+	});
+}
+
+#[test]
+fn inputs_must_match_the_declared_tensors() {
+	new_test_ext(|model| {
+		let submit = |bytes: Vec<u8>| {
+			Inference::submit_job(
+				RuntimeOrigin::signed(REQUESTER),
+				model,
+				BoundedVec::try_from(bytes).unwrap(),
+				FEE,
+			)
+		};
+		// Not tensors at all.
+		assert_noop!(submit(vec![1, 2, 3]), Error::<Test>::InvalidInput);
+		// Tensors, but the output's shape, not the input's.
+		assert_noop!(submit(output([1., 2., 3.]).into_inner()), Error::<Test>::InvalidInput);
+		// Right name and shape, data one element short.
+		let mut short = input().into_inner();
+		let t = verity_primitives::decode_tensors(&short).unwrap();
+		let mut t = t[0].clone();
+		t.data.truncate(12);
+		short = vec![t].encode();
+		assert_noop!(submit(short), Error::<Test>::InvalidInput);
+		assert_eq!(free(REQUESTER), ENDOWMENT);
+	});
+}
+
+#[test]
+fn fees_above_the_maximum_or_the_balance_are_refused() {
+	new_test_ext(|model| {
+		assert_noop!(
+			Inference::submit_job(RuntimeOrigin::signed(REQUESTER), model, input(), FEE - 1),
+			Error::<Test>::FeeAboveMax
+		);
+		assert_noop!(
+			Inference::submit_job(RuntimeOrigin::signed(POOR), model, input(), FEE),
+			Error::<Test>::InsufficientBalance
+		);
+	});
+}
+
+#[test]
+fn no_executor_means_no_job_and_never_the_requesters_own() {
+	new_test_ext(|model| {
+		// The only executor asks: it cannot be assigned its own job.
+		assert_noop!(
+			Inference::submit_job(RuntimeOrigin::signed(EXECUTOR), model, input(), FEE),
+			Error::<Test>::NoExecutorAvailable
+		);
+		// An executor restricted to other models is not assigned either.
+		let other = publish_model(b"other-model", VerificationPolicy::Exact);
+		assert_ok!(Inference::unbond_executor(RuntimeOrigin::signed(EXECUTOR)));
+		let only_other = BoundedVec::try_from(vec![other]).unwrap();
+		assert_ok!(Inference::register_executor(RuntimeOrigin::signed(EXECUTOR_2), STAKE, Some(only_other)));
+		assert_noop!(
+			Inference::submit_job(RuntimeOrigin::signed(REQUESTER), model, input(), FEE),
+			Error::<Test>::NoExecutorAvailable
+		);
+		assert_ok!(Inference::submit_job(RuntimeOrigin::signed(REQUESTER), other, input(), FEE));
+	});
+}
+
+#[test]
+fn assignment_is_spread_by_stake() {
+	new_test_ext(|model| {
+		assert_ok!(Inference::register_executor(RuntimeOrigin::signed(EXECUTOR_2), STAKE * 3, None));
+		let mut counts = [0u32; 2];
+		for block in 2..42 {
+			run_to_block(block);
+			let job = submit(model);
+			let e = Jobs::<Test>::get(job).unwrap().executor;
+			counts[(e == EXECUTOR_2) as usize] += 1;
+		}
+		// 40 draws at 1:3 odds: both are picked, the larger stake more often.
+		assert!(counts[0] > 0 && counts[1] > counts[0], "{counts:?}");
+	});
+}
+
+#[test]
+fn only_the_assigned_executor_posts_one_valid_result() {
+	new_test_ext(|model| {
+		let job = submit(model);
+		assert_noop!(
+			Inference::submit_result(RuntimeOrigin::signed(EXECUTOR_2), job, output([1., 0., 0.])),
+			Error::<Test>::NotAssignedExecutor
+		);
+		assert_noop!(
+			Inference::submit_result(RuntimeOrigin::signed(EXECUTOR), 99, output([1., 0., 0.])),
+			Error::<Test>::JobNotFound
+		);
+		// An output that is not the model's declared output.
+		assert_noop!(
+			Inference::submit_result(
+				RuntimeOrigin::signed(EXECUTOR),
+				job,
+				BoundedVec::try_from(input().into_inner()).unwrap()
+			),
+			Error::<Test>::InvalidOutput
+		);
+		assert_ok!(Inference::submit_result(RuntimeOrigin::signed(EXECUTOR), job, output([1., 0., 0.])));
+		let j = Jobs::<Test>::get(job).unwrap();
+		assert_eq!((j.status, j.deadline), (JobStatus::Submitted, 1 + CHALLENGE_PERIOD));
+		assert_eq!(Outputs::<Test>::get(job), Some(output([1., 0., 0.])));
+		assert_noop!(
+			Inference::submit_result(RuntimeOrigin::signed(EXECUTOR), job, output([0., 1., 0.])),
+			Error::<Test>::NotAwaitingResult
+		);
+	});
+}
+
+#[test]
+fn an_unchallenged_job_settles_when_its_window_closes() {
+	new_test_ext(|model| {
+		let job = submit_with_result(model, [0.2, 0.7, 0.1]);
+		let publisher_before = free(PUBLISHER);
+		run_to_block(CHALLENGE_PERIOD);
+		assert_eq!(status(job), JobStatus::Submitted);
+		run_to_block(1 + CHALLENGE_PERIOD);
+		assert_eq!(status(job), JobStatus::Settled);
+
+		assert_eq!(free(REQUESTER), ENDOWMENT - FEE);
+		assert_eq!(held(HoldReason::JobEscrow, REQUESTER), 0);
+		assert_eq!(free(PUBLISHER), publisher_before + PRICE);
+		assert_eq!(free(EXECUTOR), ENDOWMENT - STAKE + EXECUTOR_FEE);
+		assert_eq!(free(TREASURY), ENDOWMENT + PROTOCOL_FEE);
+		assert_eq!(Executors::<Test>::get(EXECUTOR).unwrap().open_jobs, 0);
+		assert_eq!(JobsInFlight::<Test>::get(model), 0);
+		assert!(events().contains(&Event::JobSettled {
+			job,
+			executor: EXECUTOR,
+			fee: EXECUTOR_FEE,
+			price: PRICE,
+			protocol_fee: PROTOCOL_FEE,
+		}));
+	});
+}
+
+#[test]
+fn a_job_without_a_result_times_out_refunds_and_slashes() {
+	new_test_ext(|model| {
+		let job = submit(model);
+		run_to_block(1 + RESULT_TIMEOUT);
+		assert_eq!(status(job), JobStatus::Failed(FailReason::TimedOut));
+		assert_eq!(free(REQUESTER), ENDOWMENT);
+		let slash = STAKE / 10;
+		assert_eq!(stake(EXECUTOR), STAKE - slash);
+		assert_eq!(held(HoldReason::ExecutorStake, EXECUTOR), STAKE - slash);
+		assert_eq!(free(TREASURY), ENDOWMENT + slash);
+		assert!(events().contains(&Event::JobFailed { job, reason: FailReason::TimedOut, refund: FEE }));
+		// Too late now.
+		assert_noop!(
+			Inference::submit_result(RuntimeOrigin::signed(EXECUTOR), job, output([1., 0., 0.])),
+			Error::<Test>::NotAwaitingResult
+		);
+	});
+}
+
+#[test]
+fn outputs_stay_readable_for_the_retention_period_then_are_pruned() {
+	new_test_ext(|model| {
+		let job = submit_with_result(model, [0.2, 0.7, 0.1]);
+		let settled_at = 1 + CHALLENGE_PERIOD;
+		run_to_block(settled_at + RETENTION - 1);
+		assert_eq!(Inference::job_with_output(job).unwrap().1, Some(output([0.2, 0.7, 0.1]).into_inner()));
+		run_to_block(settled_at + RETENTION);
+		assert!(Inference::job_with_output(job).is_none());
+		assert!(Inputs::<Test>::get(job).is_none() && Outputs::<Test>::get(job).is_none());
+		assert!(events().contains(&Event::JobPruned { job }));
+	});
+}
+
+#[test]
+fn a_model_with_jobs_in_flight_cannot_be_retired() {
+	new_test_ext(|model| {
+		let job = submit_with_result(model, [0.2, 0.7, 0.1]);
+		assert_ok!(Registry::deprecate(RuntimeOrigin::signed(PUBLISHER), model));
+		assert_noop!(
+			Registry::retire(RuntimeOrigin::signed(PUBLISHER), model),
+			pallet_model_registry::Error::<Test>::ModelInUse
+		);
+		// The deprecated model's running job still settles, then it can go.
+		run_to_block(1 + CHALLENGE_PERIOD);
+		assert_eq!(status(job), JobStatus::Settled);
+		assert_ok!(Registry::retire(RuntimeOrigin::signed(PUBLISHER), model));
+	});
+}

@@ -1,0 +1,43 @@
+//! Tests of the inference pallet, one file per topic. Every test checks the
+//! invariants after each block and at its end.
+
+use crate::{mock::*, *};
+use frame_support::{assert_noop, assert_ok};
+
+mod disputes;
+mod jobs;
+mod scheduling;
+mod staking;
+
+/// Submits a job on `model` as the requester: returns its id.
+pub fn submit(model: ModelId) -> JobId {
+	let job = NextJobId::<Test>::get();
+	assert_ok!(Inference::submit_job(RuntimeOrigin::signed(REQUESTER), model, input(), FEE));
+	job
+}
+
+/// Submits a job and has its executor post `scores`.
+pub fn submit_with_result(model: ModelId, scores: [f32; 3]) -> JobId {
+	let job = submit(model);
+	let executor = Jobs::<Test>::get(job).unwrap().executor;
+	assert_ok!(Inference::submit_result(RuntimeOrigin::signed(executor), job, output(scores)));
+	job
+}
+
+/// Challenges `job` as the challenger with the minimum bond: returns the committee.
+pub fn challenge(job: JobId) -> Vec<AccountId> {
+	assert_ok!(Inference::challenge(RuntimeOrigin::signed(CHALLENGER), job, BOND));
+	Disputes::<Test>::get(job).unwrap().committee.to_vec()
+}
+
+pub fn vote(job: JobId, verifier: AccountId, scores: Option<[f32; 3]>) {
+	assert_ok!(Inference::submit_verdict(RuntimeOrigin::signed(verifier), job, scores.map(output)));
+}
+
+pub fn status(job: JobId) -> JobStatus {
+	Jobs::<Test>::get(job).unwrap().status
+}
+
+pub fn stake(who: AccountId) -> Balance {
+	Executors::<Test>::get(who).map(|e| e.stake).or(Verifiers::<Test>::get(who).map(|v| v.stake)).unwrap()
+}

@@ -1,0 +1,165 @@
+//! The inference pallet's records: executors, verifiers, jobs and disputes.
+
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use frame_support::{traits::Get, BoundedVec, CloneNoBound, EqNoBound, PartialEqNoBound, DebugNoBound};
+use scale_info::TypeInfo;
+use sp_core::H256;
+use sp_runtime::traits::Saturating;
+use verity_primitives::ModelId;
+
+/// A job's number, assigned in submission order from 0.
+pub type JobId = u64;
+
+/// A staked account that runs jobs.
+#[derive(Encode, Decode, MaxEncodedLen, TypeInfo, CloneNoBound, PartialEqNoBound, EqNoBound, DebugNoBound)]
+#[scale_info(skip_type_params(MaxModels))]
+pub struct ExecutorInfo<Balance, BlockNumber, MaxModels: Get<u32>>
+where
+	Balance: Clone + PartialEq + Eq + core::fmt::Debug,
+	BlockNumber: Clone + PartialEq + Eq + core::fmt::Debug,
+{
+	/// Stake held.
+	pub stake: Balance,
+	/// Models it serves; `None`: every model.
+	pub models: Option<BoundedVec<ModelId, MaxModels>>,
+	/// When set, it takes no new jobs and may withdraw from this block on.
+	pub unbonding_until: Option<BlockNumber>,
+	/// Jobs assigned to it that are not yet settled or failed.
+	pub open_jobs: u32,
+}
+
+/// A staked account that re-executes disputed jobs.
+#[derive(Encode, Decode, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug)]
+pub struct VerifierInfo<Balance, BlockNumber> {
+	/// Stake held.
+	pub stake: Balance,
+	/// When set, it joins no new committee and may withdraw from this block on.
+	pub unbonding_until: Option<BlockNumber>,
+	/// Disputes whose committee it sits on that are not yet resolved.
+	pub open_disputes: u32,
+}
+
+/// What a job costs, fixed when it is submitted.
+#[derive(Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Fees<Balance> {
+	/// To the model's owner.
+	pub price: Balance,
+	/// To the executor.
+	pub executor: Balance,
+	/// To the protocol's treasury.
+	pub protocol: Balance,
+}
+
+impl<Balance: Saturating + Copy> Fees<Balance> {
+	/// The whole fee, held in escrow from the requester.
+	pub fn total(&self) -> Balance {
+		self.price.saturating_add(self.executor).saturating_add(self.protocol)
+	}
+}
+
+/// Why a job failed; the requester was refunded in every case.
+#[derive(Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum FailReason {
+	/// The executor posted no result in time.
+	TimedOut,
+	/// A dispute found the executor's output wrong.
+	ExecutorSlashed,
+	/// A dispute found the model unrunnable.
+	ModelUnrunnable,
+	/// Governance resolved a stalled dispute against the job.
+	Resolved,
+}
+
+/// Where a job is.
+#[derive(Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum JobStatus {
+	/// Waiting for the executor's result.
+	Assigned,
+	/// Result posted; the challenge window is open.
+	Submitted,
+	/// Challenged (or reported unrunnable); a committee re-executes it.
+	Disputed,
+	/// Paid out. The output stays readable until pruned.
+	Settled,
+	/// Refunded.
+	Failed(FailReason),
+}
+
+/// An inference job.
+#[derive(Encode, Decode, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug)]
+pub struct Job<AccountId, Balance, BlockNumber> {
+	/// Who pays.
+	pub requester: AccountId,
+	/// The model to run.
+	pub model: ModelId,
+	/// Who runs it.
+	pub executor: AccountId,
+	/// Fees held in escrow.
+	pub fees: Fees<Balance>,
+	/// Where the job is.
+	pub status: JobStatus,
+	/// Block of submission.
+	pub submitted_at: BlockNumber,
+	/// When the job's next scheduled step happens: result timeout, end of the
+	/// challenge window, dispute deadline, or pruning.
+	pub deadline: BlockNumber,
+	/// blake2-256 of the posted output.
+	pub output_hash: Option<H256>,
+}
+
+/// A committee member's finding, compared by the pallet with the executor's
+/// output under the model's verification policy.
+#[derive(Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Vote {
+	/// Its output agrees with the executor's.
+	Agrees,
+	/// Its output differs from the executor's.
+	Disagrees,
+	/// The model could not be run within the engine's limits.
+	Unrunnable,
+}
+
+/// How a dispute ends.
+#[derive(Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Outcome {
+	/// The executor was right: the challenger loses its bond, the job settles.
+	ExecutorRight,
+	/// The executor was wrong: it is slashed, the requester refunded.
+	ExecutorWrong,
+	/// The model cannot run: it is disabled and its publisher slashed.
+	ModelUnrunnable,
+}
+
+impl Vote {
+	/// The outcome a quorum of this vote means.
+	pub fn outcome(self) -> Outcome {
+		match self {
+			Vote::Agrees => Outcome::ExecutorRight,
+			Vote::Disagrees => Outcome::ExecutorWrong,
+			Vote::Unrunnable => Outcome::ModelUnrunnable,
+		}
+	}
+}
+
+/// A running dispute.
+#[derive(Encode, Decode, MaxEncodedLen, TypeInfo, CloneNoBound, PartialEqNoBound, EqNoBound, DebugNoBound)]
+#[scale_info(skip_type_params(CommitteeSize))]
+pub struct Dispute<AccountId, Balance, BlockNumber, CommitteeSize: Get<u32>>
+where
+	AccountId: Clone + PartialEq + Eq + core::fmt::Debug,
+	Balance: Clone + PartialEq + Eq + core::fmt::Debug,
+	BlockNumber: Clone + PartialEq + Eq + core::fmt::Debug,
+{
+	/// Who challenged; `None` when the executor itself reported the model unrunnable.
+	pub challenger: Option<AccountId>,
+	/// The challenger's bond, held.
+	pub bond: Balance,
+	/// The verifiers drawn to re-execute the job.
+	pub committee: BoundedVec<AccountId, CommitteeSize>,
+	/// Votes so far.
+	pub votes: BoundedVec<(AccountId, Vote), CommitteeSize>,
+	/// Whether the deadline was already extended once.
+	pub extended: bool,
+	/// Whether it outlived its extension without a quorum and awaits governance.
+	pub stalled: bool,
+}

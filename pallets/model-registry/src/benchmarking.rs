@@ -1,0 +1,207 @@
+//! Benchmarks of the model registry (frame-benchmarking v2).
+//!
+//! `upload_chunk(c)` measures the chunk that completes a one-chunk model of
+//! `c` bytes, so it includes hashing `c` bytes; `complete_upload(s)` measures
+//! reading and hashing a whole model of `s` bytes. A chunk's weight is
+//! `upload_chunk(len)`, plus `complete_upload(size)` for the last chunk.
+
+use super::*;
+use alloc::vec;
+use frame_benchmarking::v2::*;
+use frame_support::traits::fungible::Mutate;
+use frame_system::RawOrigin;
+use sp_runtime::traits::Bounded;
+
+fn funded<T: Config>(name: &'static str) -> T::AccountId {
+	let who: T::AccountId = account(name, 0, 0);
+	T::Currency::set_balance(&who, BalanceOf::<T>::max_value() / 4u32.into());
+	who
+}
+
+fn fake_bytes(size: u32, seed: u8) -> Vec<u8> {
+	(0..size).map(|i| (i % 251) as u8 ^ seed).collect()
+}
+
+fn spec<T: Config>(size: u32, minor: u16) -> ModelSpecOf<T> {
+	let tensor = |name: &[u8]| TensorSpec {
+		name: Name::try_from(name.to_vec()).unwrap(),
+		dtype: DType::Float32,
+		shape: Shape::try_from(vec![Dim::Batch, Dim::Fixed(64)]).unwrap(),
+	};
+	ModelSpec {
+		family: FamilyName::try_from(b"bench".to_vec()).unwrap(),
+		version: ModelVersion { major: 1, minor },
+		size,
+		inputs: TensorSpecs::try_from(vec![tensor(b"x")]).unwrap(),
+		outputs: TensorSpecs::try_from(vec![tensor(b"y")]).unwrap(),
+		price: 1u32.into(),
+		challenge_period: T::MinChallengePeriod::get(),
+		policy: VerificationPolicy::Exact,
+	}
+}
+
+/// Registers `bytes` as `owner` and stores its first `chunks` chunks directly.
+fn registered<T: Config>(owner: &T::AccountId, bytes: &[u8], chunks: u32) -> ModelId {
+	let id = ModelId::from(sp_io::hashing::blake2_256(bytes));
+	Pallet::<T>::register(
+		RawOrigin::Signed(owner.clone()).into(),
+		id,
+		spec::<T>(bytes.len() as u32, 0),
+	)
+	.unwrap();
+	let chunk_size = T::ChunkSize::get() as usize;
+	let mut received = 0u32;
+	for (i, chunk) in bytes.chunks(chunk_size).take(chunks as usize).enumerate() {
+		Chunks::<T>::insert(id, i as u32, BoundedVec::try_from(chunk.to_vec()).unwrap());
+		received += chunk.len() as u32;
+	}
+	Models::<T>::mutate(id, |m| {
+		let m = m.as_mut().unwrap();
+		m.chunks = chunks;
+		m.received = received;
+		if received == m.size {
+			m.status = ModelStatus::Active;
+		}
+	});
+	id
+}
+
+fn active<T: Config>(owner: &T::AccountId, size: u32) -> ModelId {
+	let bytes = fake_bytes(size, 1);
+	registered::<T>(owner, &bytes, chunk_count(size, T::ChunkSize::get()))
+}
+
+#[benchmarks]
+mod benchmarks {
+	use super::*;
+
+	#[benchmark]
+	fn register() {
+		let caller = funded::<T>("caller");
+		let bytes = fake_bytes(T::MaxModelSize::get(), 0);
+		let id = ModelId::from(sp_io::hashing::blake2_256(&bytes));
+		let spec = spec::<T>(T::MaxModelSize::get(), 0);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller), id, spec);
+
+		assert_eq!(Models::<T>::get(id).unwrap().status, ModelStatus::Uploading);
+	}
+
+	#[benchmark]
+	fn upload_chunk(c: Linear<1, { T::ChunkSize::get() }>) {
+		let caller = funded::<T>("caller");
+		let bytes = fake_bytes(c, 2);
+		let id = registered::<T>(&caller, &bytes, 0);
+		let chunk = BoundedVec::try_from(bytes).unwrap();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller), id, 0, chunk);
+
+		assert_eq!(Models::<T>::get(id).unwrap().status, ModelStatus::Active);
+	}
+
+	#[benchmark]
+	fn complete_upload(s: Linear<1, { T::MaxModelSize::get() }>) -> Result<(), BenchmarkError> {
+		let caller = funded::<T>("caller");
+		let bytes = fake_bytes(s, 3);
+		let chunks = chunk_count(s, T::ChunkSize::get());
+		let id = registered::<T>(&caller, &bytes, chunks);
+		let mut model = Models::<T>::get(id).unwrap();
+		model.status = ModelStatus::Uploading;
+
+		#[block]
+		{
+			Pallet::<T>::complete_upload(&id, &mut model)?;
+		}
+
+		assert_eq!(model.status, ModelStatus::Active);
+		Ok(())
+	}
+
+	#[benchmark]
+	fn abort_upload(c: Linear<0, { Pallet::<T>::max_chunks() - 1 }>) {
+		let caller = funded::<T>("caller");
+		let bytes = fake_bytes(T::MaxModelSize::get(), 4);
+		let id = registered::<T>(&caller, &bytes, c);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller), id);
+
+		assert!(Models::<T>::get(id).is_none());
+	}
+
+	#[benchmark]
+	fn set_price() {
+		let caller = funded::<T>("caller");
+		let id = active::<T>(&caller, 1);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller), id, 7u32.into());
+
+		assert_eq!(Models::<T>::get(id).unwrap().price, 7u32.into());
+	}
+
+	#[benchmark]
+	fn deprecate() {
+		let caller = funded::<T>("caller");
+		let id = active::<T>(&caller, 1);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller), id);
+
+		assert_eq!(Models::<T>::get(id).unwrap().status, ModelStatus::Deprecated);
+	}
+
+	#[benchmark]
+	fn retire(c: Linear<1, { Pallet::<T>::max_chunks() }>) {
+		let caller = funded::<T>("caller");
+		let id = active::<T>(&caller, c * T::ChunkSize::get());
+		Models::<T>::mutate(id, |m| m.as_mut().unwrap().status = ModelStatus::Deprecated);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller), id);
+
+		assert_eq!(Models::<T>::get(id).unwrap().status, ModelStatus::Retired);
+	}
+
+	#[benchmark]
+	fn transfer_ownership() {
+		let caller = funded::<T>("caller");
+		let to = funded::<T>("to");
+		let id = active::<T>(&caller, 1);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller), id, to.clone());
+
+		assert_eq!(PendingOwners::<T>::get(id), Some(to));
+	}
+
+	#[benchmark]
+	fn accept_ownership() {
+		let owner = funded::<T>("owner");
+		let caller = funded::<T>("caller");
+		let id = active::<T>(&owner, T::MaxModelSize::get());
+		PendingOwners::<T>::insert(id, &caller);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller.clone()), id);
+
+		assert_eq!(Models::<T>::get(id).unwrap().owner, caller);
+	}
+
+	#[benchmark]
+	fn transfer_family() {
+		let caller = funded::<T>("caller");
+		let to = funded::<T>("to");
+		active::<T>(&caller, 1);
+		let family = FamilyName::try_from(b"bench".to_vec()).unwrap();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller), family.clone(), to.clone());
+
+		assert_eq!(Families::<T>::get(family).unwrap().owner, to);
+	}
+
+	impl_benchmark_test_suite!(Pallet, crate::mock::new_bench_ext(), crate::mock::Test);
+}

@@ -1,0 +1,48 @@
+//! How other pallets use the registry.
+
+use alloc::vec::Vec;
+use sp_runtime::DispatchError;
+
+use crate::{ModelId, ModelInfo};
+
+/// Read access to models, and the one write other pallets need: disabling a
+/// model proven unrunnable and slashing its publisher.
+pub trait ModelRegistry<AccountId, Balance, BlockNumber> {
+	/// The record of model `id`.
+	fn model(id: &ModelId) -> Option<ModelInfo<AccountId, Balance, BlockNumber>>;
+
+	/// Whether new jobs may use model `id`.
+	fn is_active(id: &ModelId) -> bool {
+		Self::model(id).is_some_and(|m| m.is_active())
+	}
+
+	/// Model `id`'s complete ONNX bytes, if they are stored.
+	fn model_bytes(id: &ModelId) -> Option<Vec<u8>>;
+
+	/// Disables model `id` (no new jobs) and slashes its whole publisher bond,
+	/// returning the amount slashed.
+	fn disable_and_slash(id: &ModelId) -> Result<Balance, DispatchError>;
+
+	/// Puts an active model with these declarations in place, for other
+	/// pallets' benchmarks. No deposit or bond is held.
+	#[cfg(feature = "runtime-benchmarks")]
+	fn benchmark_model(
+		owner: &AccountId,
+		inputs: crate::TensorSpecs,
+		outputs: crate::TensorSpecs,
+		policy: crate::VerificationPolicy,
+	) -> ModelId;
+}
+
+/// Tells the registry whether jobs still use a model, so that it cannot be
+/// retired (its bytes removed) while a job or a dispute may need them.
+pub trait ModelUsage {
+	/// Jobs of model `id` that are not yet settled.
+	fn jobs_in_flight(id: &ModelId) -> u32;
+}
+
+impl ModelUsage for () {
+	fn jobs_in_flight(_: &ModelId) -> u32 {
+		0
+	}
+}

@@ -1,0 +1,167 @@
+//! What a model declares: tensor specifications and the policy that decides
+//! when two outputs agree.
+
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use scale_info::TypeInfo;
+use sp_arithmetic::FixedU64;
+use sp_core::{ConstU32, H256};
+use sp_runtime::BoundedVec;
+
+/// A model's identity: the blake2-256 hash of its ONNX bytes.
+pub type ModelId = H256;
+
+/// Longest tensor or family name, in bytes.
+pub const MAX_NAME_LEN: u32 = 64;
+/// Most dimensions a declared tensor may have.
+pub const MAX_RANK: u32 = 8;
+/// Most inputs, and most outputs, a model may declare.
+pub const MAX_TENSORS: u32 = 16;
+/// Largest `k` of [`VerificationPolicy::TopK`].
+pub const MAX_TOP_K: u32 = 1000;
+
+/// A tensor or family name (UTF-8 is not enforced; names are compared as bytes).
+pub type Name = BoundedVec<u8, ConstU32<MAX_NAME_LEN>>;
+/// A model family's name, e.g. `b"mnist-mlp"`.
+pub type FamilyName = Name;
+/// A tensor's shape.
+pub type Shape = BoundedVec<Dim, ConstU32<MAX_RANK>>;
+/// A model's declared inputs or outputs.
+pub type TensorSpecs = BoundedVec<TensorSpec, ConstU32<MAX_TENSORS>>;
+
+/// Element type of a tensor.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq,
+	Debug,
+)]
+pub enum DType {
+	/// IEEE 754 single precision.
+	Float32,
+	/// IEEE 754 double precision.
+	Float64,
+	/// Signed 64-bit integer.
+	Int64,
+	/// Signed 32-bit integer.
+	Int32,
+	/// Unsigned byte.
+	Uint8,
+	/// Boolean, one byte per element.
+	Bool,
+}
+
+impl DType {
+	/// Bytes per element.
+	pub const fn size(self) -> u32 {
+		match self {
+			DType::Float32 | DType::Int32 => 4,
+			DType::Float64 | DType::Int64 => 8,
+			DType::Uint8 | DType::Bool => 1,
+		}
+	}
+}
+
+/// One dimension of a declared shape.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq,
+	Debug,
+)]
+pub enum Dim {
+	/// A fixed, positive size.
+	Fixed(u32),
+	/// The symbolic batch dimension: any positive size, chosen per job. Only
+	/// allowed as the first dimension.
+	Batch,
+}
+
+/// A declared input or output tensor.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq,
+	Debug,
+)]
+pub struct TensorSpec {
+	/// The tensor's name in the ONNX graph.
+	pub name: Name,
+	/// Element type.
+	pub dtype: DType,
+	/// Shape; `Dim::Batch` may only come first.
+	pub shape: Shape,
+}
+
+impl TensorSpec {
+	/// Whether the spec is well-formed: a name, positive fixed dimensions, a
+	/// batch dimension only in front, and a per-batch-item element count that
+	/// fits in a `u32`.
+	pub fn is_valid(&self) -> bool {
+		if self.name.is_empty() {
+			return false;
+		}
+		let mut elements: u32 = 1;
+		for (i, dim) in self.shape.iter().enumerate() {
+			match dim {
+				Dim::Batch if i == 0 => {},
+				Dim::Batch => return false,
+				Dim::Fixed(0) => return false,
+				Dim::Fixed(n) => match elements.checked_mul(*n) {
+					Some(e) => elements = e,
+					None => return false,
+				},
+			}
+		}
+		true
+	}
+
+	/// Elements of one batch item (the product of the fixed dimensions).
+	pub fn elements_per_item(&self) -> u64 {
+		self.shape
+			.iter()
+			.map(|d| match d {
+				Dim::Fixed(n) => u64::from(*n),
+				Dim::Batch => 1,
+			})
+			.product()
+	}
+}
+
+/// Whether a list of tensor specs is well-formed: not empty, every spec
+/// valid, names unique.
+pub fn specs_are_valid(specs: &[TensorSpec]) -> bool {
+	!specs.is_empty() &&
+		specs.iter().all(TensorSpec::is_valid) &&
+		specs.iter().enumerate().all(|(i, a)| specs[..i].iter().all(|b| a.name != b.name))
+}
+
+/// When two outputs of the same job count as the same answer. Used by
+/// verifiers re-executing a disputed job.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq,
+	Debug,
+)]
+pub enum VerificationPolicy {
+	/// Bit-identical tensors.
+	Exact,
+	/// Element-wise `|a - b| <= abs + rel * |b|`, for models whose floating
+	/// point results may differ in the last bits across CPUs. `abs` and `rel`
+	/// are fixed-point numbers with 9 decimals.
+	Tolerance {
+		/// Absolute tolerance.
+		abs: FixedU64,
+		/// Relative tolerance.
+		rel: FixedU64,
+	},
+	/// Same index of the largest element (per batch item) in the first output:
+	/// classifiers.
+	ArgMax,
+	/// Same set of the `k` largest elements' indices (per batch item) in the
+	/// first output: rankers.
+	TopK(u32),
+}
+
+impl VerificationPolicy {
+	/// Whether the policy's parameters are usable.
+	pub fn is_valid(&self) -> bool {
+		match self {
+			VerificationPolicy::TopK(k) => (1..=MAX_TOP_K).contains(k),
+			_ => true,
+		}
+	}
+}
+

@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Builds Verity's bundled ONNX models and their reference outputs.
+
+Deterministic (fixed seeds); needs numpy, scikit-learn, onnx and onnxruntime
+(`pip install -r scripts/requirements.txt`). Writes into models/:
+
+  digits-mlp.onnx            MLP trained on scikit-learn's handwritten digits
+                             (8x8 images, 64 floats in 0..16): x [N,64] -> probabilities [N,10]
+  digits-mlp.reference.json  held-out test images, their true labels, and
+                             onnxruntime's probabilities for each
+  iris-forest.onnx           random forest on iris (ai.onnx.ml tree ensemble):
+                             x [N,4] -> probabilities [N,3]
+  iris-forest.reference.json inputs and onnxruntime's outputs
+  hostile-expand.onnx        a tiny model whose Expand asks for 2^34 floats
+"""
+import json
+import pathlib
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper, numpy_helper
+from sklearn.datasets import load_digits, load_iris
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier
+
+OUT = pathlib.Path(__file__).resolve().parent.parent / "models"
+OPSET = [helper.make_opsetid("", 17)]
+
+
+def save(model, name):
+    onnx.checker.check_model(model)
+    path = OUT / name
+    path.write_bytes(model.SerializeToString())
+    return path
+
+
+def reference(path, name, inputs, labels, note):
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    outputs = session.run(None, {"x": inputs})
+    out_names = [o.name for o in session.get_outputs()]
+    doc = {
+        "note": note,
+        "input": {"name": "x", "dtype": "float32", "shape": list(inputs.shape),
+                  "data": [float(v) for v in inputs.reshape(-1)]},
+        "labels": [int(v) for v in labels],
+        "outputs": [{"name": n, "dtype": "float32", "shape": list(o.shape),
+                     "data": [float(v) for v in np.asarray(o, dtype=np.float32).reshape(-1)]}
+                    for n, o in zip(out_names, outputs)],
+        "onnxruntime": ort.__version__,
+    }
+    (OUT / name).write_text(json.dumps(doc, indent=1) + "\n")
+
+
+def digits_mlp():
+    x, y = load_digits(return_X_y=True)
+    x = x.astype(np.float32)
+    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.2, random_state=0)
+    mlp = MLPClassifier(hidden_layer_sizes=(32,), max_iter=400, random_state=0)
+    mlp.fit(x_train, y_train)
+    print(f"digits MLP test accuracy: {mlp.score(x_test, y_test):.3f}")
+    (w1, w2), (b1, b2) = mlp.coefs_, mlp.intercepts_
+    init = [numpy_helper.from_array(a.astype(np.float32), n)
+            for a, n in [(w1, "w1"), (b1, "b1"), (w2, "w2"), (b2, "b2")]]
+    nodes = [
+        helper.make_node("Gemm", ["x", "w1", "b1"], ["h"]),
+        helper.make_node("Relu", ["h"], ["hr"]),
+        helper.make_node("Gemm", ["hr", "w2", "b2"], ["logits"]),
+        helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1),
+    ]
+    graph = helper.make_graph(
+        nodes, "digits-mlp",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 64])],
+        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["N", 10])],
+        init)
+    path = save(helper.make_model(graph, opset_imports=OPSET, producer_name="verity"), "digits-mlp.onnx")
+    reference(path, "digits-mlp.reference.json", x_test[:32], y_test[:32],
+              "first 32 held-out digits (train_test_split test_size=0.2, random_state=0)")
+
+
+def iris_forest():
+    x, y = load_iris(return_X_y=True)
+    x = x.astype(np.float32)
+    forest = RandomForestClassifier(n_estimators=8, max_depth=4, random_state=0).fit(x, y)
+    # A TreeEnsembleClassifier emits labels and probabilities; keep the probabilities.
+    nodes_attrs = {k: [] for k in ["nodes_treeids", "nodes_nodeids", "nodes_featureids",
+                                   "nodes_values", "nodes_modes", "nodes_truenodeids",
+                                   "nodes_falsenodeids", "class_treeids", "class_nodeids",
+                                   "class_ids", "class_weights"]}
+    for t, est in enumerate(forest.estimators_):
+        tree = est.tree_
+        for n in range(tree.node_count):
+            leaf = tree.children_left[n] == -1
+            nodes_attrs["nodes_treeids"].append(t)
+            nodes_attrs["nodes_nodeids"].append(n)
+            nodes_attrs["nodes_featureids"].append(0 if leaf else int(tree.feature[n]))
+            nodes_attrs["nodes_values"].append(0.0 if leaf else float(tree.threshold[n]))
+            nodes_attrs["nodes_modes"].append("LEAF" if leaf else "BRANCH_LEQ")
+            nodes_attrs["nodes_truenodeids"].append(0 if leaf else int(tree.children_left[n]))
+            nodes_attrs["nodes_falsenodeids"].append(0 if leaf else int(tree.children_right[n]))
+            if leaf:
+                counts = tree.value[n][0]
+                probs = counts / counts.sum()
+                for c, p in enumerate(probs):
+                    nodes_attrs["class_treeids"].append(t)
+                    nodes_attrs["class_nodeids"].append(n)
+                    nodes_attrs["class_ids"].append(c)
+                    nodes_attrs["class_weights"].append(float(p) / len(forest.estimators_))
+    ensemble = helper.make_node(
+        "TreeEnsembleClassifier", ["x"], ["label", "probabilities"], domain="ai.onnx.ml",
+        classlabels_int64s=[0, 1, 2], post_transform="NONE", **nodes_attrs)
+    graph = helper.make_graph(
+        [ensemble], "iris-forest",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
+        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["N", 3]),
+         helper.make_tensor_value_info("label", TensorProto.INT64, ["N"])])
+    model = helper.make_model(graph, opset_imports=OPSET + [helper.make_opsetid("ai.onnx.ml", 3)],
+                              producer_name="verity")
+    path = save(model, "iris-forest.onnx")
+    pick = np.arange(0, 150, 10)
+    reference(path, "iris-forest.reference.json", x[pick], y[pick], "every 10th iris sample")
+
+
+def hostile_expand():
+    shape = numpy_helper.from_array(np.array([1 << 34], dtype=np.int64), "shape")
+    graph = helper.make_graph(
+        [helper.make_node("Expand", ["x", "shape"], ["y"])], "hostile-expand",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1 << 34])],
+        [shape])
+    save(helper.make_model(graph, opset_imports=OPSET, producer_name="verity"), "hostile-expand.onnx")
+
+
+if __name__ == "__main__":
+    OUT.mkdir(exist_ok=True)
+    digits_mlp()
+    iris_forest()
+    hostile_expand()
+    for p in sorted(OUT.glob("*.onnx")):
+        print(f"{p.name}: {p.stat().st_size} bytes")
