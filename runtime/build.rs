@@ -8,6 +8,14 @@
 fn main() {
 	const FALLBACK: &str = "verity-wasm";
 	println!("cargo:rerun-if-env-changed=WASM_BUILD_TOOLCHAIN");
+	// The target directory may live outside the workspace (scripts/env.sh); tell
+	// wasm-builder where the workspace's Cargo.lock is, so the blob is built
+	// with exactly the locked dependency versions.
+	if std::env::var_os("WASM_BUILD_WORKSPACE_HINT").is_none() {
+		let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+		// SAFETY: build scripts are single-threaded; wasm-builder reads it below.
+		unsafe { std::env::set_var("WASM_BUILD_WORKSPACE_HINT", workspace) };
+	}
 	let mut builder = substrate_wasm_builder::WasmBuilder::init_with_defaults();
 	if std::env::var_os("WASM_BUILD_TOOLCHAIN").is_none() && toolchain_registered(FALLBACK) {
 		// SAFETY: build scripts are single-threaded; wasm-builder reads it below.

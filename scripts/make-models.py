@@ -12,6 +12,9 @@ Deterministic (fixed seeds); needs numpy, scikit-learn, onnx and onnxruntime
                              x [N,4] -> probabilities [N,3]
   iris-forest.reference.json inputs and onnxruntime's outputs
   hostile-expand.onnx        a tiny model whose Expand asks for 2^34 floats
+  dynamic-expand.onnx        Expand to a shape given as input (sizes known only
+                             when it runs): x [1], shape [1] -> y
+  slow-matmul.onnx           64 chained 512x512 MatMuls, for timeout tests
 """
 import json
 import pathlib
@@ -132,10 +135,36 @@ def hostile_expand():
     save(helper.make_model(graph, opset_imports=OPSET, producer_name="verity"), "hostile-expand.onnx")
 
 
+def dynamic_expand():
+    graph = helper.make_graph(
+        [helper.make_node("Expand", ["x", "shape"], ["y"])], "dynamic-expand",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1]),
+         helper.make_tensor_value_info("shape", TensorProto.INT64, [1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["M"])])
+    save(helper.make_model(graph, opset_imports=OPSET, producer_name="verity"), "dynamic-expand.onnx")
+
+
+def slow_matmul():
+    rng = np.random.default_rng(0)
+    w = numpy_helper.from_array((rng.standard_normal((512, 512)) / 512).astype(np.float32), "w")
+    nodes, prev = [], "x"
+    for i in range(64):
+        nodes.append(helper.make_node("MatMul", [prev, "w"], [f"h{i}"]))
+        prev = f"h{i}"
+    nodes.append(helper.make_node("Identity", [prev], ["y"]))
+    graph = helper.make_graph(
+        nodes, "slow-matmul",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 512])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 512])], [w])
+    save(helper.make_model(graph, opset_imports=OPSET, producer_name="verity"), "slow-matmul.onnx")
+
+
 if __name__ == "__main__":
     OUT.mkdir(exist_ok=True)
     digits_mlp()
     iris_forest()
     hostile_expand()
+    dynamic_expand()
+    slow_matmul()
     for p in sorted(OUT.glob("*.onnx")):
         print(f"{p.name}: {p.stat().st_size} bytes")

@@ -41,6 +41,14 @@ pub enum Subcommand {
 
 	/// Database metadata.
 	ChainInfo(sc_cli::ChainInfoCmd),
+
+	/// The sandboxed inference engine process the node starts for itself
+	/// (it speaks a binary protocol on stdin/stdout; not for interactive use).
+	#[command(hide = true)]
+	InferenceWorker {
+		/// Hex-encoded engine limits, passed by the node.
+		limits: Option<String>,
+	},
 }
 
 /// `verity-node`'s arguments.
@@ -58,6 +66,48 @@ pub struct Cli {
 	/// Options of the development chain.
 	#[clap(flatten)]
 	pub dev: DevParams,
+
+	/// Options of the inference engine.
+	#[clap(flatten)]
+	pub inference: InferenceParams,
+}
+
+/// Options of the inference engine behind the host functions.
+#[derive(Debug, Clone, clap::Args)]
+pub struct InferenceParams {
+	/// Wall-clock limit of one inference, in milliseconds.
+	#[arg(long, value_name = "MS", default_value_t = 10_000)]
+	pub inference_timeout_ms: u64,
+
+	/// Memory limit of the inference worker process, in MiB.
+	#[arg(long, value_name = "MIB", default_value_t = 4096)]
+	pub inference_memory_mib: u64,
+
+	/// Largest model the engine loads, in MiB.
+	#[arg(long, value_name = "MIB", default_value_t = 64)]
+	pub inference_max_model_mib: u64,
+
+	/// Fault injection, for tests and demos: `none`, `always`, or a rate in
+	/// [0, 1]. This node's executor then posts perturbed outputs (its
+	/// verifier still re-executes honestly).
+	#[arg(long, value_name = "FAULT", default_value = "none")]
+	pub inference_fault: verity_offchain_worker::sandbox::Fault,
+}
+
+impl InferenceParams {
+	/// The sandbox these options describe, running `exe inference-worker`.
+	pub fn sandbox(&self) -> verity_offchain_worker::sandbox::SandboxConfig {
+		let limits = verity_offchain_worker::Limits {
+			timeout_ms: self.inference_timeout_ms,
+			memory_bytes: self.inference_memory_mib << 20,
+			max_model_bytes: self.inference_max_model_mib << 20,
+			..Default::default()
+		};
+		let mut config =
+			verity_offchain_worker::sandbox::SandboxConfig::current_exe("inference-worker", limits);
+		config.fault = self.inference_fault;
+		config
+	}
 }
 
 /// Options that only apply to a development chain (`--dev`, `--chain dev`).

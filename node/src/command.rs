@@ -47,6 +47,9 @@ pub fn run() -> sc_cli::Result<()> {
 	let cli = Cli::from_args();
 
 	match &cli.subcommand {
+		Some(Subcommand::InferenceWorker { limits }) => {
+			verity_offchain_worker::sandbox::serve(limits.as_deref()).map_err(Into::into)
+		},
 		Some(Subcommand::Key(cmd)) => cmd.run(&cli),
 		#[allow(deprecated)]
 		Some(Subcommand::BuildSpec(cmd)) => {
@@ -122,6 +125,7 @@ pub fn run() -> sc_cli::Result<()> {
 		None => {
 			let runner = cli.create_runner(&cli.run)?;
 			let dev = cli.dev.clone();
+			verity_offchain_worker::sandbox::install(cli.inference.sandbox());
 			runner.run_node_until_exit(|mut config| async move {
 				service::prefer_paritydb(&mut config);
 				let is_dev = config.chain_spec.chain_type() == sc_service::ChainType::Development;

@@ -23,8 +23,8 @@ use sp_consensus_aura::sr25519::{AuthorityPair as AuraPair, AuthoritySignature};
 use sp_runtime::traits::Block as BlockT;
 use verity_runtime::{opaque::Block, RuntimeApi};
 
-/// Host functions Verity adds to substrate's own.
-pub type HostFunctions = ();
+/// Host functions Verity adds to substrate's own: the inference engine.
+pub type HostFunctions = verity_offchain_worker::host::verity_inference::HostFunctions;
 
 /// The executor of the runtime's wasm.
 pub type Executor = sc_executor::WasmExecutor<(sp_io::SubstrateHostFunctions, HostFunctions)>;

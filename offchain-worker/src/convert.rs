@@ -61,16 +61,18 @@ pub fn from_tract(name: &str, t: &TractTensor) -> Result<Tensor, EngineError> {
 	let shape = t.shape().iter().map(|d| u32::try_from(*d)).collect::<Result<Vec<_>, _>>();
 	let shape = shape.map_err(|_| EngineError::TensorTooLarge)?;
 	let data: Vec<u8> = match dtype {
-		DType::Float32 => slice::<f32>(t)?.iter().flat_map(|v| v.to_le_bytes()).collect(),
-		DType::Float64 => slice::<f64>(t)?.iter().flat_map(|v| v.to_le_bytes()).collect(),
-		DType::Int64 => slice::<i64>(t)?.iter().flat_map(|v| v.to_le_bytes()).collect(),
-		DType::Int32 => slice::<i32>(t)?.iter().flat_map(|v| v.to_le_bytes()).collect(),
-		DType::Uint8 => slice::<u8>(t)?.to_vec(),
-		DType::Bool => slice::<bool>(t)?.iter().map(|b| *b as u8).collect(),
+		DType::Float32 => values::<f32>(t)?.iter().flat_map(|v| v.to_le_bytes()).collect(),
+		DType::Float64 => values::<f64>(t)?.iter().flat_map(|v| v.to_le_bytes()).collect(),
+		DType::Int64 => values::<i64>(t)?.iter().flat_map(|v| v.to_le_bytes()).collect(),
+		DType::Int32 => values::<i32>(t)?.iter().flat_map(|v| v.to_le_bytes()).collect(),
+		DType::Uint8 => values::<u8>(t)?,
+		DType::Bool => values::<bool>(t)?.iter().map(|b| *b as u8).collect(),
 	};
 	Ok(Tensor { name: name.as_bytes().to_vec(), dtype, shape, data })
 }
 
-fn slice<T: tract_onnx::prelude::Datum>(t: &TractTensor) -> Result<&[T], EngineError> {
-	t.as_slice::<T>().map_err(|_| EngineError::Internal)
+/// The elements of `t` in row-major order.
+fn values<T: tract_onnx::prelude::Datum + Copy>(t: &TractTensor) -> Result<Vec<T>, EngineError> {
+	let view = t.to_plain_array_view::<T>().map_err(|_| EngineError::Internal)?;
+	Ok(view.iter().copied().collect())
 }

@@ -50,14 +50,20 @@ pub const CACHE_CAPACITY: usize = 8;
 /// Runs ONNX models with tract, within [`Limits`].
 pub struct Engine {
 	limits: Limits,
+	capacity: usize,
 	models: HashMap<[u8; 32], Loaded>,
 	recent: VecDeque<[u8; 32]>,
 }
 
 impl Engine {
-	/// An engine with no models loaded.
+	/// An engine with no models loaded, keeping up to [`CACHE_CAPACITY`].
 	pub fn new(limits: Limits) -> Self {
-		Engine { limits, models: HashMap::new(), recent: VecDeque::new() }
+		Self::with_capacity(limits, CACHE_CAPACITY)
+	}
+
+	/// An engine keeping up to `capacity` (at least 1) models loaded.
+	pub fn with_capacity(limits: Limits, capacity: usize) -> Self {
+		Engine { limits, capacity: capacity.max(1), models: HashMap::new(), recent: VecDeque::new() }
 	}
 
 	/// Whether model `id` is loaded.
@@ -93,7 +99,7 @@ impl Engine {
 		}
 		let limits = self.limits;
 		let loaded = guard(|| prepare(bytes, &limits))?;
-		while self.models.len() >= CACHE_CAPACITY {
+		while self.models.len() >= self.capacity {
 			let Some(old) = self.recent.pop_front() else { break };
 			self.models.remove(&old);
 		}

@@ -159,7 +159,58 @@ parameter_types! {
 	pub const VerifierPenalty: Perbill = Perbill::from_percent(1);
 }
 
+impl frame_system::offchain::SigningTypes for Runtime {
+	type Public = <crate::Signature as sp_runtime::traits::Verify>::Signer;
+	type Signature = crate::Signature;
+}
+
+impl<C> frame_system::offchain::CreateTransactionBase<C> for Runtime
+where
+	RuntimeCall: From<C>,
+{
+	type Extrinsic = crate::UncheckedExtrinsic;
+	type RuntimeCall = RuntimeCall;
+}
+
+/// Lets offchain workers (the inference pallet's executors and verifiers)
+/// sign transactions with the keys in the node's keystore.
+impl<C> frame_system::offchain::CreateSignedTransaction<C> for Runtime
+where
+	RuntimeCall: From<C>,
+{
+	fn create_signed_transaction<A: frame_system::offchain::AppCrypto<Self::Public, Self::Signature>>(
+		call: RuntimeCall,
+		public: Self::Public,
+		account: AccountId,
+		nonce: Nonce,
+	) -> Option<crate::UncheckedExtrinsic> {
+		use codec::Encode;
+		use sp_runtime::{generic::Era, traits::StaticLookup, SaturatedConversion};
+		let period = BlockHashCount::get().checked_next_power_of_two().map_or(2, |c| c / 2) as u64;
+		let current = System::block_number().saturated_into::<u64>().saturating_sub(1);
+		let tx_ext: crate::TxExtension = (
+			frame_system::AuthorizeCall::<Runtime>::new(),
+			frame_system::CheckNonZeroSender::<Runtime>::new(),
+			frame_system::CheckSpecVersion::<Runtime>::new(),
+			frame_system::CheckTxVersion::<Runtime>::new(),
+			frame_system::CheckGenesis::<Runtime>::new(),
+			frame_system::CheckEra::<Runtime>::from(Era::mortal(period, current)),
+			frame_system::CheckNonce::<Runtime>::from(nonce),
+			frame_system::CheckWeight::<Runtime>::new(),
+			pallet_transaction_payment::ChargeTransactionPayment::<Runtime>::from(0),
+			frame_metadata_hash_extension::CheckMetadataHash::<Runtime>::new(false),
+			frame_system::WeightReclaim::<Runtime>::new(),
+		);
+		let payload = crate::SignedPayload::new(call, tx_ext).ok()?;
+		let signature = payload.using_encoded(|bytes| A::sign(bytes, public))?;
+		let (call, tx_ext, _) = payload.deconstruct();
+		let address = <Runtime as frame_system::Config>::Lookup::unlookup(account);
+		Some(crate::UncheckedExtrinsic::new_signed(call, address, signature, tx_ext))
+	}
+}
+
 impl pallet_inference::Config for Runtime {
+	type AuthorityId = pallet_inference::crypto::InferenceAuthId;
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Models = ModelRegistry;
@@ -186,6 +237,8 @@ impl pallet_inference::Config for Runtime {
 	type MaxExecutors = ConstU32<64>;
 	type MaxVerifiers = ConstU32<64>;
 	type MaxModelsPerExecutor = ConstU32<16>;
+	type MaxOpenJobs = ConstU32<256>;
+	type MaxOpenDisputes = ConstU32<64>;
 	type MaxDeadlinesPerBlock = ConstU32<256>;
 	type MaxStepsPerBlock = ConstU32<512>;
 	type WeightInfo = pallet_inference::weights::SubstrateWeight<Runtime>;

@@ -59,10 +59,12 @@ pub mod opaque {
 }
 
 impl_opaque_keys! {
-	/// The keys a validator registers: Aura for block production, GRANDPA for finality.
+	/// The keys a node holds: Aura for block production, GRANDPA for finality,
+	/// and the `vrty` key its inference offchain worker signs with.
 	pub struct SessionKeys {
 		pub aura: Aura,
 		pub grandpa: Grandpa,
+		pub inference: Inference,
 	}
 }
 

@@ -171,3 +171,32 @@ where
 		tokio::time::sleep(Duration::from_millis(500)).await;
 	}
 }
+
+/// Signs `call` as `signer`, waits until it is in a finalized block and
+/// succeeded, and returns its events.
+pub async fn submit(
+	api: &Api,
+	signer: &subxt_signer::sr25519::Keypair,
+	call: subxt::tx::DynamicPayload,
+) -> subxt::extrinsics::ExtrinsicEvents<subxt::PolkadotConfig> {
+	api.at_current_block()
+		.await
+		.unwrap()
+		.transactions()
+		.sign_and_submit_then_watch_default(&call, signer)
+		.await
+		.expect("transaction accepted by the pool")
+		.wait_for_finalized_success()
+		.await
+		.expect("extrinsic succeeds")
+}
+
+/// Puts the sr25519 dev key `suri` (e.g. `//Bob`) into the node's keystore as
+/// an inference (`vrty`) key, so its offchain worker acts for that account.
+pub async fn insert_inference_key(rpc: &RpcClient, suri: &str, public: [u8; 32]) {
+	let public = format!("0x{}", public.iter().map(|b| format!("{b:02x}")).collect::<String>());
+	let _: serde_json::Value = rpc
+		.request("author_insertKey", subxt::rpcs::rpc_params!["vrty", suri, public])
+		.await
+		.expect("author_insertKey");
+}

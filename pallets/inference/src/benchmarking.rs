@@ -89,24 +89,30 @@ fn job_with_result<T: Config>(model: ModelId, outputs: u32) -> (JobId, T::Accoun
 	(job, executor)
 }
 
-/// `n` jobs with results whose challenge windows all end at `at`, spread over
-/// as many deadline slots as needed, plus the model they run.
+/// `n` jobs with results whose challenge windows all end at `at` (spread over
+/// as many deadline slots as needed), shared by as many executors as their
+/// `MaxOpenJobs` requires. Executors are written directly, without stakes.
 fn pending_jobs<T: Config>(n: u32, at: BlockNumberFor<T>, index: u32) {
 	let model = model::<T>(4, 4);
 	let requester = funded::<T>("pending-requester", index);
-	let executor = funded::<T>("pending-executor", index);
-	let fees = Fees {
-		price: 1u32.into(),
-		executor: 1u32.into(),
-		protocol: 1u32.into(),
-	};
-	T::Currency::hold(&HoldReason::JobEscrow.into(), &requester, fees.total() * n.into()).unwrap();
-	Pallet::<T>::do_register_executor(&executor, T::MinExecutorStake::get(), None).unwrap();
+	let fees = Fees { price: 1u32.into(), executor: 1u32.into(), protocol: 1u32.into() };
+	T::Currency::hold(&HoldReason::JobEscrow.into(), &requester, fees.total() * n.into())
+		.unwrap();
+	let per_executor = T::MaxOpenJobs::get().max(1);
 	let first = NextJobId::<T>::get();
 	let mut block = at;
-	for job in first..first + u64::from(n) {
+	let mut executor = funded::<T>("pending-executor", index * 1_000_000);
+	for (i, job) in (first..first + u64::from(n)).enumerate() {
+		if i as u32 % per_executor == 0 {
+			executor = funded::<T>("pending-executor", index * 1_000_000 + i as u32);
+			Executors::<T>::insert(
+				&executor,
+				ExecutorInfo { stake: Zero::zero(), models: None, unbonding_until: None },
+			);
+		}
 		let deadline = Pallet::<T>::schedule(job, block).unwrap();
 		block = deadline;
+		Assignments::<T>::mutate(&executor, |list| list.try_push(job).unwrap());
 		Jobs::<T>::insert(
 			job,
 			Job {
@@ -122,7 +128,6 @@ fn pending_jobs<T: Config>(n: u32, at: BlockNumberFor<T>, index: u32) {
 		);
 	}
 	NextJobId::<T>::put(first + u64::from(n));
-	Executors::<T>::mutate(&executor, |e| e.as_mut().unwrap().open_jobs = n);
 	JobsInFlight::<T>::mutate(model, |c| *c += n);
 }
 

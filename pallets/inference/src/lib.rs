@@ -61,12 +61,13 @@ extern crate alloc;
 mod benchmarking;
 #[cfg(test)]
 mod mock;
+pub mod offchain;
 #[cfg(test)]
 mod tests;
 mod types;
 pub mod weights;
 
-use alloc::vec::Vec;
+use alloc::{vec, vec::Vec};
 use frame_support::{
 	pallet_prelude::*,
 	traits::{
@@ -83,6 +84,7 @@ use sp_runtime::{
 };
 use verity_primitives::{check_tensors, decode_tensors, outputs_agree, ModelId, VerificationPolicy};
 
+pub use offchain::{crypto, KEY_TYPE};
 pub use pallet::*;
 pub use types::*;
 pub use weights::WeightInfo;
@@ -99,12 +101,8 @@ pub type ExecutorInfoOf<T> =
 /// A verifier's record as stored.
 pub type VerifierInfoOf<T> = VerifierInfo<BalanceOf<T>, BlockNumberFor<T>>;
 /// A dispute as stored.
-pub type DisputeOf<T> = Dispute<
-	<T as frame_system::Config>::AccountId,
-	BalanceOf<T>,
-	BlockNumberFor<T>,
-	<T as Config>::CommitteeSize,
->;
+pub type DisputeOf<T> =
+	Dispute<<T as frame_system::Config>::AccountId, BalanceOf<T>, <T as Config>::CommitteeSize>;
 /// A job's input: SCALE-encoded `Vec<Tensor>`.
 pub type InputOf<T> = BoundedVec<u8, <T as Config>::MaxInputSize>;
 /// A job's output: SCALE-encoded `Vec<Tensor>`.
@@ -121,7 +119,12 @@ pub mod pallet {
 
 	/// Configuration of the inference market.
 	#[pallet::config]
-	pub trait Config: frame_system::Config {
+	pub trait Config:
+		frame_system::offchain::CreateSignedTransaction<Call<Self>> + frame_system::Config
+	{
+		/// The keys the offchain worker signs with (see [`crypto`]).
+		type AuthorityId: frame_system::offchain::AppCrypto<Self::Public, Self::Signature>;
+
 		/// The currency fees, stakes and bonds are held in.
 		type Currency: Mutate<Self::AccountId>
 			+ MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>
@@ -204,6 +207,12 @@ pub mod pallet {
 		/// Most models an executor may restrict itself to.
 		#[pallet::constant]
 		type MaxModelsPerExecutor: Get<u32>;
+		/// Most unfinished jobs one executor holds; a busier executor is not assigned more.
+		#[pallet::constant]
+		type MaxOpenJobs: Get<u32>;
+		/// Most disputes one verifier is asked to vote on at once.
+		#[pallet::constant]
+		type MaxOpenDisputes: Get<u32>;
 		/// Most deadlines kept for one block.
 		#[pallet::constant]
 		type MaxDeadlinesPerBlock: Get<u32>;
@@ -236,6 +245,11 @@ pub mod pallet {
 	pub type ActiveExecutors<T: Config> =
 		StorageValue<_, BoundedVec<T::AccountId, T::MaxExecutors>, ValueQuery>;
 
+	/// Each executor's unfinished jobs (its offchain worker's to-do list).
+	#[pallet::storage]
+	pub type Assignments<T: Config> =
+		StorageMap<_, Blake2_128Concat, T::AccountId, BoundedVec<JobId, T::MaxOpenJobs>, ValueQuery>;
+
 	/// Verifiers, by account.
 	#[pallet::storage]
 	pub type Verifiers<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, VerifierInfoOf<T>>;
@@ -244,6 +258,16 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type ActiveVerifiers<T: Config> =
 		StorageValue<_, BoundedVec<T::AccountId, T::MaxVerifiers>, ValueQuery>;
+
+	/// Each verifier's disputes awaiting its vote (its offchain worker's to-do list).
+	#[pallet::storage]
+	pub type Duties<T: Config> = StorageMap<
+		_,
+		Blake2_128Concat,
+		T::AccountId,
+		BoundedVec<JobId, T::MaxOpenDisputes>,
+		ValueQuery,
+	>;
 
 	/// The id the next job gets.
 	#[pallet::storage]
@@ -446,6 +470,10 @@ pub mod pallet {
 			Self::process_deadlines(now)
 		}
 
+		fn offchain_worker(now: BlockNumberFor<T>) {
+			Self::run_offchain_worker(now)
+		}
+
 		fn integrity_test() {
 			assert!(T::CommitteeSize::get() >= 1, "a dispute needs a committee");
 			assert!(
@@ -521,7 +549,7 @@ pub mod pallet {
 			let info = Executors::<T>::get(&who).ok_or(Error::<T>::NotExecutor)?;
 			let until = info.unbonding_until.ok_or(Error::<T>::NotUnbonding)?;
 			ensure!(Self::now() >= until, Error::<T>::StillUnbonding);
-			ensure!(info.open_jobs == 0, Error::<T>::OpenJobs);
+			ensure!(Assignments::<T>::decode_len(&who).unwrap_or(0) == 0, Error::<T>::OpenJobs);
 			Self::release(HoldReason::ExecutorStake, &who, info.stake);
 			Executors::<T>::remove(&who);
 			Self::deposit_event(Event::ExecutorWithdrawn { executor: who, stake: info.stake });
@@ -560,7 +588,7 @@ pub mod pallet {
 			let info = Verifiers::<T>::get(&who).ok_or(Error::<T>::NotVerifier)?;
 			let until = info.unbonding_until.ok_or(Error::<T>::NotUnbonding)?;
 			ensure!(Self::now() >= until, Error::<T>::StillUnbonding);
-			ensure!(info.open_disputes == 0, Error::<T>::OpenJobs);
+			ensure!(Duties::<T>::decode_len(&who).unwrap_or(0) == 0, Error::<T>::OpenJobs);
 			Self::release(HoldReason::VerifierStake, &who, info.stake);
 			Verifiers::<T>::remove(&who);
 			Self::deposit_event(Event::VerifierWithdrawn { verifier: who, stake: info.stake });
@@ -660,6 +688,7 @@ pub mod pallet {
 				.votes
 				.try_push((who.clone(), vote))
 				.map_err(|_| Error::<T>::AlreadyVoted)?;
+			Duties::<T>::mutate(&who, |d| d.retain(|x| *x != job));
 			Self::deposit_event(Event::VerdictSubmitted { job, verifier: who, vote });
 			match Self::quorum(&dispute) {
 				Some(outcome) => Self::resolve(job, j, dispute, outcome),
@@ -775,10 +804,7 @@ impl<T: Config> Pallet<T> {
 		ActiveExecutors::<T>::try_mutate(|list| list.try_push(who.clone()))
 			.map_err(|_| Error::<T>::TooMany)?;
 		Self::hold(HoldReason::ExecutorStake, who, stake)?;
-		Executors::<T>::insert(
-			who,
-			ExecutorInfo { stake, models, unbonding_until: None, open_jobs: 0 },
-		);
+		Executors::<T>::insert(who, ExecutorInfo { stake, models, unbonding_until: None });
 		Self::deposit_event(Event::ExecutorRegistered { executor: who.clone(), stake });
 		Ok(())
 	}
@@ -789,7 +815,7 @@ impl<T: Config> Pallet<T> {
 		ActiveVerifiers::<T>::try_mutate(|list| list.try_push(who.clone()))
 			.map_err(|_| Error::<T>::TooMany)?;
 		Self::hold(HoldReason::VerifierStake, who, stake)?;
-		Verifiers::<T>::insert(who, VerifierInfo { stake, unbonding_until: None, open_disputes: 0 });
+		Verifiers::<T>::insert(who, VerifierInfo { stake, unbonding_until: None });
 		Self::deposit_event(Event::VerifierRegistered { verifier: who.clone(), stake });
 		Ok(())
 	}
@@ -843,7 +869,9 @@ impl<T: Config> Pallet<T> {
 			.filter_map(|e| {
 				let info = Executors::<T>::get(&e)?;
 				let serves = info.models.as_ref().is_none_or(|m| m.contains(&model_id));
-				serves.then(|| (e, Self::weight_of(info.stake)))
+				let busy = Assignments::<T>::decode_len(&e).unwrap_or(0) >=
+					T::MaxOpenJobs::get() as usize;
+				(serves && !busy).then(|| (e, Self::weight_of(info.stake)))
 			})
 			.collect();
 		let pick = Self::draw(&candidates, Self::random(job, 0)).ok_or(Error::<T>::NoExecutorAvailable)?;
@@ -851,11 +879,8 @@ impl<T: Config> Pallet<T> {
 
 		Self::hold(HoldReason::JobEscrow, &who, fees.total())?;
 		let deadline = Self::schedule(job, Self::now().saturating_add(T::ResultTimeout::get()))?;
-		Executors::<T>::mutate(&executor, |e| {
-			if let Some(e) = e {
-				e.open_jobs.saturating_inc();
-			}
-		});
+		Assignments::<T>::try_mutate(&executor, |list| list.try_push(job))
+			.map_err(|_| Error::<T>::NoExecutorAvailable)?;
 		JobsInFlight::<T>::mutate(model_id, |n| n.saturating_inc());
 		NextJobId::<T>::put(job.saturating_add(1));
 		Jobs::<T>::insert(
@@ -930,6 +955,7 @@ impl<T: Config> Pallet<T> {
 		let mut candidates: Vec<(T::AccountId, u128)> = ActiveVerifiers::<T>::get()
 			.into_iter()
 			.filter(|v| !excluded(v))
+			.filter(|v| Duties::<T>::decode_len(v).unwrap_or(0) < T::MaxOpenDisputes::get() as usize)
 			.filter_map(|v| Verifiers::<T>::get(&v).map(|i| (v, Self::weight_of(i.stake))))
 			.collect();
 		let size = T::CommitteeSize::get();
@@ -946,11 +972,8 @@ impl<T: Config> Pallet<T> {
 		}
 		let deadline = Self::schedule(job, Self::now().saturating_add(T::DisputePeriod::get()))?;
 		for m in &committee {
-			Verifiers::<T>::mutate(m, |v| {
-				if let Some(v) = v {
-					v.open_disputes.saturating_inc();
-				}
-			});
+			Duties::<T>::try_mutate(m, |d| d.try_push(job))
+				.map_err(|_| Error::<T>::NotEnoughVerifiers)?;
 		}
 		j.status = JobStatus::Disputed;
 		j.deadline = deadline;
@@ -972,11 +995,7 @@ impl<T: Config> Pallet<T> {
 	/// Ends a job that leaves the market: the executor's open job and the
 	/// model's job in flight are counted down, and pruning is scheduled.
 	fn finish(job: JobId, mut j: JobOf<T>, status: JobStatus) {
-		Executors::<T>::mutate(&j.executor, |e| {
-			if let Some(e) = e {
-				e.open_jobs.saturating_dec();
-			}
-		});
+		Assignments::<T>::mutate(&j.executor, |list| list.retain(|x| *x != job));
 		JobsInFlight::<T>::mutate_exists(j.model, |n| {
 			let left = n.unwrap_or(0).saturating_sub(1);
 			*n = (left > 0).then_some(left);
@@ -1018,11 +1037,7 @@ impl<T: Config> Pallet<T> {
 	fn resolve(job: JobId, j: JobOf<T>, dispute: DisputeOf<T>, outcome: Outcome) {
 		Disputes::<T>::remove(job);
 		for m in &dispute.committee {
-			Verifiers::<T>::mutate(m, |v| {
-				if let Some(v) = v {
-					v.open_disputes.saturating_dec();
-				}
-			});
+			Duties::<T>::mutate(m, |d| d.retain(|x| *x != job));
 		}
 		let winners: Vec<T::AccountId> = dispute
 			.votes
@@ -1050,7 +1065,8 @@ impl<T: Config> Pallet<T> {
 			Outcome::ExecutorRight => {
 				if let Some(c) = &dispute.challenger {
 					let bond = Self::slash(HoldReason::ChallengeBond, c, dispute.bond);
-					let (to_executor, rest) = bond.split(T::ExecutorShare::get() * bond.peek());
+					let executor_share = T::ExecutorShare::get() * bond.peek();
+					let (to_executor, rest) = bond.split(executor_share);
 					Self::reward(&j.executor, to_executor);
 					Self::share(rest, &winners);
 				}
@@ -1193,14 +1209,14 @@ impl<T: Config> Pallet<T> {
 		use alloc::collections::btree_map::BTreeMap;
 		let mut escrow: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
 		let mut bonds: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
-		let mut open_jobs: BTreeMap<T::AccountId, u32> = BTreeMap::new();
-		let mut open_disputes: BTreeMap<T::AccountId, u32> = BTreeMap::new();
+		let mut open_jobs: BTreeMap<T::AccountId, Vec<JobId>> = BTreeMap::new();
+		let mut duties: BTreeMap<T::AccountId, Vec<JobId>> = BTreeMap::new();
 		let mut in_flight: BTreeMap<ModelId, u32> = BTreeMap::new();
 		for (id, j) in Jobs::<T>::iter() {
 			let pending = matches!(j.status, JobStatus::Assigned | JobStatus::Submitted | JobStatus::Disputed);
 			if pending {
 				escrow.entry(j.requester.clone()).or_default().saturating_accrue(j.fees.total());
-				open_jobs.entry(j.executor.clone()).or_default().saturating_inc();
+				open_jobs.entry(j.executor.clone()).or_default().push(id);
 				in_flight.entry(j.model).or_default().saturating_inc();
 			}
 			ensure!(
@@ -1209,20 +1225,28 @@ impl<T: Config> Pallet<T> {
 			);
 			ensure!((j.status == JobStatus::Disputed) == Disputes::<T>::contains_key(id), "dispute and job status disagree");
 		}
-		for (_, d) in Disputes::<T>::iter() {
+		for (id, d) in Disputes::<T>::iter() {
 			if let Some(c) = &d.challenger {
 				bonds.entry(c.clone()).or_default().saturating_accrue(d.bond);
 			}
-			for m in &d.committee {
-				open_disputes.entry(m.clone()).or_default().saturating_inc();
+			for m in d.committee.iter().filter(|m| d.votes.iter().all(|(v, _)| v != *m)) {
+				duties.entry(m.clone()).or_default().push(id);
 			}
 		}
+		let sorted = |mut v: Vec<JobId>| {
+			v.sort();
+			v
+		};
 		for (who, info) in Executors::<T>::iter() {
 			ensure!(
 				T::Currency::balance_on_hold(&HoldReason::ExecutorStake.into(), &who) == info.stake,
 				"executor stake held differs from its record"
 			);
-			ensure!(open_jobs.remove(&who).unwrap_or(0) == info.open_jobs, "executor open jobs differ");
+			ensure!(
+				sorted(open_jobs.remove(&who).unwrap_or_default()) ==
+					sorted(Assignments::<T>::get(&who).into_inner()),
+				"executor's assignments differ from its jobs"
+			);
 			ensure!(
 				info.unbonding_until.is_some() != ActiveExecutors::<T>::get().contains(&who),
 				"executor activity differs from its record"
@@ -1235,15 +1259,16 @@ impl<T: Config> Pallet<T> {
 				"verifier stake held differs from its record"
 			);
 			ensure!(
-				open_disputes.remove(&who).unwrap_or(0) == info.open_disputes,
-				"verifier open disputes differ"
+				sorted(duties.remove(&who).unwrap_or_default()) ==
+					sorted(Duties::<T>::get(&who).into_inner()),
+				"verifier's duties differ from its disputes' missing votes"
 			);
 			ensure!(
 				info.unbonding_until.is_some() != ActiveVerifiers::<T>::get().contains(&who),
 				"verifier activity differs from its record"
 			);
 		}
-		ensure!(open_disputes.is_empty(), "committee members who are not verifiers");
+		ensure!(duties.is_empty(), "committee members who are not verifiers");
 		ensure!(
 			ActiveExecutors::<T>::get().iter().all(|e| Executors::<T>::contains_key(e)) &&
 				ActiveVerifiers::<T>::get().iter().all(|v| Verifiers::<T>::contains_key(v)),
@@ -1267,6 +1292,12 @@ impl<T: Config> Pallet<T> {
 		ensure!(in_flight.is_empty(), "jobs in flight not counted");
 		Ok(())
 	}
+}
+
+/// Executors' and verifiers' `vrty` keys are session keys: a node started with
+/// a dev seed (`--alice`) gets one in its keystore.
+impl<T: Config> sp_runtime::BoundToRuntimeAppPublic for Pallet<T> {
+	type Public = crypto::Public;
 }
 
 /// The registry asks the market whether a model is still in use.

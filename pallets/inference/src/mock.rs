@@ -9,7 +9,10 @@ use frame_support::{
 };
 use frame_system::EnsureRoot;
 use pallet_model_registry::{ModelSpec, TensorSpec};
-use sp_runtime::BuildStorage;
+use sp_runtime::{
+	testing::{TestSignature, UintAuthorityId},
+	BuildStorage,
+};
 use verity_primitives::{DType, Dim, Name, Tensor};
 
 type Block = frame_system::mocking::MockBlock<Test>;
@@ -74,7 +77,45 @@ pub const DISPUTE_PERIOD: u64 = 5;
 pub const RETENTION: u64 = 20;
 pub const UNBONDING: u64 = 10;
 
+type Extrinsic = sp_runtime::testing::TestXt<RuntimeCall, ()>;
+
+impl frame_system::offchain::SigningTypes for Test {
+	type Public = UintAuthorityId;
+	type Signature = TestSignature;
+}
+
+impl<C> frame_system::offchain::CreateTransactionBase<C> for Test
+where
+	RuntimeCall: From<C>,
+{
+	type Extrinsic = Extrinsic;
+	type RuntimeCall = RuntimeCall;
+}
+
+impl<C> frame_system::offchain::CreateSignedTransaction<C> for Test
+where
+	RuntimeCall: From<C>,
+{
+	fn create_signed_transaction<A: frame_system::offchain::AppCrypto<Self::Public, Self::Signature>>(
+		call: RuntimeCall,
+		_public: UintAuthorityId,
+		account: AccountId,
+		_nonce: u64,
+	) -> Option<Extrinsic> {
+		Some(Extrinsic::new_signed(call, account, (), ()))
+	}
+}
+
+/// Signs with [`UintAuthorityId`]s in tests.
+pub struct TestAuthId;
+impl frame_system::offchain::AppCrypto<UintAuthorityId, TestSignature> for TestAuthId {
+	type RuntimeAppPublic = UintAuthorityId;
+	type GenericPublic = UintAuthorityId;
+	type GenericSignature = TestSignature;
+}
+
 impl Config for Test {
+	type AuthorityId = TestAuthId;
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Models = Registry;
@@ -101,6 +142,8 @@ impl Config for Test {
 	type MaxExecutors = ConstU32<8>;
 	type MaxVerifiers = ConstU32<8>;
 	type MaxModelsPerExecutor = ConstU32<4>;
+	type MaxOpenJobs = ConstU32<8>;
+	type MaxOpenDisputes = ConstU32<8>;
 	type MaxDeadlinesPerBlock = ConstU32<4>;
 	type MaxStepsPerBlock = MaxSteps;
 	type WeightInfo = ();

@@ -24,8 +24,6 @@ where
 	pub models: Option<BoundedVec<ModelId, MaxModels>>,
 	/// When set, it takes no new jobs and may withdraw from this block on.
 	pub unbonding_until: Option<BlockNumber>,
-	/// Jobs assigned to it that are not yet settled or failed.
-	pub open_jobs: u32,
 }
 
 /// A staked account that re-executes disputed jobs.
@@ -35,8 +33,6 @@ pub struct VerifierInfo<Balance, BlockNumber> {
 	pub stake: Balance,
 	/// When set, it joins no new committee and may withdraw from this block on.
 	pub unbonding_until: Option<BlockNumber>,
-	/// Disputes whose committee it sits on that are not yet resolved.
-	pub open_disputes: u32,
 }
 
 /// What a job costs, fixed when it is submitted.
@@ -144,11 +140,10 @@ impl Vote {
 /// A running dispute.
 #[derive(Encode, Decode, MaxEncodedLen, TypeInfo, CloneNoBound, PartialEqNoBound, EqNoBound, DebugNoBound)]
 #[scale_info(skip_type_params(CommitteeSize))]
-pub struct Dispute<AccountId, Balance, BlockNumber, CommitteeSize: Get<u32>>
+pub struct Dispute<AccountId, Balance, CommitteeSize: Get<u32>>
 where
 	AccountId: Clone + PartialEq + Eq + core::fmt::Debug,
 	Balance: Clone + PartialEq + Eq + core::fmt::Debug,
-	BlockNumber: Clone + PartialEq + Eq + core::fmt::Debug,
 {
 	/// Who challenged; `None` when the executor itself reported the model unrunnable.
 	pub challenger: Option<AccountId>,

@@ -56,7 +56,7 @@ use alloc::vec::Vec;
 use frame_support::{
 	pallet_prelude::*,
 	traits::{
-		fungible::{self, BalancedHold, Inspect, InspectHold, MutateHold},
+		fungible::{self, BalancedHold, Inspect, MutateHold},
 		tokens::Precision,
 		Imbalance, OnUnbalanced,
 	},
@@ -382,8 +382,8 @@ pub mod pallet {
 
 			let deposit = Self::storage_deposit(spec.size);
 			let bond = T::PublisherBond::get();
-			Self::hold(HoldReason::StorageDeposit, &who, deposit)?;
-			Self::hold(HoldReason::PublisherBond, &who, bond)?;
+			Self::hold_funds(HoldReason::StorageDeposit, &who, deposit)?;
+			Self::hold_funds(HoldReason::PublisherBond, &who, bond)?;
 
 			family.releases.saturating_inc();
 			Families::<T>::insert(&spec.family, family);
@@ -474,8 +474,8 @@ pub mod pallet {
 			ensure!(model.status == ModelStatus::Uploading, Error::<T>::NotUploading);
 
 			Self::remove_chunks(&id, model.chunks);
-			Self::release(HoldReason::StorageDeposit, &who, model.deposit);
-			Self::release(HoldReason::PublisherBond, &who, model.bond);
+			Self::release_hold(HoldReason::StorageDeposit, &who, model.deposit);
+			Self::release_hold(HoldReason::PublisherBond, &who, model.bond);
 			Releases::<T>::remove(&model.family, model.version);
 			Families::<T>::mutate_exists(&model.family, |f| {
 				if let Some(info) = f {
@@ -541,8 +541,8 @@ pub mod pallet {
 
 			let chunks = model.chunks;
 			Self::remove_chunks(&id, chunks);
-			Self::release(HoldReason::StorageDeposit, &who, model.deposit);
-			Self::release(HoldReason::PublisherBond, &who, model.bond);
+			Self::release_hold(HoldReason::StorageDeposit, &who, model.deposit);
+			Self::release_hold(HoldReason::PublisherBond, &who, model.bond);
 			let released = model.deposit.saturating_add(model.bond);
 			model.status = ModelStatus::Retired;
 			model.chunks = 0;
@@ -584,11 +584,11 @@ pub mod pallet {
 			let mut model = Models::<T>::get(id).ok_or(Error::<T>::ModelNotFound)?;
 			ensure!(Self::changeable(model.status), Error::<T>::ModelNotChangeable);
 
-			Self::hold(HoldReason::StorageDeposit, &who, model.deposit)?;
-			Self::hold(HoldReason::PublisherBond, &who, model.bond)?;
+			Self::hold_funds(HoldReason::StorageDeposit, &who, model.deposit)?;
+			Self::hold_funds(HoldReason::PublisherBond, &who, model.bond)?;
 			let from = core::mem::replace(&mut model.owner, who.clone());
-			Self::release(HoldReason::StorageDeposit, &from, model.deposit);
-			Self::release(HoldReason::PublisherBond, &from, model.bond);
+			Self::release_hold(HoldReason::StorageDeposit, &from, model.deposit);
+			Self::release_hold(HoldReason::PublisherBond, &from, model.bond);
 			Models::<T>::insert(id, model);
 			PendingOwners::<T>::remove(id);
 			Self::deposit_event(Event::OwnershipTransferred { model: id, from, to: who });
@@ -649,7 +649,7 @@ impl<T: Config> Pallet<T> {
 		!matches!(status, ModelStatus::Disabled | ModelStatus::Retired)
 	}
 
-	fn hold(reason: HoldReason, who: &T::AccountId, amount: BalanceOf<T>) -> DispatchResult {
+	fn hold_funds(reason: HoldReason, who: &T::AccountId, amount: BalanceOf<T>) -> DispatchResult {
 		if amount.is_zero() {
 			return Ok(());
 		}
@@ -657,7 +657,7 @@ impl<T: Config> Pallet<T> {
 			.map_err(|_| Error::<T>::InsufficientBalance.into())
 	}
 
-	fn release(reason: HoldReason, who: &T::AccountId, amount: BalanceOf<T>) {
+	fn release_hold(reason: HoldReason, who: &T::AccountId, amount: BalanceOf<T>) {
 		if amount.is_zero() {
 			return;
 		}
@@ -702,6 +702,7 @@ impl<T: Config> Pallet<T> {
 	#[cfg(any(feature = "try-runtime", test))]
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		use alloc::collections::btree_map::BTreeMap;
+		use frame_support::traits::fungible::InspectHold;
 		let mut held: BTreeMap<T::AccountId, (BalanceOf<T>, BalanceOf<T>)> = BTreeMap::new();
 		let mut releases: BTreeMap<FamilyName, u32> = BTreeMap::new();
 		for (id, m) in Models::<T>::iter() {

@@ -57,7 +57,7 @@ fn a_challenge_draws_a_committee_without_executor_or_challenger() {
 		assert_eq!(status(job), JobStatus::Disputed);
 		assert_eq!(held(HoldReason::ChallengeBond, CHALLENGER), BOND);
 		for m in &committee {
-			assert_eq!(Verifiers::<Test>::get(m).unwrap().open_disputes, 1);
+			assert_eq!(Duties::<Test>::get(m).to_vec(), vec![job]);
 		}
 	});
 }
@@ -132,7 +132,7 @@ fn a_wrong_executor_is_slashed_and_everyone_else_made_whole() {
 		assert_eq!(free(REQUESTER), ENDOWMENT);
 		assert_eq!(free(PUBLISHER), publisher_before);
 		for m in &committee {
-			assert_eq!(Verifiers::<Test>::get(m).unwrap().open_disputes, 0);
+			assert!(Duties::<Test>::get(m).is_empty());
 		}
 	});
 }

@@ -13,7 +13,7 @@ fn submit_job_escrows_the_fee_and_assigns_an_executor() {
 		assert_eq!(j.fees, Fees { price: PRICE, executor: EXECUTOR_FEE, protocol: PROTOCOL_FEE });
 		assert_eq!((j.status, j.deadline), (JobStatus::Assigned, 1 + RESULT_TIMEOUT));
 		assert_eq!(Inputs::<Test>::get(job), Some(input()));
-		assert_eq!(Executors::<Test>::get(EXECUTOR).unwrap().open_jobs, 1);
+		assert_eq!(Assignments::<Test>::get(EXECUTOR).to_vec(), vec![job]);
 		assert_eq!(JobsInFlight::<Test>::get(model), 1);
 		assert_eq!(
 			events(),
@@ -166,7 +166,7 @@ fn an_unchallenged_job_settles_when_its_window_closes() {
 		assert_eq!(free(PUBLISHER), publisher_before + PRICE);
 		assert_eq!(free(EXECUTOR), ENDOWMENT - STAKE + EXECUTOR_FEE);
 		assert_eq!(free(TREASURY), ENDOWMENT + PROTOCOL_FEE);
-		assert_eq!(Executors::<Test>::get(EXECUTOR).unwrap().open_jobs, 0);
+		assert!(Assignments::<Test>::get(EXECUTOR).is_empty());
 		assert_eq!(JobsInFlight::<Test>::get(model), 0);
 		assert!(events().contains(&Event::JobSettled {
 			job,

@@ -1,0 +1,249 @@
+//! The engine on real ONNX files, in-process and behind the sandbox's process
+//! boundary, against onnxruntime's reference outputs and hostile models.
+
+use std::path::PathBuf;
+
+use verity_offchain_worker::{
+	engine::Engine,
+	sandbox::{perturb_output, Fault, Sandbox, SandboxConfig},
+	EngineError, Limits,
+};
+use verity_primitives::{outputs_agree, DType, Tensor, VerificationPolicy};
+
+fn model(name: &str) -> (Vec<u8>, [u8; 32]) {
+	let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models").join(name);
+	let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+	let id = sp_crypto_hashing::blake2_256(&bytes);
+	(bytes, id)
+}
+
+fn f32_tensor(name: &str, shape: Vec<u32>, values: impl IntoIterator<Item = f32>) -> Tensor {
+	Tensor {
+		name: name.as_bytes().to_vec(),
+		dtype: DType::Float32,
+		shape,
+		data: values.into_iter().flat_map(|v| v.to_le_bytes()).collect(),
+	}
+}
+
+fn json_tensor(v: &serde_json::Value) -> Tensor {
+	let shape = v["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as u32).collect();
+	let values = v["data"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32);
+	f32_tensor(v["name"].as_str().unwrap(), shape, values)
+}
+
+fn reference(name: &str) -> (Tensor, Vec<Tensor>) {
+	let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models").join(name);
+	let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+	let outputs = doc["outputs"].as_array().unwrap().iter().map(json_tensor).collect();
+	(json_tensor(&doc["input"]), outputs)
+}
+
+fn max_abs_diff(a: &Tensor, b: &Tensor) -> f64 {
+	let n = a.data.len() / 4;
+	(0..n).map(|i| (a.element_f64(i).unwrap() - b.element_f64(i).unwrap()).abs()).fold(0.0, f64::max)
+}
+
+const TIGHT: VerificationPolicy = VerificationPolicy::Tolerance {
+	abs: sp_arithmetic::FixedU64::from_inner(1_000), // 1e-6
+	rel: sp_arithmetic::FixedU64::from_inner(1_000), // 1e-6
+};
+
+#[test]
+fn digits_mlp_matches_onnxruntime() {
+	let (bytes, id) = model("digits-mlp.onnx");
+	let (input, expected) = reference("digits-mlp.reference.json");
+	let mut engine = Engine::new(Limits::default());
+	engine.load(&id, &bytes).unwrap();
+	let out = engine.run(&id, &[input]).unwrap();
+	assert_eq!(out.len(), 1);
+	assert_eq!(out[0].name, b"probabilities");
+	assert_eq!(out[0].shape, vec![32, 10]);
+	assert!(
+		outputs_agree(&TIGHT, &out, &expected),
+		"max |diff| = {}",
+		max_abs_diff(&out[0], &expected[0])
+	);
+	assert!(outputs_agree(&VerificationPolicy::ArgMax, &out, &expected));
+}
+
+#[test]
+fn a_tree_ensemble_matches_onnxruntime() {
+	let (bytes, id) = model("iris-forest.onnx");
+	let (input, expected) = reference("iris-forest.reference.json");
+	let mut engine = Engine::new(Limits::default());
+	engine.load(&id, &bytes).unwrap();
+	let out = engine.run(&id, &[input]).unwrap();
+	let probabilities = out.iter().find(|t| t.name == b"probabilities").expect("probabilities output");
+	assert!(
+		outputs_agree(&TIGHT, &[probabilities.clone()], &expected[..1]),
+		"max |diff| = {}",
+		max_abs_diff(probabilities, &expected[0])
+	);
+}
+
+#[test]
+fn runs_are_bit_identical() {
+	let (bytes, id) = model("digits-mlp.onnx");
+	let (input, _) = reference("digits-mlp.reference.json");
+	let mut engine = Engine::new(Limits::default());
+	engine.load(&id, &bytes).unwrap();
+	let first = engine.run(&id, &[input.clone()]).unwrap();
+	for _ in 0..3 {
+		assert_eq!(engine.run(&id, &[input.clone()]).unwrap(), first);
+	}
+}
+
+#[test]
+fn bad_models_and_inputs_get_specific_errors() {
+	let mut engine = Engine::new(Limits::default());
+	let (bytes, id) = model("digits-mlp.onnx");
+	assert_eq!(engine.load(&[0; 32], &bytes).unwrap_err().kind, EngineError::HashMismatch);
+	let garbage: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+	let garbage_id = sp_crypto_hashing::blake2_256(&garbage);
+	assert_eq!(engine.load(&garbage_id, &garbage).unwrap_err().kind, EngineError::InvalidModel);
+	assert_eq!(engine.run(&id, &[]).unwrap_err().kind, EngineError::NotLoaded);
+
+	engine.load(&id, &bytes).unwrap();
+	let run = |engine: &mut Engine, t: Tensor| engine.run(&id, &[t]).unwrap_err().kind;
+	assert_eq!(run(&mut engine, f32_tensor("x", vec![1, 63], vec![0.0; 63])), EngineError::InvalidInput);
+	assert_eq!(run(&mut engine, f32_tensor("y", vec![1, 64], vec![0.0; 64])), EngineError::InvalidInput);
+	let mut wrong_type = f32_tensor("x", vec![1, 64], vec![0.0; 64]);
+	wrong_type.dtype = DType::Int32;
+	assert_eq!(run(&mut engine, wrong_type), EngineError::InvalidInput);
+	assert_eq!(engine.run_encoded(&id, &[1, 2, 3]).unwrap_err().kind, EngineError::InvalidInput);
+
+	let small = Limits { max_model_bytes: 100, ..Limits::default() };
+	assert_eq!(Engine::new(small).load(&id, &bytes).unwrap_err().kind, EngineError::ModelTooLarge);
+}
+
+#[test]
+fn an_expand_to_2_pow_34_is_refused_before_allocating() {
+	let (bytes, id) = model("hostile-expand.onnx");
+	let mut engine = Engine::new(Limits::default());
+	let err = engine.load(&id, &bytes).unwrap_err();
+	assert_eq!(err.kind, EngineError::TensorTooLarge, "{err}");
+}
+
+#[test]
+fn huge_inputs_are_refused() {
+	let (bytes, id) = model("digits-mlp.onnx");
+	let limits = Limits { max_tensor_elements: 64 * 100, ..Limits::default() };
+	let mut engine = Engine::new(limits);
+	engine.load(&id, &bytes).unwrap();
+	let big = f32_tensor("x", vec![101, 64], vec![0.0; 101 * 64]);
+	assert_eq!(engine.run(&id, &[big]).unwrap_err().kind, EngineError::TensorTooLarge);
+}
+
+#[test]
+fn the_cache_evicts_the_least_recently_used_model() {
+	let (digits, digits_id) = model("digits-mlp.onnx");
+	let (iris, iris_id) = model("iris-forest.onnx");
+	let (expand, expand_id) = model("dynamic-expand.onnx");
+	let mut engine = Engine::with_capacity(Limits::default(), 2);
+	engine.load(&digits_id, &digits).unwrap();
+	engine.load(&iris_id, &iris).unwrap();
+	// Using digits makes iris the least recently used.
+	let (input, _) = reference("digits-mlp.reference.json");
+	engine.run(&digits_id, &[input]).unwrap();
+	engine.load(&expand_id, &expand).unwrap();
+	assert!(engine.is_loaded(&digits_id) && engine.is_loaded(&expand_id));
+	assert!(!engine.is_loaded(&iris_id));
+	assert_eq!(engine.loaded(), vec![digits_id, expand_id]);
+}
+
+fn sandbox(limits: Limits, fault: Fault) -> Sandbox {
+	Sandbox::new(SandboxConfig {
+		program: env!("CARGO_BIN_EXE_verity-inference-worker").into(),
+		args: vec![],
+		limits,
+		fault,
+	})
+}
+
+fn digits_input() -> Vec<u8> {
+	use codec::Encode;
+	let (input, _) = reference("digits-mlp.reference.json");
+	vec![input].encode()
+}
+
+#[test]
+fn the_sandbox_runs_models_in_a_worker_process() {
+	let (bytes, id) = model("digits-mlp.onnx");
+	let sb = sandbox(Limits::default(), Fault::None);
+	assert!(!sb.is_loaded(&id));
+	assert_eq!(sb.run(&id, &digits_input()).unwrap_err().kind, EngineError::NotLoaded);
+	sb.load(&id, &bytes).unwrap();
+	assert!(sb.is_loaded(&id));
+	let out = verity_primitives::decode_tensors(&sb.run(&id, &digits_input()).unwrap()).unwrap();
+	let (_, expected) = reference("digits-mlp.reference.json");
+	assert!(outputs_agree(&TIGHT, &out, &expected));
+}
+
+#[test]
+fn a_slow_model_times_out_and_the_sandbox_recovers() {
+	use codec::Encode;
+	let (slow, slow_id) = model("slow-matmul.onnx");
+	let sb = sandbox(Limits { timeout_ms: 300, ..Limits::default() }, Fault::None);
+	// 4096 rows through 64 layers of 512x512: about 70 GFLOP, seconds on one core.
+	let input = vec![f32_tensor("x", vec![4096, 512], vec![0.5; 4096 * 512])].encode();
+	let err = match sb.load(&slow_id, &slow) {
+		Err(e) => e,
+		Ok(()) => sb.run(&slow_id, &input).unwrap_err(),
+	};
+	assert_eq!(err.kind, EngineError::Timeout, "{err}");
+	assert!(!sb.is_loaded(&slow_id), "a killed worker's models are forgotten");
+	// The next request gets a fresh worker.
+	let (bytes, id) = model("digits-mlp.onnx");
+	sb.load(&id, &bytes).unwrap();
+	assert!(sb.run(&id, &digits_input()).is_ok());
+}
+
+#[test]
+fn a_data_dependent_huge_allocation_kills_only_the_worker() {
+	use codec::Encode;
+	let (bytes, id) = model("dynamic-expand.onnx");
+	let limits = Limits { memory_bytes: 1 << 30, ..Limits::default() };
+	let sb = sandbox(limits, Fault::None);
+	sb.load(&id, &bytes).unwrap();
+	let input = vec![
+		f32_tensor("x", vec![1], vec![1.0]),
+		Tensor {
+			name: b"shape".to_vec(),
+			dtype: DType::Int64,
+			shape: vec![1],
+			data: (1i64 << 34).to_le_bytes().to_vec(),
+		},
+	]
+	.encode();
+	let err = sb.run(&id, &input).unwrap_err();
+	assert!(
+		matches!(err.kind, EngineError::Crashed | EngineError::RunFailed | EngineError::TensorTooLarge),
+		"{err}"
+	);
+	// A reasonable request on the same sandbox works again.
+	sb.load(&id, &bytes).unwrap();
+	let ok = vec![
+		f32_tensor("x", vec![1], vec![2.0]),
+		Tensor { name: b"shape".to_vec(), dtype: DType::Int64, shape: vec![1], data: 3i64.to_le_bytes().to_vec() },
+	]
+	.encode();
+	let out = verity_primitives::decode_tensors(&sb.run(&id, &ok).unwrap()).unwrap();
+	assert_eq!(out[0].shape, vec![3]);
+}
+
+#[test]
+fn fault_injection_changes_executed_answers_only() {
+	let (bytes, id) = model("digits-mlp.onnx");
+	let sb = sandbox(Limits::default(), Fault::Always);
+	sb.load(&id, &bytes).unwrap();
+	let honest = sb.run_for(&id, &digits_input(), verity_offchain_worker::host::PURPOSE_VERIFY).unwrap();
+	let faulty = sb.run_for(&id, &digits_input(), verity_offchain_worker::host::PURPOSE_EXECUTE).unwrap();
+	assert_eq!(faulty, perturb_output(&honest));
+	let (h, f) = (
+		verity_primitives::decode_tensors(&honest).unwrap(),
+		verity_primitives::decode_tensors(&faulty).unwrap(),
+	);
+	assert!(!outputs_agree(&VerificationPolicy::ArgMax, &h, &f));
+	assert!("0.5".parse::<Fault>().is_ok() && "2".parse::<Fault>().is_err());
+}

@@ -1,0 +1,141 @@
+//! The offchain worker: the executor and verifier sides of the market.
+//!
+//! On every block, for each `vrty` key in the node's keystore:
+//! * as an executor, it runs the jobs assigned to that account that still wait
+//!   for a result, and posts [`Call::submit_result`] (or
+//!   [`Call::report_unrunnable`] when the model fails in the engine, e.g. it
+//!   exceeds the engine's limits);
+//! * as a verifier, it re-executes the disputed jobs awaiting that account's
+//!   vote and posts [`Call::submit_verdict`].
+//!
+//! Models run in the node's engine through the `verity_inference` host
+//! functions; a model is loaded once (from the registry's on-chain bytes) and
+//! then referred to by its id.
+//!
+//! A claim in the node's persistent offchain storage, taken atomically before
+//! running, keeps two workers (overlapping blocks, or a restarted node) from
+//! posting the same answer twice; a claim whose transaction did not land is
+//! retried after [`RETRY_AFTER`] blocks.
+
+use super::*;
+use frame_system::offchain::{Account, SendSignedTransaction, Signer};
+use sp_runtime::offchain::storage::{MutateStorageError, StorageValueRef};
+use verity_offchain_worker::{
+	host::{verity_inference, PURPOSE_EXECUTE, PURPOSE_VERIFY},
+	EngineError,
+};
+
+/// Blocks after which a claimed job whose answer did not land is tried again.
+pub const RETRY_AFTER: u32 = 10;
+
+/// The key type of the accounts an inference node signs with.
+pub const KEY_TYPE: sp_core::crypto::KeyTypeId = sp_core::crypto::KeyTypeId(*b"vrty");
+
+/// The crypto of executor and verifier keys: sr25519 under [`KEY_TYPE`].
+pub mod crypto {
+	use super::KEY_TYPE;
+	use sp_runtime::{
+		app_crypto::{app_crypto, sr25519},
+		MultiSignature, MultiSigner,
+	};
+	app_crypto!(sr25519, KEY_TYPE);
+
+	/// Signs the offchain worker's transactions with a `vrty` key.
+	pub struct InferenceAuthId;
+
+	impl frame_system::offchain::AppCrypto<MultiSigner, MultiSignature> for InferenceAuthId {
+		type RuntimeAppPublic = Public;
+		type GenericSignature = sp_core::sr25519::Signature;
+		type GenericPublic = sp_core::sr25519::Public;
+	}
+}
+
+enum Role {
+	Execute,
+	Verify,
+}
+
+impl<T: Config> Pallet<T> {
+	/// The offchain worker's entry point.
+	pub(crate) fn run_offchain_worker(now: BlockNumberFor<T>) {
+		let accounts: Vec<Account<T>> = Signer::<T, T::AuthorityId>::keystore_accounts().collect();
+		for account in &accounts {
+			for job in Assignments::<T>::get(&account.id) {
+				if Jobs::<T>::get(job).is_some_and(|j| j.status == JobStatus::Assigned) {
+					Self::work(job, account, Role::Execute, now);
+				}
+			}
+			for job in Duties::<T>::get(&account.id) {
+				Self::work(job, account, Role::Verify, now);
+			}
+		}
+	}
+
+	/// Claims `(job, role, account)` in persistent offchain storage, unless a
+	/// claim younger than [`RETRY_AFTER`] blocks exists.
+	fn claim(key: &[u8], now: BlockNumberFor<T>) -> bool {
+		let claim = StorageValueRef::persistent(key);
+		let result = claim.mutate(|prev: Result<Option<BlockNumberFor<T>>, _>| match prev {
+			Ok(Some(at)) if now < at.saturating_add(RETRY_AFTER.into()) => Err(()),
+			_ => Ok(now),
+		});
+		match result {
+			Ok(_) => true,
+			Err(MutateStorageError::ValueFunctionFailed(())) => false,
+			Err(MutateStorageError::ConcurrentModification(_)) => false,
+		}
+	}
+
+	fn work(job: JobId, account: &Account<T>, role: Role, now: BlockNumberFor<T>) {
+		let tag: &[u8] = match role {
+			Role::Execute => b"exec",
+			Role::Verify => b"verify",
+		};
+		let key = (b"verity/ocw/", tag, job, &account.id).encode();
+		if !Self::claim(&key, now) {
+			return;
+		}
+		let Some(j) = Jobs::<T>::get(job) else { return };
+		let Some(input) = Inputs::<T>::get(job) else { return };
+		let purpose = match role {
+			Role::Execute => PURPOSE_EXECUTE,
+			Role::Verify => PURPOSE_VERIFY,
+		};
+		let call = match (Self::infer(&j.model, &input, purpose), role) {
+			(Ok(out), Role::Execute) => match OutputOf::<T>::try_from(out) {
+				Ok(output) => Call::submit_result { job, output },
+				Err(_) => Call::report_unrunnable { job },
+			},
+			(Ok(out), Role::Verify) => match OutputOf::<T>::try_from(out) {
+				Ok(output) => Call::submit_verdict { job, output: Some(output) },
+				Err(_) => Call::submit_verdict { job, output: None },
+			},
+			(Err(e), Role::Execute) if e.is_model_fault() => Call::report_unrunnable { job },
+			(Err(e), Role::Verify) if e.is_model_fault() => Call::submit_verdict { job, output: None },
+			(Err(e), _) => {
+				log::warn!(target: LOG_TARGET, "job {job}: engine error {e:?}; will retry");
+				StorageValueRef::persistent(&key).clear();
+				return;
+			},
+		};
+		let sent = Signer::<T, T::AuthorityId>::all_accounts()
+			.with_filter(vec![account.public.clone()])
+			.send_single_signed_transaction(account, call);
+		match sent {
+			Some(Ok(())) => log::info!(target: LOG_TARGET, "job {job}: answer submitted"),
+			_ => {
+				log::warn!(target: LOG_TARGET, "job {job}: could not submit; will retry");
+				StorageValueRef::persistent(&key).clear();
+			},
+		}
+	}
+
+	/// Runs `model` on `input` in the node's engine, loading it first if needed.
+	fn infer(model: &ModelId, input: &[u8], purpose: u32) -> Result<Vec<u8>, EngineError> {
+		if !verity_inference::is_loaded(model.0) {
+			let bytes = T::Models::model_bytes(model).ok_or(EngineError::NotLoaded)?;
+			verity_inference::load(model.0, &bytes)?;
+		}
+		verity_inference::run(model.0, input, purpose)
+	}
+}
