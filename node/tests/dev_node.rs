@@ -36,7 +36,8 @@ struct TransactionFeePaid {
 
 async fn free_balance(api: &common::Api, at: subxt::config::HashFor<subxt::PolkadotConfig>, who: [u8; 32]) -> u128 {
 	let addr = dynamic::storage::<([u8; 32],), AccountInfo>("System", "Account");
-	let info = api.at_block(at).await.unwrap().storage().fetch(addr, (who,)).await.unwrap();
+	let at = api.at_block(at).await.unwrap();
+	let info = at.storage().fetch(addr, (who,)).await.unwrap();
 	info.decode().unwrap().data.free
 }
 
@@ -74,7 +75,7 @@ async fn dev_node_seals_blocks_answers_rpc_and_transfers() {
 		"transfer_keep_alive",
 		(bob.public_key().to_address::<()>(), amount),
 	);
-	let events = api
+	let in_block = api
 		.at_current_block()
 		.await
 		.unwrap()
@@ -82,10 +83,11 @@ async fn dev_node_seals_blocks_answers_rpc_and_transfers() {
 		.sign_and_submit_then_watch_default(&tx, &alice)
 		.await
 		.unwrap()
-		.wait_for_finalized_success()
+		.wait_for_finalized()
 		.await
-		.expect("transfer is included and succeeds");
-	let included = events.block_hash();
+		.expect("transfer is finalized");
+	let included = in_block.block_hash();
+	let events = in_block.wait_for_success().await.expect("transfer succeeds");
 
 	let mut fee = None;
 	for ev in events.iter() {

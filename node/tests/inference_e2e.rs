@@ -15,7 +15,7 @@ use std::{collections::HashMap, time::Duration};
 use codec::Encode;
 use common::{insert_inference_key, submit, Api, Node};
 use subxt::{
-	dynamic::{self, Value},
+	dynamic::{self, At, Value},
 	ext::scale_decode::{self, DecodeAsType},
 };
 use subxt_signer::sr25519::{dev, Keypair};

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::Node;
+use common::{submit, Node};
 use subxt::dynamic::{self, Value};
 use subxt_signer::sr25519::dev;
 
@@ -54,31 +54,18 @@ async fn a_16_mib_model_round_trips_through_the_chain() {
 		("policy", Value::unnamed_variant("Exact", [])),
 	]);
 
-	let submit = |call: subxt::tx::DynamicPayload| {
-		let api = api.clone();
-		let alice = alice.clone();
-		async move {
-			api.at_current_block()
-				.await
-				.unwrap()
-				.transactions()
-				.sign_and_submit_then_watch_default(&call, &alice)
-				.await
-				.unwrap()
-				.wait_for_finalized_success()
-				.await
-				.expect("extrinsic succeeds")
-		}
-	};
-
-	submit(dynamic::transaction("ModelRegistry", "register", (Value::from_bytes(id), spec))).await;
+	submit(&api, &alice, dynamic::transaction("ModelRegistry", "register", (Value::from_bytes(id), spec))).await;
 	let mut activated = false;
 	for (index, chunk) in bytes.chunks(MIB).enumerate() {
-		let events = submit(dynamic::transaction(
-			"ModelRegistry",
-			"upload_chunk",
-			(Value::from_bytes(id), Value::u128(index as u128), Value::from_bytes(chunk)),
-		))
+		let events = submit(
+			&api,
+			&alice,
+			dynamic::transaction(
+				"ModelRegistry",
+				"upload_chunk",
+				(Value::from_bytes(id), Value::u128(index as u128), Value::from_bytes(chunk)),
+			),
+		)
 		.await;
 		activated |= events.iter().any(|e| e.unwrap().event_name() == "ModelActivated");
 	}

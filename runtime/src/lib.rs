@@ -28,8 +28,7 @@ use sp_runtime::{
 	traits::{BlakeTwo256, IdentifyAccount, Verify},
 	MultiAddress, MultiSignature,
 };
-#[cfg(feature = "std")]
-use sp_version::NativeVersion;
+use alloc::vec::Vec;
 use sp_version::RuntimeVersion;
 
 pub use apis::RuntimeApi;
@@ -111,12 +110,6 @@ pub mod currency {
 	pub const EXISTENTIAL_DEPOSIT: Balance = MILLI_UNIT;
 	/// One byte of on-chain model storage.
 	pub const BYTE_DEPOSIT: Balance = MICRO_UNIT;
-}
-
-/// The native version, for the node's `--version` checks.
-#[cfg(feature = "std")]
-pub fn native_version() -> NativeVersion {
-	NativeVersion { runtime_version: VERSION, can_author_with: Default::default() }
 }
 
 /// Signature type of transactions.

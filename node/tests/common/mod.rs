@@ -177,7 +177,7 @@ where
 pub async fn submit(
 	api: &Api,
 	signer: &subxt_signer::sr25519::Keypair,
-	call: subxt::tx::DynamicPayload,
+	call: impl subxt::tx::Payload,
 ) -> subxt::extrinsics::ExtrinsicEvents<subxt::PolkadotConfig> {
 	api.at_current_block()
 		.await

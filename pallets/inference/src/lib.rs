@@ -71,7 +71,7 @@ use alloc::{vec, vec::Vec};
 use frame_support::{
 	pallet_prelude::*,
 	traits::{
-		fungible::{self, Balanced, BalancedHold, Inspect, InspectHold, Mutate, MutateHold},
+		fungible::{self, Balanced, BalancedHold, Inspect, Mutate, MutateHold},
 		tokens::{Fortitude, Precision, Restriction},
 		Imbalance,
 	},
@@ -336,68 +336,164 @@ pub mod pallet {
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
 	pub enum Event<T: Config> {
 		/// An account became an executor.
-		ExecutorRegistered { executor: T::AccountId, stake: BalanceOf<T> },
+		ExecutorRegistered {
+			/// The executor.
+			executor: T::AccountId,
+			/// Its stake.
+			stake: BalanceOf<T>,
+		},
 		/// An executor added to its stake.
-		ExecutorStakeIncreased { executor: T::AccountId, stake: BalanceOf<T> },
-		/// An executor stopped taking jobs; it may withdraw from block `until`.
-		ExecutorUnbonding { executor: T::AccountId, until: BlockNumberFor<T> },
+		ExecutorStakeIncreased {
+			/// The executor.
+			executor: T::AccountId,
+			/// Its stake now.
+			stake: BalanceOf<T>,
+		},
+		/// An executor stopped taking jobs.
+		ExecutorUnbonding {
+			/// The executor.
+			executor: T::AccountId,
+			/// First block it may withdraw in.
+			until: BlockNumberFor<T>,
+		},
 		/// An executor left and got its stake back.
-		ExecutorWithdrawn { executor: T::AccountId, stake: BalanceOf<T> },
+		ExecutorWithdrawn {
+			/// The executor.
+			executor: T::AccountId,
+			/// The stake released.
+			stake: BalanceOf<T>,
+		},
 		/// An account became a verifier.
-		VerifierRegistered { verifier: T::AccountId, stake: BalanceOf<T> },
-		/// A verifier stopped joining committees; it may withdraw from block `until`.
-		VerifierUnbonding { verifier: T::AccountId, until: BlockNumberFor<T> },
+		VerifierRegistered {
+			/// The verifier.
+			verifier: T::AccountId,
+			/// Its stake.
+			stake: BalanceOf<T>,
+		},
+		/// A verifier stopped joining committees.
+		VerifierUnbonding {
+			/// The verifier.
+			verifier: T::AccountId,
+			/// First block it may withdraw in.
+			until: BlockNumberFor<T>,
+		},
 		/// A verifier left and got its stake back.
-		VerifierWithdrawn { verifier: T::AccountId, stake: BalanceOf<T> },
+		VerifierWithdrawn {
+			/// The verifier.
+			verifier: T::AccountId,
+			/// The stake released.
+			stake: BalanceOf<T>,
+		},
 		/// A job was submitted and assigned.
 		JobSubmitted {
+			/// The job.
 			job: JobId,
+			/// The model it runs.
 			model: ModelId,
+			/// Who pays.
 			requester: T::AccountId,
+			/// Who runs it.
 			executor: T::AccountId,
+			/// The whole fee held in escrow.
 			fee: BalanceOf<T>,
+			/// Block by which the result is due.
 			deadline: BlockNumberFor<T>,
 		},
-		/// The executor posted a result; it can be challenged until `challenge_until`.
+		/// The executor posted a result.
 		ResultSubmitted {
+			/// The job.
 			job: JobId,
+			/// Its executor.
 			executor: T::AccountId,
+			/// blake2-256 of the output.
 			output_hash: sp_core::H256,
+			/// The result can be challenged before this block.
 			challenge_until: BlockNumberFor<T>,
 		},
-		/// A job was paid out: `price` to the model's owner, `fee` to the executor,
-		/// `protocol_fee` to the treasury.
+		/// A job was paid out.
 		JobSettled {
+			/// The job.
 			job: JobId,
+			/// Its executor.
 			executor: T::AccountId,
+			/// Paid to the executor.
 			fee: BalanceOf<T>,
+			/// Paid to the model's owner.
 			price: BalanceOf<T>,
+			/// Paid to the treasury.
 			protocol_fee: BalanceOf<T>,
 		},
 		/// A job failed and its requester was refunded.
-		JobFailed { job: JobId, reason: FailReason, refund: BalanceOf<T> },
-		/// A result was challenged; `committee` re-executes the job until `deadline`.
-		JobChallenged {
+		JobFailed {
+			/// The job.
 			job: JobId,
+			/// Why.
+			reason: FailReason,
+			/// Returned to the requester.
+			refund: BalanceOf<T>,
+		},
+		/// A result was challenged (or reported unrunnable); a committee re-executes the job.
+		JobChallenged {
+			/// The job.
+			job: JobId,
+			/// Who challenged (`None`: the executor reported the model unrunnable).
 			challenger: Option<T::AccountId>,
+			/// The challenger's bond.
 			bond: BalanceOf<T>,
+			/// The verifiers drawn.
 			committee: Vec<T::AccountId>,
+			/// Block by which they vote.
 			deadline: BlockNumberFor<T>,
 		},
 		/// A committee member voted.
-		VerdictSubmitted { job: JobId, verifier: T::AccountId, vote: Vote },
+		VerdictSubmitted {
+			/// The job.
+			job: JobId,
+			/// The verifier.
+			verifier: T::AccountId,
+			/// Its finding.
+			vote: Vote,
+		},
 		/// A dispute ended.
-		DisputeResolved { job: JobId, outcome: Outcome },
+		DisputeResolved {
+			/// The job.
+			job: JobId,
+			/// How it ended.
+			outcome: Outcome,
+		},
 		/// No quorum in time: non-voters were penalised and the vote extended.
-		DisputeExtended { job: JobId, penalised: Vec<T::AccountId>, deadline: BlockNumberFor<T> },
+		DisputeExtended {
+			/// The job.
+			job: JobId,
+			/// Members who had not voted.
+			penalised: Vec<T::AccountId>,
+			/// The new deadline.
+			deadline: BlockNumberFor<T>,
+		},
 		/// No quorum after the extension: governance must resolve it.
-		DisputeStalled { job: JobId },
+		DisputeStalled {
+			/// The job.
+			job: JobId,
+		},
 		/// An account was slashed.
-		Slashed { who: T::AccountId, amount: BalanceOf<T> },
+		Slashed {
+			/// The account.
+			who: T::AccountId,
+			/// The amount.
+			amount: BalanceOf<T>,
+		},
 		/// An account was rewarded from a slash.
-		Rewarded { who: T::AccountId, amount: BalanceOf<T> },
+		Rewarded {
+			/// The account.
+			who: T::AccountId,
+			/// The amount.
+			amount: BalanceOf<T>,
+		},
 		/// A finished job's records were removed.
-		JobPruned { job: JobId },
+		JobPruned {
+			/// The job.
+			job: JobId,
+		},
 	}
 
 	#[pallet::error]
@@ -1207,6 +1303,7 @@ impl<T: Config> Pallet<T> {
 	#[cfg(any(feature = "try-runtime", test))]
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		use alloc::collections::btree_map::BTreeMap;
+		use frame_support::traits::fungible::InspectHold;
 		let mut escrow: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
 		let mut bonds: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
 		let mut open_jobs: BTreeMap<T::AccountId, Vec<JobId>> = BTreeMap::new();

@@ -100,7 +100,7 @@ where
 		call: RuntimeCall,
 		_public: UintAuthorityId,
 		account: AccountId,
-		_nonce: u64,
+		_nonce: u32,
 	) -> Option<Extrinsic> {
 		Some(Extrinsic::new_signed(call, account, (), ()))
 	}

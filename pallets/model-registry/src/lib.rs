@@ -699,7 +699,7 @@ impl<T: Config> Pallet<T> {
 	/// * every model's deposit and bond sum, per owner, to what is held;
 	/// * a model's stored chunks match its status and counters;
 	/// * families and releases agree with the models.
-	#[cfg(any(feature = "try-runtime", test))]
+	#[cfg(any(feature = "try-runtime", feature = "test-utils", test))]
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		use alloc::collections::btree_map::BTreeMap;
 		use frame_support::traits::fungible::InspectHold;
