@@ -11,9 +11,9 @@ Deterministic (fixed seeds); needs numpy, scikit-learn, onnx and onnxruntime
   iris-forest.onnx           random forest on iris (ai.onnx.ml tree ensemble):
                              x [N,4] -> probabilities [N,3]
   iris-forest.reference.json inputs and onnxruntime's outputs
-  hostile-expand.onnx        a tiny model whose Expand asks for 2^34 floats
-  dynamic-expand.onnx        Expand to a shape given as input (sizes known only
-                             when it runs): x [1], shape [1] -> y
+  hostile-expand.onnx        a tiny model whose Expand asks for 2^34 floats (2^17 x 2^17)
+  dynamic-range.onnx         Range(0, limit, 1): its output size is only known
+                             when it runs: limit [] (int64) -> y [M] (int64)
   slow-matmul.onnx           64 chained 512x512 MatMuls, for timeout tests
 """
 import json
@@ -126,22 +126,25 @@ def iris_forest():
 
 
 def hostile_expand():
-    shape = numpy_helper.from_array(np.array([1 << 34], dtype=np.int64), "shape")
+    # 2^17 x 2^17 = 2^34 floats (64 GiB). (tract computes a single dimension of
+    # exactly 2^34 as 0, so the size is split over two dimensions.)
+    shape = numpy_helper.from_array(np.array([1 << 17, 1 << 17], dtype=np.int64), "shape")
     graph = helper.make_graph(
         [helper.make_node("Expand", ["x", "shape"], ["y"])], "hostile-expand",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1 << 34])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1 << 17, 1 << 17])],
         [shape])
     save(helper.make_model(graph, opset_imports=OPSET, producer_name="verity"), "hostile-expand.onnx")
 
 
-def dynamic_expand():
+def dynamic_range():
+    start = numpy_helper.from_array(np.array(0, dtype=np.int64), "start")
+    delta = numpy_helper.from_array(np.array(1, dtype=np.int64), "delta")
     graph = helper.make_graph(
-        [helper.make_node("Expand", ["x", "shape"], ["y"])], "dynamic-expand",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1]),
-         helper.make_tensor_value_info("shape", TensorProto.INT64, [1])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["M"])])
-    save(helper.make_model(graph, opset_imports=OPSET, producer_name="verity"), "dynamic-expand.onnx")
+        [helper.make_node("Range", ["start", "limit", "delta"], ["y"])], "dynamic-range",
+        [helper.make_tensor_value_info("limit", TensorProto.INT64, [])],
+        [helper.make_tensor_value_info("y", TensorProto.INT64, ["M"])], [start, delta])
+    save(helper.make_model(graph, opset_imports=OPSET, producer_name="verity"), "dynamic-range.onnx")
 
 
 def slow_matmul():
@@ -164,7 +167,7 @@ if __name__ == "__main__":
     digits_mlp()
     iris_forest()
     hostile_expand()
-    dynamic_expand()
+    dynamic_range()
     slow_matmul()
     for p in sorted(OUT.glob("*.onnx")):
         print(f"{p.name}: {p.stat().st_size} bytes")

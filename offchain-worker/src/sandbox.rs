@@ -217,6 +217,7 @@ impl Sandbox {
 			}),
 			Err(RecvTimeoutError::Timeout) => {
 				*slot = None; // kills the worker
+				self.loaded.lock().unwrap_or_else(|p| p.into_inner()).clear();
 				Err(Failure::new(
 					EngineError::Timeout,
 					format!("no answer within {} ms; the worker was killed", timeout.as_millis()),
@@ -225,6 +226,7 @@ impl Sandbox {
 			Err(RecvTimeoutError::Disconnected) => {
 				let status = worker.child.wait().ok();
 				*slot = None;
+				self.loaded.lock().unwrap_or_else(|p| p.into_inner()).clear();
 				Err(Failure::new(
 					EngineError::Crashed,
 					format!("the inference worker died ({status:?}), e.g. out of memory"),
@@ -321,6 +323,10 @@ pub fn perturb_output(encoded: &[u8]) -> Vec<u8> {
 	tensors.encode()
 }
 
+fn log_line(line: &str) {
+	let _ = writeln!(std::io::stderr(), "{}", line.replace('\n', " "));
+}
+
 /// The worker's main loop: answers requests on stdin until it closes. `arg`
 /// is the hex-encoded [`Limits`] the parent passed.
 pub fn serve(arg: Option<&str>) -> std::io::Result<()> {
@@ -333,6 +339,9 @@ pub fn serve(arg: Option<&str>) -> std::io::Result<()> {
 			Limits::decode(&mut &bytes?[..]).ok()
 		})
 		.unwrap_or_default();
+	// One line per panic in the node's log; the panic itself is caught and
+	// answered as a `Crashed` failure.
+	std::panic::set_hook(Box::new(|info| log_line(&format!("inference worker: {info}"))));
 	let mut engine = Engine::new(limits);
 	let (mut stdin, mut stdout) = (std::io::stdin().lock(), std::io::stdout().lock());
 	loop {

@@ -131,11 +131,23 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Runs `model` on `input` in the node's engine, loading it first if needed.
+	/// An output that is not what the model declares counts as the model's
+	/// fault (it runs, but not as published).
 	fn infer(model: &ModelId, input: &[u8], purpose: u32) -> Result<Vec<u8>, EngineError> {
+		let info = T::Models::model(model).ok_or(EngineError::NotLoaded)?;
 		if !verity_inference::is_loaded(model.0) {
 			let bytes = T::Models::model_bytes(model).ok_or(EngineError::NotLoaded)?;
 			verity_inference::load(model.0, &bytes)?;
 		}
-		verity_inference::run(model.0, input, purpose)
+		let output = verity_inference::run(model.0, input, purpose)?;
+		let declared = decode_tensors(&output)
+			.ok()
+			.is_some_and(|t| check_tensors(&t, &info.outputs).is_ok());
+		if declared {
+			Ok(output)
+		} else {
+			log::warn!(target: LOG_TARGET, "model {model:?}: output does not match its declaration");
+			Err(EngineError::RunFailed)
+		}
 	}
 }
