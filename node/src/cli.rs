@@ -53,7 +53,11 @@ pub enum Subcommand {
 
 /// `verity-node`'s arguments.
 #[derive(Debug, clap::Parser)]
-#[command(propagate_version = true, args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+#[command(
+	propagate_version = true,
+	args_conflicts_with_subcommands = true,
+	subcommand_negates_reqs = true
+)]
 pub struct Cli {
 	/// A subcommand; without one, the node runs.
 	#[command(subcommand)]

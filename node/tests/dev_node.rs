@@ -34,7 +34,11 @@ struct TransactionFeePaid {
 	tip: u128,
 }
 
-async fn free_balance(api: &common::Api, at: subxt::config::HashFor<subxt::PolkadotConfig>, who: [u8; 32]) -> u128 {
+async fn free_balance(
+	api: &common::Api,
+	at: subxt::config::HashFor<subxt::PolkadotConfig>,
+	who: [u8; 32],
+) -> u128 {
 	let addr = dynamic::storage::<([u8; 32],), AccountInfo>("System", "Account");
 	let at = api.at_block(at).await.unwrap();
 	let info = at.storage().fetch(addr, (who,)).await.unwrap();

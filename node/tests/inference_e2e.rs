@@ -43,21 +43,28 @@ struct Reference {
 }
 
 fn tensor_from_json(v: &serde_json::Value) -> Tensor {
-	let shape: Vec<u32> = v["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as u32).collect();
+	let shape: Vec<u32> =
+		v["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as u32).collect();
 	let data: Vec<u8> = v["data"]
 		.as_array()
 		.unwrap()
 		.iter()
 		.flat_map(|x| (x.as_f64().unwrap() as f32).to_le_bytes())
 		.collect();
-	Tensor { name: v["name"].as_str().unwrap().as_bytes().to_vec(), dtype: DType::Float32, shape, data }
+	Tensor {
+		name: v["name"].as_str().unwrap().as_bytes().to_vec(),
+		dtype: DType::Float32,
+		shape,
+		data,
+	}
 }
 
 /// The i-th reference image and onnxruntime's probabilities for it.
 fn digits_reference() -> Reference {
-	let doc: serde_json::Value =
-		serde_json::from_str(&std::fs::read_to_string(models_dir().join("digits-mlp.reference.json")).unwrap())
-			.unwrap();
+	let doc: serde_json::Value = serde_json::from_str(
+		&std::fs::read_to_string(models_dir().join("digits-mlp.reference.json")).unwrap(),
+	)
+	.unwrap();
 	let all_in = tensor_from_json(&doc["input"]);
 	let all_out = tensor_from_json(&doc["outputs"][0]);
 	let rows = all_in.shape[0] as usize;
@@ -74,7 +81,12 @@ fn digits_reference() -> Reference {
 	};
 	Reference {
 		inputs: split(&all_in),
-		labels: doc["labels"].as_array().unwrap().iter().map(|l| l.as_u64().unwrap() as u32).collect(),
+		labels: doc["labels"]
+			.as_array()
+			.unwrap()
+			.iter()
+			.map(|l| l.as_u64().unwrap() as u32)
+			.collect(),
 		outputs: split(&all_out),
 	}
 }
@@ -111,10 +123,18 @@ async fn publish(
 		("challenge_period", Value::u128(5)),
 		(
 			"policy",
-			Value::named_variant("Tolerance", [("abs", Value::u128(ABS as u128)), ("rel", Value::u128(REL as u128))]),
+			Value::named_variant(
+				"Tolerance",
+				[("abs", Value::u128(ABS as u128)), ("rel", Value::u128(REL as u128))],
+			),
 		),
 	]);
-	submit(api, publisher, dynamic::transaction("ModelRegistry", "register", (Value::from_bytes(id), spec))).await;
+	submit(
+		api,
+		publisher,
+		dynamic::transaction("ModelRegistry", "register", (Value::from_bytes(id), spec)),
+	)
+	.await;
 	for (index, chunk) in bytes.chunks(1024 * 1024).enumerate() {
 		submit(
 			api,
@@ -151,7 +171,11 @@ async fn submit_job(api: &Api, requester: &Keypair, model: [u8; 32], input: &Ten
 		dynamic::transaction(
 			"Inference",
 			"submit_job",
-			(Value::from_bytes(model), Value::from_bytes(vec![input.clone()].encode()), Value::u128(FEE * 2)),
+			(
+				Value::from_bytes(model),
+				Value::from_bytes(vec![input.clone()].encode()),
+				Value::u128(FEE * 2),
+			),
 		),
 	)
 	.await;
@@ -204,7 +228,10 @@ async fn wait_for_job_event(api: &Api, job: u64, name: &str, timeout: Duration) 
 			}
 			next += 1;
 		}
-		assert!(std::time::Instant::now() < deadline, "no {name} event for job {job} within {timeout:?}");
+		assert!(
+			std::time::Instant::now() < deadline,
+			"no {name} event for job {job} within {timeout:?}"
+		);
 		tokio::time::sleep(Duration::from_millis(500)).await;
 	}
 }
@@ -219,7 +246,8 @@ async fn fees_paid(api: &Api, from: u64, to: u64) -> HashMap<[u8; 32], u128> {
 			if ev.pallet_name() == "TransactionPayment" && ev.event_name() == "TransactionFeePaid" {
 				let f = ev.decode_fields_unchecked_as::<Value>().unwrap();
 				let who: [u8; 32] = account_of(f.at("who").unwrap());
-				*paid.entry(who).or_default() += f.at("actual_fee").and_then(|v| v.as_u128()).unwrap();
+				*paid.entry(who).or_default() +=
+					f.at("actual_fee").and_then(|v| v.as_u128()).unwrap();
 			}
 		}
 	}
@@ -230,8 +258,12 @@ fn account_of(v: &Value) -> [u8; 32] {
 	use subxt::ext::scale_value::{Composite, ValueDef};
 	fn bytes(v: &Value, out: &mut Vec<u8>) {
 		match &v.value {
-			ValueDef::Composite(Composite::Unnamed(vals)) => vals.iter().for_each(|x| bytes(x, out)),
-			ValueDef::Composite(Composite::Named(vals)) => vals.iter().for_each(|(_, x)| bytes(x, out)),
+			ValueDef::Composite(Composite::Unnamed(vals)) => {
+				vals.iter().for_each(|x| bytes(x, out))
+			}
+			ValueDef::Composite(Composite::Named(vals)) => {
+				vals.iter().for_each(|(_, x)| bytes(x, out))
+			}
 			_ => out.push(v.as_u128().unwrap() as u8),
 		}
 	}
@@ -241,7 +273,8 @@ fn account_of(v: &Value) -> [u8; 32] {
 }
 
 async fn job_output(api: &Api, job: u64) -> Vec<Tensor> {
-	let call = dynamic::runtime_api_call::<_, Value>("InferenceApi", "job", (Value::u128(job as u128),));
+	let call =
+		dynamic::runtime_api_call::<_, Value>("InferenceApi", "job", (Value::u128(job as u128),));
 	let v = api.at_current_block().await.unwrap().runtime_apis().call(call).await.unwrap();
 	// Some((job, Some(output)))
 	let out = v.at(0).and_then(|pair| pair.at(1)).and_then(|o| o.at(0)).expect("job has an output");
@@ -249,7 +282,9 @@ async fn job_output(api: &Api, job: u64) -> Vec<Tensor> {
 	fn collect(v: &Value, out: &mut Vec<u8>) {
 		use subxt::ext::scale_value::{Composite, ValueDef};
 		match &v.value {
-			ValueDef::Composite(Composite::Unnamed(vals)) => vals.iter().for_each(|x| collect(x, out)),
+			ValueDef::Composite(Composite::Unnamed(vals)) => {
+				vals.iter().for_each(|x| collect(x, out))
+			}
 			_ => out.push(v.as_u128().unwrap() as u8),
 		}
 	}
@@ -266,7 +301,8 @@ fn policy() -> VerificationPolicy {
 
 fn argmax(t: &Tensor) -> u32 {
 	let n = t.data.len() / 4;
-	(0..n).max_by(|a, b| t.element_f64(*a).unwrap().total_cmp(&t.element_f64(*b).unwrap())).unwrap() as u32
+	(0..n).max_by(|a, b| t.element_f64(*a).unwrap().total_cmp(&t.element_f64(*b).unwrap())).unwrap()
+		as u32
 }
 
 /// Both genesis executors (Alice, Bob) are served by this node.
@@ -276,7 +312,12 @@ async fn serve_executors(rpc: &subxt::rpcs::RpcClient) {
 
 /// The four genesis verifiers are served by this node too.
 async fn serve_verifiers(rpc: &subxt::rpcs::RpcClient) {
-	for (suri, kp) in [("//Charlie", dev::charlie()), ("//Dave", dev::dave()), ("//Eve", dev::eve()), ("//Ferdie", dev::ferdie())] {
+	for (suri, kp) in [
+		("//Charlie", dev::charlie()),
+		("//Dave", dev::dave()),
+		("//Eve", dev::eve()),
+		("//Ferdie", dev::ferdie()),
+	] {
 		insert_inference_key(rpc, suri, kp.public_key().0).await;
 	}
 }
@@ -304,7 +345,8 @@ async fn a_job_matches_onnxruntime_and_settles_with_exact_balances() {
 	let requester_before = balance(&api, &requester).await.0;
 	let job = submit_job(&api, &requester, model, &reference.inputs[0]).await;
 
-	let (result, _) = wait_for_job_event(&api, job, "ResultSubmitted", Duration::from_secs(90)).await;
+	let (result, _) =
+		wait_for_job_event(&api, job, "ResultSubmitted", Duration::from_secs(90)).await;
 	let executor = executor_keypair(account_of(result.at("executor").unwrap()));
 	let output = job_output(&api, job).await;
 	assert!(
@@ -314,7 +356,8 @@ async fn a_job_matches_onnxruntime_and_settles_with_exact_balances() {
 	assert_eq!(argmax(&output[0]), reference.labels[0], "the digit is recognised");
 	let executor_before_settle = balance(&api, &executor).await.0;
 
-	let (_, settled_at) = wait_for_job_event(&api, job, "JobSettled", Duration::from_secs(60)).await;
+	let (_, settled_at) =
+		wait_for_job_event(&api, job, "JobSettled", Duration::from_secs(60)).await;
 	let fees = fees_paid(&api, start, settled_at).await;
 	let fee_of = |k: &Keypair| fees.get(&k.public_key().0).copied().unwrap_or(0);
 
@@ -337,10 +380,14 @@ async fn a_faulty_executor_is_challenged_and_slashed() {
 	let requester_before = balance(&api, &requester).await.0;
 	let start = api.at_current_block().await.unwrap().block_number();
 	let job = submit_job(&api, &requester, model, &reference.inputs[1]).await;
-	let (result, _) = wait_for_job_event(&api, job, "ResultSubmitted", Duration::from_secs(90)).await;
+	let (result, _) =
+		wait_for_job_event(&api, job, "ResultSubmitted", Duration::from_secs(90)).await;
 	let executor = executor_keypair(account_of(result.at("executor").unwrap()));
 	let output = job_output(&api, job).await;
-	assert!(!outputs_agree(&policy(), &output, &[reference.outputs[1].clone()]), "the fault took effect");
+	assert!(
+		!outputs_agree(&policy(), &output, &[reference.outputs[1].clone()]),
+		"the fault took effect"
+	);
 
 	// A watcher compares with its own reference and challenges.
 	let (stake_before, _) = executor_stake(&api, &executor).await;
@@ -348,10 +395,15 @@ async fn a_faulty_executor_is_challenged_and_slashed() {
 	submit(
 		&api,
 		&challenger,
-		dynamic::transaction("Inference", "challenge", (Value::u128(job as u128), Value::u128(10 * UNIT))),
+		dynamic::transaction(
+			"Inference",
+			"challenge",
+			(Value::u128(job as u128), Value::u128(10 * UNIT)),
+		),
 	)
 	.await;
-	let (resolved, _) = wait_for_job_event(&api, job, "DisputeResolved", Duration::from_secs(120)).await;
+	let (resolved, _) =
+		wait_for_job_event(&api, job, "DisputeResolved", Duration::from_secs(120)).await;
 	let (_, failed_at) = wait_for_job_event(&api, job, "JobFailed", Duration::from_secs(30)).await;
 	let fees = fees_paid(&api, start, failed_at).await;
 	let fee_of = |k: &Keypair| fees.get(&k.public_key().0).copied().unwrap_or(0);
@@ -360,7 +412,10 @@ async fn a_faulty_executor_is_challenged_and_slashed() {
 	assert_eq!(executor_stake(&api, &executor).await.0, stake_before - slash);
 	assert_eq!(balance(&api, &requester).await.0, requester_before - fee_of(&requester));
 	// Bond back, plus 20 % of the slash.
-	assert_eq!(balance(&api, &challenger).await.0, challenger_before + slash / 5 - fee_of(&challenger));
+	assert_eq!(
+		balance(&api, &challenger).await.0,
+		challenger_before + slash / 5 - fee_of(&challenger)
+	);
 	let outcome = subxt::ext::scale_value::stringify::to_string(resolved.at("outcome").unwrap());
 	assert!(outcome.contains("ExecutorWrong"), "{outcome}");
 }
@@ -389,10 +444,17 @@ async fn hostile_models_fail_cleanly_and_the_node_lives_on() {
 	];
 	for (family, bytes, inputs, outputs) in cases {
 		let model = publish(&api, &publisher, family, &bytes, inputs, outputs).await;
-		let input = Tensor { name: b"x".to_vec(), dtype: DType::Float32, shape: vec![1], data: 1f32.to_le_bytes().to_vec() };
+		let input = Tensor {
+			name: b"x".to_vec(),
+			dtype: DType::Float32,
+			shape: vec![1],
+			data: 1f32.to_le_bytes().to_vec(),
+		};
 		let job = submit_job(&api, &requester, model, &input).await;
-		let (resolved, _) = wait_for_job_event(&api, job, "DisputeResolved", Duration::from_secs(120)).await;
-		let outcome = subxt::ext::scale_value::stringify::to_string(resolved.at("outcome").unwrap());
+		let (resolved, _) =
+			wait_for_job_event(&api, job, "DisputeResolved", Duration::from_secs(120)).await;
+		let outcome =
+			subxt::ext::scale_value::stringify::to_string(resolved.at("outcome").unwrap());
 		assert!(outcome.contains("ModelUnrunnable"), "{family}: {outcome}");
 		let (failed, _) = wait_for_job_event(&api, job, "JobFailed", Duration::from_secs(30)).await;
 		let reason = subxt::ext::scale_value::stringify::to_string(failed.at("reason").unwrap());

@@ -26,10 +26,8 @@ fn peer_id_of(node_key: &str) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn three_validators_finalize() {
 	let alice_peer = peer_id_of(ALICE_NODE_KEY);
-	let mut alice = Node::start(
-		"alice",
-		&["--chain", "local", "--alice", "--node-key", ALICE_NODE_KEY],
-	);
+	let mut alice =
+		Node::start("alice", &["--chain", "local", "--alice", "--node-key", ALICE_NODE_KEY]);
 	let bootnode = format!("/ip4/127.0.0.1/tcp/{}/p2p/{alice_peer}", alice.p2p_port);
 	let mut others: Vec<Node> = [("bob", "--bob", 2u8), ("charlie", "--charlie", 3u8)]
 		.into_iter()

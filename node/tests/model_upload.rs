@@ -54,7 +54,12 @@ async fn a_16_mib_model_round_trips_through_the_chain() {
 		("policy", Value::unnamed_variant("Exact", [])),
 	]);
 
-	submit(&api, &alice, dynamic::transaction("ModelRegistry", "register", (Value::from_bytes(id), spec))).await;
+	submit(
+		&api,
+		&alice,
+		dynamic::transaction("ModelRegistry", "register", (Value::from_bytes(id), spec)),
+	)
+	.await;
 	let mut activated = false;
 	for (index, chunk) in bytes.chunks(MIB).enumerate() {
 		let events = submit(

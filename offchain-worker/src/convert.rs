@@ -49,7 +49,7 @@ pub fn to_tract(t: &Tensor) -> Result<TractTensor, EngineError> {
 		DType::Bool => {
 			let b: Vec<bool> = t.data.iter().map(|x| *x != 0).collect();
 			TractTensor::from_shape(&shape, &b)
-		},
+		}
 	};
 	r.map_err(|_| EngineError::InvalidInput)
 }

@@ -63,7 +63,12 @@ impl Engine {
 
 	/// An engine keeping up to `capacity` (at least 1) models loaded.
 	pub fn with_capacity(limits: Limits, capacity: usize) -> Self {
-		Engine { limits, capacity: capacity.max(1), models: HashMap::new(), recent: VecDeque::new() }
+		Engine {
+			limits,
+			capacity: capacity.max(1),
+			models: HashMap::new(),
+			recent: VecDeque::new(),
+		}
 	}
 
 	/// Whether model `id` is loaded.
@@ -95,7 +100,10 @@ impl Engine {
 			));
 		}
 		if sp_crypto_hashing::blake2_256(bytes) != *id {
-			return Err(Failure::new(EngineError::HashMismatch, "bytes do not hash to the model id"));
+			return Err(Failure::new(
+				EngineError::HashMismatch,
+				"bytes do not hash to the model id",
+			));
 		}
 		let limits = self.limits;
 		let loaded = guard(|| prepare(bytes, &limits))?;
@@ -152,7 +160,7 @@ fn guard<T>(f: impl FnOnce() -> Result<T, Failure>) -> Result<T, Failure> {
 				.or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
 				.unwrap_or_else(|| "panic".into());
 			Err(Failure::new(EngineError::Crashed, format!("the engine panicked: {msg}")))
-		},
+		}
 	}
 }
 
@@ -180,7 +188,11 @@ fn fact_bytes(fact: &TypedFact, values: &SymbolValues) -> Option<(u64, u64)> {
 
 /// Checks every tensor whose size is known from the model and the input
 /// shapes against the limits, before anything is allocated.
-fn check_model_tensors(model: &TypedModel, values: &SymbolValues, limits: &Limits) -> Result<(), Failure> {
+fn check_model_tensors(
+	model: &TypedModel,
+	values: &SymbolValues,
+	limits: &Limits,
+) -> Result<(), Failure> {
 	let mut total: u64 = 0;
 	for node in model.nodes() {
 		for output in &node.outputs {
@@ -236,7 +248,11 @@ fn prepare(bytes: &[u8], limits: &Limits) -> Result<Loaded, Failure> {
 fn check_inputs(model: &Loaded, inputs: &[Tensor], limits: &Limits) -> Result<(), Failure> {
 	let bad = |m: String| Failure::new(EngineError::InvalidInput, m);
 	if inputs.len() != model.inputs.len() {
-		return Err(bad(format!("{} inputs given, the model takes {}", inputs.len(), model.inputs.len())));
+		return Err(bad(format!(
+			"{} inputs given, the model takes {}",
+			inputs.len(),
+			model.inputs.len()
+		)));
 	}
 	let mut values = SymbolValues::default();
 	for (name, fact) in &model.inputs {
@@ -245,7 +261,10 @@ fn check_inputs(model: &Loaded, inputs: &[Tensor], limits: &Limits) -> Result<()
 			.find(|t| t.name == name.as_bytes())
 			.ok_or_else(|| bad(format!("no input named {name}")))?;
 		if convert::datum_type(t.dtype) != fact.datum_type {
-			return Err(bad(format!("{name}: {:?} given, {:?} expected", t.dtype, fact.datum_type)));
+			return Err(bad(format!(
+				"{name}: {:?} given, {:?} expected",
+				t.dtype, fact.datum_type
+			)));
 		}
 		if !t.is_consistent() {
 			return Err(bad(format!("{name}: data length does not match shape")));
@@ -254,15 +273,19 @@ fn check_inputs(model: &Loaded, inputs: &[Tensor], limits: &Limits) -> Result<()
 		check_size(elements, t.dtype.size() as u64, limits, name)?;
 		let dims = fact.shape.dims();
 		if dims.len() != t.shape.len() {
-			return Err(bad(format!("{name}: rank {} given, {} expected", t.shape.len(), dims.len())));
+			return Err(bad(format!(
+				"{name}: rank {} given, {} expected",
+				t.shape.len(),
+				dims.len()
+			)));
 		}
 		for (d, n) in dims.iter().zip(&t.shape) {
 			match d {
 				TDim::Sym(s) => values.set(s, i64::from(*n)),
 				d => match d.eval_to_i64(&values) {
-					Ok(v) if v == i64::from(*n) => {},
+					Ok(v) if v == i64::from(*n) => {}
 					Ok(v) => return Err(bad(format!("{name}: dimension {n} given, {v} expected"))),
-					Err(_) => {},
+					Err(_) => {}
 				},
 			}
 		}

@@ -70,13 +70,13 @@ impl EngineError {
 	pub fn is_model_fault(self) -> bool {
 		matches!(
 			self,
-			EngineError::InvalidModel |
-				EngineError::UnsupportedModel |
-				EngineError::TensorTooLarge |
-				EngineError::MemoryLimit |
-				EngineError::Timeout |
-				EngineError::Crashed |
-				EngineError::RunFailed
+			EngineError::InvalidModel
+				| EngineError::UnsupportedModel
+				| EngineError::TensorTooLarge
+				| EngineError::MemoryLimit
+				| EngineError::Timeout
+				| EngineError::Crashed
+				| EngineError::RunFailed
 		)
 	}
 }

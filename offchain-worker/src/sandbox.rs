@@ -222,7 +222,7 @@ impl Sandbox {
 					EngineError::Timeout,
 					format!("no answer within {} ms; the worker was killed", timeout.as_millis()),
 				))
-			},
+			}
 			Err(RecvTimeoutError::Disconnected) => {
 				let status = worker.child.wait().ok();
 				*slot = None;
@@ -231,7 +231,7 @@ impl Sandbox {
 					EngineError::Crashed,
 					format!("the inference worker died ({status:?}), e.g. out of memory"),
 				))
-			},
+			}
 		}
 	}
 
@@ -271,9 +271,9 @@ impl Sandbox {
 			Fault::Always => true,
 			Fault::Rate(r) => {
 				let h = sp_crypto_hashing::blake2_256(&(id, input).encode());
-				(u64::from_le_bytes(h[..8].try_into().expect("8 bytes; qed")) as f64) <
-					r * u64::MAX as f64
-			},
+				(u64::from_le_bytes(h[..8].try_into().expect("8 bytes; qed")) as f64)
+					< r * u64::MAX as f64
+			}
 		};
 		if perturb {
 			log::warn!(target: "verity::inference", "fault injection: perturbing an output");

@@ -34,14 +34,17 @@ fn json_tensor(v: &serde_json::Value) -> Tensor {
 
 fn reference(name: &str) -> (Tensor, Vec<Tensor>) {
 	let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models").join(name);
-	let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+	let doc: serde_json::Value =
+		serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
 	let outputs = doc["outputs"].as_array().unwrap().iter().map(json_tensor).collect();
 	(json_tensor(&doc["input"]), outputs)
 }
 
 fn max_abs_diff(a: &Tensor, b: &Tensor) -> f64 {
 	let n = a.data.len() / 4;
-	(0..n).map(|i| (a.element_f64(i).unwrap() - b.element_f64(i).unwrap()).abs()).fold(0.0, f64::max)
+	(0..n)
+		.map(|i| (a.element_f64(i).unwrap() - b.element_f64(i).unwrap()).abs())
+		.fold(0.0, f64::max)
 }
 
 const TIGHT: VerificationPolicy = VerificationPolicy::Tolerance {
@@ -74,7 +77,8 @@ fn a_tree_ensemble_matches_onnxruntime() {
 	let mut engine = Engine::new(Limits::default());
 	engine.load(&id, &bytes).unwrap();
 	let out = engine.run(&id, &[input]).unwrap();
-	let probabilities = out.iter().find(|t| t.name == b"probabilities").expect("probabilities output");
+	let probabilities =
+		out.iter().find(|t| t.name == b"probabilities").expect("probabilities output");
 	assert!(
 		outputs_agree(&TIGHT, &[probabilities.clone()], &expected[..1]),
 		"max |diff| = {}",
@@ -106,8 +110,14 @@ fn bad_models_and_inputs_get_specific_errors() {
 
 	engine.load(&id, &bytes).unwrap();
 	let run = |engine: &mut Engine, t: Tensor| engine.run(&id, &[t]).unwrap_err().kind;
-	assert_eq!(run(&mut engine, f32_tensor("x", vec![1, 63], vec![0.0; 63])), EngineError::InvalidInput);
-	assert_eq!(run(&mut engine, f32_tensor("y", vec![1, 64], vec![0.0; 64])), EngineError::InvalidInput);
+	assert_eq!(
+		run(&mut engine, f32_tensor("x", vec![1, 63], vec![0.0; 63])),
+		EngineError::InvalidInput
+	);
+	assert_eq!(
+		run(&mut engine, f32_tensor("y", vec![1, 64], vec![0.0; 64])),
+		EngineError::InvalidInput
+	);
 	let mut wrong_type = f32_tensor("x", vec![1, 64], vec![0.0; 64]);
 	wrong_type.dtype = DType::Int32;
 	assert_eq!(run(&mut engine, wrong_type), EngineError::InvalidInput);
@@ -201,8 +211,13 @@ fn a_slow_model_times_out_and_the_sandbox_recovers() {
 
 fn limit(n: i64) -> Vec<u8> {
 	use codec::Encode;
-	vec![Tensor { name: b"limit".to_vec(), dtype: DType::Int64, shape: vec![], data: n.to_le_bytes().to_vec() }]
-		.encode()
+	vec![Tensor {
+		name: b"limit".to_vec(),
+		dtype: DType::Int64,
+		shape: vec![],
+		data: n.to_le_bytes().to_vec(),
+	}]
+	.encode()
 }
 
 #[test]
@@ -226,8 +241,10 @@ fn fault_injection_changes_executed_answers_only() {
 	let (bytes, id) = model("digits-mlp.onnx");
 	let sb = sandbox(Limits::default(), Fault::Always);
 	sb.load(&id, &bytes).unwrap();
-	let honest = sb.run_for(&id, &digits_input(), verity_offchain_worker::host::PURPOSE_VERIFY).unwrap();
-	let faulty = sb.run_for(&id, &digits_input(), verity_offchain_worker::host::PURPOSE_EXECUTE).unwrap();
+	let honest =
+		sb.run_for(&id, &digits_input(), verity_offchain_worker::host::PURPOSE_VERIFY).unwrap();
+	let faulty =
+		sb.run_for(&id, &digits_input(), verity_offchain_worker::host::PURPOSE_EXECUTE).unwrap();
 	assert_eq!(faulty, perturb_output(&honest));
 	let (h, f) = (
 		verity_primitives::decode_tensors(&honest).unwrap(),

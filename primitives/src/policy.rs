@@ -15,8 +15,11 @@ fn abs(x: f64) -> f64 {
 }
 
 fn same_layout(a: &Tensor, b: &Tensor) -> bool {
-	a.name == b.name && a.dtype == b.dtype && a.shape == b.shape && a.is_consistent() &&
-		b.is_consistent()
+	a.name == b.name
+		&& a.dtype == b.dtype
+		&& a.shape == b.shape
+		&& a.is_consistent()
+		&& b.is_consistent()
 }
 
 fn is_float(dtype: DType) -> bool {
@@ -36,7 +39,7 @@ fn within_tolerance(a: &Tensor, b: &Tensor, abs_tol: f64, rel_tol: f64) -> bool 
 		(Some(x), Some(y)) => {
 			let scale = if abs(x) > abs(y) { abs(x) } else { abs(y) };
 			abs(x - y) <= abs_tol + rel_tol * scale
-		},
+		}
 		_ => false,
 	})
 }
@@ -58,7 +61,9 @@ fn rows(t: &Tensor) -> Vec<Vec<f64>> {
 fn top_k(row: &[f64], k: usize) -> Vec<usize> {
 	let mut idx: Vec<usize> = (0..row.len()).collect();
 	let key = |i: &usize| if row[*i].is_nan() { f64::NEG_INFINITY } else { row[*i] };
-	idx.sort_by(|a, b| key(b).partial_cmp(&key(a)).unwrap_or(core::cmp::Ordering::Equal).then(a.cmp(b)));
+	idx.sort_by(|a, b| {
+		key(b).partial_cmp(&key(a)).unwrap_or(core::cmp::Ordering::Equal).then(a.cmp(b))
+	});
 	idx.truncate(k);
 	idx
 }
@@ -78,21 +83,21 @@ pub fn outputs_agree(policy: &VerificationPolicy, a: &[Tensor], b: &[Tensor]) ->
 			};
 			let (abs, rel) = (to_f64(abs), to_f64(rel));
 			a.iter().zip(b).all(|(x, y)| within_tolerance(x, y, abs, rel))
-		},
+		}
 		VerificationPolicy::ArgMax => {
 			let (ra, rb) = (rows(&a[0]), rows(&b[0]));
 			ra.len() == rb.len() && ra.iter().zip(&rb).all(|(x, y)| top_k(x, 1) == top_k(y, 1))
-		},
+		}
 		VerificationPolicy::TopK(k) => {
 			let (ra, rb) = (rows(&a[0]), rows(&b[0]));
-			ra.len() == rb.len() &&
-				ra.iter().zip(&rb).all(|(x, y)| {
+			ra.len() == rb.len()
+				&& ra.iter().zip(&rb).all(|(x, y)| {
 					let (mut p, mut q) = (top_k(x, *k as usize), top_k(y, *k as usize));
 					p.sort();
 					q.sort();
 					p == q
 				})
-		},
+		}
 	}
 }
 

@@ -30,7 +30,15 @@ pub type TensorSpecs = BoundedVec<TensorSpec, ConstU32<MAX_TENSORS>>;
 
 /// Element type of a tensor.
 #[derive(
-	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
 	Debug,
 )]
 pub enum DType {
@@ -61,7 +69,15 @@ impl DType {
 
 /// One dimension of a declared shape.
 #[derive(
-	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
 	Debug,
 )]
 pub enum Dim {
@@ -74,8 +90,7 @@ pub enum Dim {
 
 /// A declared input or output tensor.
 #[derive(
-	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq,
-	Debug,
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
 )]
 pub struct TensorSpec {
 	/// The tensor's name in the ONNX graph.
@@ -97,7 +112,7 @@ impl TensorSpec {
 		let mut elements: u32 = 1;
 		for (i, dim) in self.shape.iter().enumerate() {
 			match dim {
-				Dim::Batch if i == 0 => {},
+				Dim::Batch if i == 0 => {}
 				Dim::Batch => return false,
 				Dim::Fixed(0) => return false,
 				Dim::Fixed(n) => match elements.checked_mul(*n) {
@@ -124,15 +139,23 @@ impl TensorSpec {
 /// Whether a list of tensor specs is well-formed: not empty, every spec
 /// valid, names unique.
 pub fn specs_are_valid(specs: &[TensorSpec]) -> bool {
-	!specs.is_empty() &&
-		specs.iter().all(TensorSpec::is_valid) &&
-		specs.iter().enumerate().all(|(i, a)| specs[..i].iter().all(|b| a.name != b.name))
+	!specs.is_empty()
+		&& specs.iter().all(TensorSpec::is_valid)
+		&& specs.iter().enumerate().all(|(i, a)| specs[..i].iter().all(|b| a.name != b.name))
 }
 
 /// When two outputs of the same job count as the same answer. Used by
 /// verifiers re-executing a disputed job.
 #[derive(
-	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
 	Debug,
 )]
 pub enum VerificationPolicy {
@@ -164,4 +187,3 @@ impl VerificationPolicy {
 		}
 	}
 }
-

@@ -100,13 +100,13 @@ pub fn check_tensors(tensors: &[Tensor], specs: &[TensorSpec]) -> Result<u32, Te
 		for (dim, &n) in spec.shape.iter().zip(&t.shape) {
 			match dim {
 				Dim::Fixed(f) if *f != n => return Err(TensorError::WrongShape),
-				Dim::Fixed(_) => {},
+				Dim::Fixed(_) => {}
 				Dim::Batch => {
 					if n == 0 || batch.is_some_and(|b| b != n) {
 						return Err(TensorError::BatchMismatch);
 					}
 					batch = Some(n);
-				},
+				}
 			}
 		}
 		if !t.is_consistent() {
@@ -170,7 +170,8 @@ mod tests {
 		huge.shape = vec![u32::MAX, 2];
 		assert_eq!(check(vec![huge]), Err(TensorError::DataLength));
 
-		let two = [spec("a", DType::Float32, &[Dim::Batch]), spec("b", DType::Float32, &[Dim::Batch])];
+		let two =
+			[spec("a", DType::Float32, &[Dim::Batch]), spec("b", DType::Float32, &[Dim::Batch])];
 		let t = vec![f32s("a", &[1], &[0.]), f32s("b", &[2], &[0.; 2])];
 		assert_eq!(check_tensors(&t, &two), Err(TensorError::BatchMismatch));
 		let t = vec![f32s("a", &[1], &[0.]), f32s("a", &[1], &[0.])];

@@ -20,9 +20,11 @@ use sp_version::RuntimeVersion;
 
 use super::{
 	currency::{BYTE_DEPOSIT, EXISTENTIAL_DEPOSIT, MILLI_UNIT, UNIT},
-	time::{DAYS, HOURS}, time::SLOT_DURATION, AccountId, Aura, Balance, Balances,
-	Block, BlockNumber, Hash, Inference, ModelRegistry, Nonce, PalletInfo, Runtime, RuntimeCall, RuntimeEvent,
-	RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin, RuntimeTask, System, VERSION,
+	time::SLOT_DURATION,
+	time::{DAYS, HOURS},
+	AccountId, Aura, Balance, Balances, Block, BlockNumber, Hash, Inference, ModelRegistry, Nonce,
+	PalletInfo, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason,
+	RuntimeOrigin, RuntimeTask, System, VERSION,
 };
 
 const NORMAL_DISPATCH_RATIO: Perbill = Perbill::from_percent(75);
@@ -123,7 +125,6 @@ impl pallet_sudo::Config for Runtime {
 	type WeightInfo = pallet_sudo::weights::SubstrateWeight<Runtime>;
 }
 
-
 parameter_types! {
 	/// The protocol's account: receives slashes (and, later, protocol fees).
 	pub TreasuryAccount: AccountId = PalletId(*b"vrt/trsy").into_account_truncating();
@@ -178,7 +179,9 @@ impl<C> frame_system::offchain::CreateSignedTransaction<C> for Runtime
 where
 	RuntimeCall: From<C>,
 {
-	fn create_signed_transaction<A: frame_system::offchain::AppCrypto<Self::Public, Self::Signature>>(
+	fn create_signed_transaction<
+		A: frame_system::offchain::AppCrypto<Self::Public, Self::Signature>,
+	>(
 		call: RuntimeCall,
 		public: Self::Public,
 		account: AccountId,

@@ -47,7 +47,9 @@ fn testnet_genesis(
 				.chain(core::iter::once(treasury))
 				.collect::<Vec<_>>(),
 		},
-		aura: AuraConfig { authorities: authorities.iter().map(|x| x.0.clone()).collect::<Vec<_>>() },
+		aura: AuraConfig {
+			authorities: authorities.iter().map(|x| x.0.clone()).collect::<Vec<_>>()
+		},
 		grandpa: GrandpaConfig {
 			authorities: authorities.iter().map(|x| (x.1.clone(), 1)).collect::<Vec<_>>(),
 		},

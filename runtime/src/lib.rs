@@ -23,12 +23,12 @@ mod benchmarks;
 pub mod configs;
 pub mod genesis;
 
+use alloc::vec::Vec;
 use sp_runtime::{
 	generic, impl_opaque_keys,
 	traits::{BlakeTwo256, IdentifyAccount, Verify},
 	MultiAddress, MultiSignature,
 };
-use alloc::vec::Vec;
 use sp_version::RuntimeVersion;
 
 pub use apis::RuntimeApi;

@@ -81,8 +81,8 @@ fn verifiers<T: Config>(n: u32) -> Vec<T::AccountId> {
 fn job_with_result<T: Config>(model: ModelId, outputs: u32) -> (JobId, T::AccountId) {
 	let requester = funded::<T>("requester", 0);
 	let input = InputOf::<T>::truncate_from(tensors(b"x", 4));
-	let job = Pallet::<T>::do_submit_job(requester, model, input, BalanceOf::<T>::max_value())
-		.unwrap();
+	let job =
+		Pallet::<T>::do_submit_job(requester, model, input, BalanceOf::<T>::max_value()).unwrap();
 	let executor = Jobs::<T>::get(job).unwrap().executor;
 	let output = OutputOf::<T>::truncate_from(tensors(b"y", outputs));
 	Pallet::<T>::submit_result(RawOrigin::Signed(executor.clone()).into(), job, output).unwrap();
@@ -96,8 +96,7 @@ fn pending_jobs<T: Config>(n: u32, at: BlockNumberFor<T>, index: u32) {
 	let model = model::<T>(4, 4);
 	let requester = funded::<T>("pending-requester", index);
 	let fees = Fees { price: 1u32.into(), executor: 1u32.into(), protocol: 1u32.into() };
-	T::Currency::hold(&HoldReason::JobEscrow.into(), &requester, fees.total() * n.into())
-		.unwrap();
+	T::Currency::hold(&HoldReason::JobEscrow.into(), &requester, fees.total() * n.into()).unwrap();
 	let per_executor = T::MaxOpenJobs::get().max(1);
 	let first = NextJobId::<T>::get();
 	let mut block = at;
@@ -303,8 +302,12 @@ mod benchmarks {
 			OutputOf::<T>::truncate_from(t.encode())
 		};
 		for m in committee.iter().take(needed - 1) {
-			Pallet::<T>::submit_verdict(RawOrigin::Signed(m.clone()).into(), job, Some(wrong.clone()))
-				.unwrap();
+			Pallet::<T>::submit_verdict(
+				RawOrigin::Signed(m.clone()).into(),
+				job,
+				Some(wrong.clone()),
+			)
+			.unwrap();
 		}
 		let last = committee[needed - 1].clone();
 

@@ -82,7 +82,9 @@ use sp_runtime::{
 	traits::{Saturating, Zero},
 	Perbill,
 };
-use verity_primitives::{check_tensors, decode_tensors, outputs_agree, ModelId, VerificationPolicy};
+use verity_primitives::{
+	check_tensors, decode_tensors, outputs_agree, ModelId, VerificationPolicy,
+};
 
 pub use offchain::{crypto, KEY_TYPE};
 pub use pallet::*;
@@ -92,7 +94,8 @@ pub use weights::WeightInfo;
 /// Balance type of the pallet's currency.
 pub type BalanceOf<T> =
 	<<T as Config>::Currency as Inspect<<T as frame_system::Config>::AccountId>>::Balance;
-type CreditOf<T> = fungible::Credit<<T as frame_system::Config>::AccountId, <T as Config>::Currency>;
+type CreditOf<T> =
+	fungible::Credit<<T as frame_system::Config>::AccountId, <T as Config>::Currency>;
 /// A job as stored.
 pub type JobOf<T> = Job<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
 /// An executor's record as stored.
@@ -238,7 +241,8 @@ pub mod pallet {
 
 	/// Executors, by account.
 	#[pallet::storage]
-	pub type Executors<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, ExecutorInfoOf<T>>;
+	pub type Executors<T: Config> =
+		StorageMap<_, Blake2_128Concat, T::AccountId, ExecutorInfoOf<T>>;
 
 	/// Executors that take new jobs (not unbonding), for assignment.
 	#[pallet::storage]
@@ -247,12 +251,18 @@ pub mod pallet {
 
 	/// Each executor's unfinished jobs (its offchain worker's to-do list).
 	#[pallet::storage]
-	pub type Assignments<T: Config> =
-		StorageMap<_, Blake2_128Concat, T::AccountId, BoundedVec<JobId, T::MaxOpenJobs>, ValueQuery>;
+	pub type Assignments<T: Config> = StorageMap<
+		_,
+		Blake2_128Concat,
+		T::AccountId,
+		BoundedVec<JobId, T::MaxOpenJobs>,
+		ValueQuery,
+	>;
 
 	/// Verifiers, by account.
 	#[pallet::storage]
-	pub type Verifiers<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, VerifierInfoOf<T>>;
+	pub type Verifiers<T: Config> =
+		StorageMap<_, Blake2_128Concat, T::AccountId, VerifierInfoOf<T>>;
 
 	/// Verifiers that join new committees (not unbonding).
 	#[pallet::storage]
@@ -579,8 +589,8 @@ pub mod pallet {
 			assert!(!T::ResultTimeout::get().is_zero(), "executors need time to post results");
 			assert!(!T::DisputePeriod::get().is_zero(), "committees need time to vote");
 			assert!(
-				T::ChallengerReward::get().saturating_add(T::VerifierReward::get()) <=
-					Perbill::one(),
+				T::ChallengerReward::get().saturating_add(T::VerifierReward::get())
+					<= Perbill::one(),
 				"slash shares exceed the slash"
 			);
 			assert!(T::MaxDeadlinesPerBlock::get() > 0 && T::MaxStepsPerBlock::get() > 0);
@@ -710,7 +720,11 @@ pub mod pallet {
 		/// matching the model's outputs). The challenge window opens.
 		#[pallet::call_index(8)]
 		#[pallet::weight(T::WeightInfo::submit_result(output.len() as u32))]
-		pub fn submit_result(origin: OriginFor<T>, job: JobId, output: OutputOf<T>) -> DispatchResult {
+		pub fn submit_result(
+			origin: OriginFor<T>,
+			job: JobId,
+			output: OutputOf<T>,
+		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let mut j = Jobs::<T>::get(job).ok_or(Error::<T>::JobNotFound)?;
 			ensure!(j.executor == who, Error::<T>::NotAssignedExecutor);
@@ -720,13 +734,19 @@ pub mod pallet {
 			check_tensors(&tensors, &model.outputs).map_err(|_| Error::<T>::InvalidOutput)?;
 
 			let output_hash = sp_core::H256(sp_io::hashing::blake2_256(&output));
-			let challenge_until = Self::schedule(job, Self::now().saturating_add(model.challenge_period))?;
+			let challenge_until =
+				Self::schedule(job, Self::now().saturating_add(model.challenge_period))?;
 			j.status = JobStatus::Submitted;
 			j.deadline = challenge_until;
 			j.output_hash = Some(output_hash);
 			Jobs::<T>::insert(job, j);
 			Outputs::<T>::insert(job, output);
-			Self::deposit_event(Event::ResultSubmitted { job, executor: who, output_hash, challenge_until });
+			Self::deposit_event(Event::ResultSubmitted {
+				job,
+				executor: who,
+				output_hash,
+				challenge_until,
+			});
 			Ok(())
 		}
 
@@ -776,14 +796,12 @@ pub mod pallet {
 				Some(out) => {
 					let model = T::Models::model(&j.model).ok_or(Error::<T>::ModelNotFound)?;
 					let theirs = decode_tensors(&out).map_err(|_| Error::<T>::InvalidOutput)?;
-					check_tensors(&theirs, &model.outputs).map_err(|_| Error::<T>::InvalidOutput)?;
+					check_tensors(&theirs, &model.outputs)
+						.map_err(|_| Error::<T>::InvalidOutput)?;
 					Self::compare(job, &model.policy, &theirs)
-				},
+				}
 			};
-			dispute
-				.votes
-				.try_push((who.clone(), vote))
-				.map_err(|_| Error::<T>::AlreadyVoted)?;
+			dispute.votes.try_push((who.clone(), vote)).map_err(|_| Error::<T>::AlreadyVoted)?;
 			Duties::<T>::mutate(&who, |d| d.retain(|x| *x != job));
 			Self::deposit_event(Event::VerdictSubmitted { job, verifier: who, vote });
 			match Self::quorum(&dispute) {
@@ -796,7 +814,11 @@ pub mod pallet {
 		/// Resolves a stalled dispute (no quorum after its extension).
 		#[pallet::call_index(12)]
 		#[pallet::weight(T::WeightInfo::resolve(T::CommitteeSize::get()))]
-		pub fn resolve_dispute(origin: OriginFor<T>, job: JobId, outcome: Outcome) -> DispatchResult {
+		pub fn resolve_dispute(
+			origin: OriginFor<T>,
+			job: JobId,
+			outcome: Outcome,
+		) -> DispatchResult {
 			T::ForceOrigin::ensure_origin(origin)?;
 			let j = Jobs::<T>::get(job).ok_or(Error::<T>::JobNotFound)?;
 			let dispute = Disputes::<T>::get(job).ok_or(Error::<T>::NoDispute)?;
@@ -955,7 +977,11 @@ impl<T: Config> Pallet<T> {
 		ensure!(model.is_active(), Error::<T>::ModelNotActive);
 		let tensors = decode_tensors(&input).map_err(|_| Error::<T>::InvalidInput)?;
 		check_tensors(&tensors, &model.inputs).map_err(|_| Error::<T>::InvalidInput)?;
-		let fees = Fees { price: model.price, executor: T::ExecutorFee::get(), protocol: T::ProtocolFee::get() };
+		let fees = Fees {
+			price: model.price,
+			executor: T::ExecutorFee::get(),
+			protocol: T::ProtocolFee::get(),
+		};
 		ensure!(fees.total() <= max_fee, Error::<T>::FeeAboveMax);
 
 		let job = NextJobId::<T>::get();
@@ -965,12 +991,13 @@ impl<T: Config> Pallet<T> {
 			.filter_map(|e| {
 				let info = Executors::<T>::get(&e)?;
 				let serves = info.models.as_ref().is_none_or(|m| m.contains(&model_id));
-				let busy = Assignments::<T>::decode_len(&e).unwrap_or(0) >=
-					T::MaxOpenJobs::get() as usize;
+				let busy =
+					Assignments::<T>::decode_len(&e).unwrap_or(0) >= T::MaxOpenJobs::get() as usize;
 				(serves && !busy).then(|| (e, Self::weight_of(info.stake)))
 			})
 			.collect();
-		let pick = Self::draw(&candidates, Self::random(job, 0)).ok_or(Error::<T>::NoExecutorAvailable)?;
+		let pick =
+			Self::draw(&candidates, Self::random(job, 0)).ok_or(Error::<T>::NoExecutorAvailable)?;
 		let executor = candidates[pick].0.clone();
 
 		Self::hold(HoldReason::JobEscrow, &who, fees.total())?;
@@ -1018,7 +1045,11 @@ impl<T: Config> Pallet<T> {
 		Err(Error::<T>::SchedulerFull.into())
 	}
 
-	fn compare(job: JobId, policy: &VerificationPolicy, theirs: &[verity_primitives::Tensor]) -> Vote {
+	fn compare(
+		job: JobId,
+		policy: &VerificationPolicy,
+		theirs: &[verity_primitives::Tensor],
+	) -> Vote {
 		let ours = Outputs::<T>::get(job).and_then(|o| decode_tensors(&o).ok());
 		match ours {
 			Some(ours) if outputs_agree(policy, &ours, theirs) => Vote::Agrees,
@@ -1051,7 +1082,9 @@ impl<T: Config> Pallet<T> {
 		let mut candidates: Vec<(T::AccountId, u128)> = ActiveVerifiers::<T>::get()
 			.into_iter()
 			.filter(|v| !excluded(v))
-			.filter(|v| Duties::<T>::decode_len(v).unwrap_or(0) < T::MaxOpenDisputes::get() as usize)
+			.filter(|v| {
+				Duties::<T>::decode_len(v).unwrap_or(0) < T::MaxOpenDisputes::get() as usize
+			})
 			.filter_map(|v| Verifiers::<T>::get(&v).map(|i| (v, Self::weight_of(i.stake))))
 			.collect();
 		let size = T::CommitteeSize::get();
@@ -1083,7 +1116,14 @@ impl<T: Config> Pallet<T> {
 		});
 		Disputes::<T>::insert(
 			job,
-			Dispute { challenger, bond, committee, votes: BoundedVec::new(), extended: false, stalled: false },
+			Dispute {
+				challenger,
+				bond,
+				committee,
+				votes: BoundedVec::new(),
+				extended: false,
+				stalled: false,
+			},
 		);
 		Ok(())
 	}
@@ -1157,7 +1197,7 @@ impl<T: Config> Pallet<T> {
 				}
 				Self::to_treasury(rest);
 				Self::fail(job, j, FailReason::ExecutorSlashed);
-			},
+			}
 			Outcome::ExecutorRight => {
 				if let Some(c) = &dispute.challenger {
 					let bond = Self::slash(HoldReason::ChallengeBond, c, dispute.bond);
@@ -1173,7 +1213,7 @@ impl<T: Config> Pallet<T> {
 					// the executor was wrong after all.
 					Self::fail(job, j, FailReason::ExecutorSlashed);
 				}
-			},
+			}
 			Outcome::ModelUnrunnable => {
 				if let Some(c) = &dispute.challenger {
 					Self::release(HoldReason::ChallengeBond, c, dispute.bond);
@@ -1182,7 +1222,7 @@ impl<T: Config> Pallet<T> {
 					log::warn!(target: LOG_TARGET, "model of job {job} not slashed: {e:?}");
 				}
 				Self::fail(job, j, FailReason::ModelUnrunnable);
-			},
+			}
 		}
 	}
 
@@ -1244,7 +1284,7 @@ impl<T: Config> Pallet<T> {
 				let slash = Self::slash_executor(&j.executor, T::TimeoutSlash::get() * stake);
 				Self::to_treasury(slash);
 				Self::fail(job, j, FailReason::TimedOut);
-			},
+			}
 			JobStatus::Submitted => Self::settle(job, j),
 			JobStatus::Disputed => Self::dispute_deadline(job, j, now),
 			JobStatus::Settled | JobStatus::Failed(_) => {
@@ -1252,7 +1292,7 @@ impl<T: Config> Pallet<T> {
 				Inputs::<T>::remove(job);
 				Outputs::<T>::remove(job);
 				Self::deposit_event(Event::JobPruned { job });
-			},
+			}
 		}
 	}
 
@@ -1281,11 +1321,11 @@ impl<T: Config> Pallet<T> {
 				j.deadline = deadline;
 				Jobs::<T>::insert(job, j);
 				Self::deposit_event(Event::DisputeExtended { job, penalised, deadline });
-			},
+			}
 			Err(_) => {
 				dispute.stalled = true;
 				Self::deposit_event(Event::DisputeStalled { job });
-			},
+			}
 		}
 		Disputes::<T>::insert(job, dispute);
 	}
@@ -1310,7 +1350,10 @@ impl<T: Config> Pallet<T> {
 		let mut duties: BTreeMap<T::AccountId, Vec<JobId>> = BTreeMap::new();
 		let mut in_flight: BTreeMap<ModelId, u32> = BTreeMap::new();
 		for (id, j) in Jobs::<T>::iter() {
-			let pending = matches!(j.status, JobStatus::Assigned | JobStatus::Submitted | JobStatus::Disputed);
+			let pending = matches!(
+				j.status,
+				JobStatus::Assigned | JobStatus::Submitted | JobStatus::Disputed
+			);
 			if pending {
 				escrow.entry(j.requester.clone()).or_default().saturating_accrue(j.fees.total());
 				open_jobs.entry(j.executor.clone()).or_default().push(id);
@@ -1320,7 +1363,10 @@ impl<T: Config> Pallet<T> {
 				Deadlines::<T>::get(j.deadline).contains(&id) || j.deadline < NextDue::<T>::get(),
 				"job's deadline is not scheduled"
 			);
-			ensure!((j.status == JobStatus::Disputed) == Disputes::<T>::contains_key(id), "dispute and job status disagree");
+			ensure!(
+				(j.status == JobStatus::Disputed) == Disputes::<T>::contains_key(id),
+				"dispute and job status disagree"
+			);
 		}
 		for (id, d) in Disputes::<T>::iter() {
 			if let Some(c) = &d.challenger {
@@ -1340,8 +1386,8 @@ impl<T: Config> Pallet<T> {
 				"executor stake held differs from its record"
 			);
 			ensure!(
-				sorted(open_jobs.remove(&who).unwrap_or_default()) ==
-					sorted(Assignments::<T>::get(&who).into_inner()),
+				sorted(open_jobs.remove(&who).unwrap_or_default())
+					== sorted(Assignments::<T>::get(&who).into_inner()),
 				"executor's assignments differ from its jobs"
 			);
 			ensure!(
@@ -1356,8 +1402,8 @@ impl<T: Config> Pallet<T> {
 				"verifier stake held differs from its record"
 			);
 			ensure!(
-				sorted(duties.remove(&who).unwrap_or_default()) ==
-					sorted(Duties::<T>::get(&who).into_inner()),
+				sorted(duties.remove(&who).unwrap_or_default())
+					== sorted(Duties::<T>::get(&who).into_inner()),
 				"verifier's duties differ from its disputes' missing votes"
 			);
 			ensure!(
@@ -1367,8 +1413,8 @@ impl<T: Config> Pallet<T> {
 		}
 		ensure!(duties.is_empty(), "committee members who are not verifiers");
 		ensure!(
-			ActiveExecutors::<T>::get().iter().all(|e| Executors::<T>::contains_key(e)) &&
-				ActiveVerifiers::<T>::get().iter().all(|v| Verifiers::<T>::contains_key(v)),
+			ActiveExecutors::<T>::get().iter().all(|e| Executors::<T>::contains_key(e))
+				&& ActiveVerifiers::<T>::get().iter().all(|v| Verifiers::<T>::contains_key(v)),
 			"active list names an unregistered account"
 		);
 		for (who, amount) in escrow {

@@ -111,12 +111,14 @@ impl<T: Config> Pallet<T> {
 				Err(_) => Call::submit_verdict { job, output: None },
 			},
 			(Err(e), Role::Execute) if e.is_model_fault() => Call::report_unrunnable { job },
-			(Err(e), Role::Verify) if e.is_model_fault() => Call::submit_verdict { job, output: None },
+			(Err(e), Role::Verify) if e.is_model_fault() => {
+				Call::submit_verdict { job, output: None }
+			}
 			(Err(e), _) => {
 				log::warn!(target: LOG_TARGET, "job {job}: engine error {e:?}; will retry");
 				StorageValueRef::persistent(&key).clear();
 				return;
-			},
+			}
 		};
 		let sent = Signer::<T, T::AuthorityId>::all_accounts()
 			.with_filter(vec![account.public.clone()])
@@ -126,7 +128,7 @@ impl<T: Config> Pallet<T> {
 			_ => {
 				log::warn!(target: LOG_TARGET, "job {job}: could not submit; will retry");
 				StorageValueRef::persistent(&key).clear();
-			},
+			}
 		}
 	}
 
@@ -140,9 +142,8 @@ impl<T: Config> Pallet<T> {
 			verity_inference::load(model.0, &bytes)?;
 		}
 		let output = verity_inference::run(model.0, input, purpose)?;
-		let declared = decode_tensors(&output)
-			.ok()
-			.is_some_and(|t| check_tensors(&t, &info.outputs).is_ok());
+		let declared =
+			decode_tensors(&output).ok().is_some_and(|t| check_tensors(&t, &info.outputs).is_ok());
 		if declared {
 			Ok(output)
 		} else {

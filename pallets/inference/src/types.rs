@@ -1,7 +1,9 @@
 //! The inference pallet's records: executors, verifiers, jobs and disputes.
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
-use frame_support::{traits::Get, BoundedVec, CloneNoBound, EqNoBound, PartialEqNoBound, DebugNoBound};
+use frame_support::{
+	traits::Get, BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
+};
 use scale_info::TypeInfo;
 use sp_core::H256;
 use sp_runtime::traits::Saturating;
@@ -11,7 +13,9 @@ use verity_primitives::ModelId;
 pub type JobId = u64;
 
 /// A staked account that runs jobs.
-#[derive(Encode, Decode, MaxEncodedLen, TypeInfo, CloneNoBound, PartialEqNoBound, EqNoBound, DebugNoBound)]
+#[derive(
+	Encode, Decode, MaxEncodedLen, TypeInfo, CloneNoBound, PartialEqNoBound, EqNoBound, DebugNoBound,
+)]
 #[scale_info(skip_type_params(MaxModels))]
 pub struct ExecutorInfo<Balance, BlockNumber, MaxModels: Get<u32>>
 where
@@ -36,7 +40,18 @@ pub struct VerifierInfo<Balance, BlockNumber> {
 }
 
 /// What a job costs, fixed when it is submitted.
-#[derive(Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+)]
 pub struct Fees<Balance> {
 	/// To the model's owner.
 	pub price: Balance,
@@ -54,7 +69,18 @@ impl<Balance: Saturating + Copy> Fees<Balance> {
 }
 
 /// Why a job failed; the requester was refunded in every case.
-#[derive(Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+)]
 pub enum FailReason {
 	/// The executor posted no result in time.
 	TimedOut,
@@ -67,7 +93,18 @@ pub enum FailReason {
 }
 
 /// Where a job is.
-#[derive(Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+)]
 pub enum JobStatus {
 	/// Waiting for the executor's result.
 	Assigned,
@@ -105,7 +142,18 @@ pub struct Job<AccountId, Balance, BlockNumber> {
 
 /// A committee member's finding, compared by the pallet with the executor's
 /// output under the model's verification policy.
-#[derive(Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+)]
 pub enum Vote {
 	/// Its output agrees with the executor's.
 	Agrees,
@@ -116,7 +164,18 @@ pub enum Vote {
 }
 
 /// How a dispute ends.
-#[derive(Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+)]
 pub enum Outcome {
 	/// The executor was right: the challenger loses its bond, the job settles.
 	ExecutorRight,
@@ -138,7 +197,9 @@ impl Vote {
 }
 
 /// A running dispute.
-#[derive(Encode, Decode, MaxEncodedLen, TypeInfo, CloneNoBound, PartialEqNoBound, EqNoBound, DebugNoBound)]
+#[derive(
+	Encode, Decode, MaxEncodedLen, TypeInfo, CloneNoBound, PartialEqNoBound, EqNoBound, DebugNoBound,
+)]
 #[scale_info(skip_type_params(CommitteeSize))]
 pub struct Dispute<AccountId, Balance, CommitteeSize: Get<u32>>
 where

@@ -120,16 +120,19 @@ impl WeightInfo for () {
 			.saturating_add(RocksDbWeight::get().reads(e.into()))
 	}
 	fn submit_result(o: u32) -> Weight {
-		Weight::from_parts(60_000_000, 8_000).saturating_add(Weight::from_parts(2_000, 1).saturating_mul(o.into()))
+		Weight::from_parts(60_000_000, 8_000)
+			.saturating_add(Weight::from_parts(2_000, 1).saturating_mul(o.into()))
 	}
 	fn challenge(v: u32) -> Weight {
 		Weight::from_parts(80_000_000, 8_000).saturating_add(RocksDbWeight::get().reads(v.into()))
 	}
 	fn submit_verdict(o: u32) -> Weight {
-		Weight::from_parts(60_000_000, 8_000).saturating_add(Weight::from_parts(4_000, 1).saturating_mul(o.into()))
+		Weight::from_parts(60_000_000, 8_000)
+			.saturating_add(Weight::from_parts(4_000, 1).saturating_mul(o.into()))
 	}
 	fn resolve(c: u32) -> Weight {
-		Weight::from_parts(150_000_000, 16_000).saturating_add(RocksDbWeight::get().reads_writes(c.into(), c.into()))
+		Weight::from_parts(150_000_000, 16_000)
+			.saturating_add(RocksDbWeight::get().reads_writes(c.into(), c.into()))
 	}
 	fn on_initialize(s: u32, b: u32) -> Weight {
 		Weight::from_parts(5_000_000, 1_000)

@@ -37,7 +37,6 @@
 //!
 //! Registering a one-chunk model and uploading it (from the tests):
 #![doc = docify::embed!("src/tests/upload.rs", register_and_upload_one_chunk)]
-
 #![cfg_attr(not(feature = "std"), no_std)]
 
 extern crate alloc;
@@ -72,7 +71,8 @@ pub use weights::WeightInfo;
 /// Balance type of the pallet's currency.
 pub type BalanceOf<T> =
 	<<T as Config>::Currency as Inspect<<T as frame_system::Config>::AccountId>>::Balance;
-type CreditOf<T> = fungible::Credit<<T as frame_system::Config>::AccountId, <T as Config>::Currency>;
+type CreditOf<T> =
+	fungible::Credit<<T as frame_system::Config>::AccountId, <T as Config>::Currency>;
 /// The model record as the pallet stores it.
 pub type ModelInfoOf<T> =
 	ModelInfo<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
@@ -376,7 +376,7 @@ pub mod pallet {
 				Some(f) => {
 					ensure!(f.owner == who, Error::<T>::NotFamilyOwner);
 					f
-				},
+				}
 				None => FamilyInfo { owner: who.clone(), releases: 0 },
 			};
 
@@ -580,7 +580,10 @@ pub mod pallet {
 		#[pallet::weight(T::WeightInfo::accept_ownership())]
 		pub fn accept_ownership(origin: OriginFor<T>, id: ModelId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			ensure!(PendingOwners::<T>::get(id).as_ref() == Some(&who), Error::<T>::NoPendingTransfer);
+			ensure!(
+				PendingOwners::<T>::get(id).as_ref() == Some(&who),
+				Error::<T>::NoPendingTransfer
+			);
 			let mut model = Models::<T>::get(id).ok_or(Error::<T>::ModelNotFound)?;
 			ensure!(Self::changeable(model.status), Error::<T>::ModelNotChangeable);
 
@@ -621,9 +624,7 @@ pub mod pallet {
 impl<T: Config> Pallet<T> {
 	/// Storage deposit for a model of `size` bytes.
 	pub fn storage_deposit(size: u32) -> BalanceOf<T> {
-		T::ByteDeposit::get()
-			.saturating_mul(size.into())
-			.saturating_add(T::ModelDeposit::get())
+		T::ByteDeposit::get().saturating_mul(size.into()).saturating_add(T::ModelDeposit::get())
 	}
 
 	/// Chunks of the largest model.
@@ -723,18 +724,18 @@ impl<T: Config> Pallet<T> {
 						m.received == m.chunks.saturating_mul(T::ChunkSize::get()),
 						"uploaded bytes not whole chunks"
 					);
-				},
+				}
 				ModelStatus::Retired => {
 					ensure!(m.chunks == 0 && m.received == 0, "retired model has bytes");
 					ensure!(m.deposit.is_zero() && m.bond.is_zero(), "retired model holds funds");
-				},
+				}
 				_ => {
 					ensure!(m.received == m.size, "complete model lacks bytes");
 					ensure!(
 						m.chunks == chunk_count(m.size, T::ChunkSize::get()),
 						"complete model has wrong chunk count"
 					);
-				},
+				}
 			}
 		}
 		for (owner, (deposit, bond)) in held {

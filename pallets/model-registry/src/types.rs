@@ -31,7 +31,15 @@ pub struct ModelVersion {
 
 /// Where a model is in its life.
 #[derive(
-	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
 	Debug,
 )]
 pub enum ModelStatus {
@@ -50,8 +58,7 @@ pub enum ModelStatus {
 
 /// What a publisher declares when registering a model.
 #[derive(
-	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq,
-	Debug,
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
 )]
 pub struct ModelSpec<Balance, BlockNumber> {
 	/// Family the model is a release of.
@@ -74,8 +81,7 @@ pub struct ModelSpec<Balance, BlockNumber> {
 
 /// A registered model.
 #[derive(
-	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq,
-	Debug,
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
 )]
 pub struct ModelInfo<AccountId, Balance, BlockNumber> {
 	/// Who may change the model and is paid its price.
@@ -124,8 +130,7 @@ impl<AccountId, Balance, BlockNumber> ModelInfo<AccountId, Balance, BlockNumber>
 
 /// A family of releases.
 #[derive(
-	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq,
-	Debug,
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
 )]
 pub struct FamilyInfo<AccountId> {
 	/// Who may register new releases.

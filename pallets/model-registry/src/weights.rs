@@ -83,10 +83,12 @@ impl WeightInfo for () {
 		Weight::from_parts(60_000_000, 4_000)
 	}
 	fn upload_chunk(c: u32) -> Weight {
-		Weight::from_parts(25_000_000, 4_000).saturating_add(Weight::from_parts(1_000, 1).saturating_mul(c.into()))
+		Weight::from_parts(25_000_000, 4_000)
+			.saturating_add(Weight::from_parts(1_000, 1).saturating_mul(c.into()))
 	}
 	fn complete_upload(s: u32) -> Weight {
-		Weight::from_parts(5_000_000, 0).saturating_add(Weight::from_parts(3_000, 1).saturating_mul(s.into()))
+		Weight::from_parts(5_000_000, 0)
+			.saturating_add(Weight::from_parts(3_000, 1).saturating_mul(s.into()))
 	}
 	fn abort_upload(c: u32) -> Weight {
 		Weight::from_parts(60_000_000, 4_000).saturating_add(RocksDbWeight::get().writes(c.into()))

@@ -13,7 +13,11 @@ fn challenges_are_checked() {
 		let origin = || RuntimeOrigin::signed(CHALLENGER);
 		assert_noop!(Inference::challenge(origin(), job, BOND), Error::<Test>::NotChallengeable);
 		assert_noop!(Inference::challenge(origin(), 42, BOND), Error::<Test>::JobNotFound);
-		assert_ok!(Inference::submit_result(RuntimeOrigin::signed(EXECUTOR), job, output([1., 0., 0.])));
+		assert_ok!(Inference::submit_result(
+			RuntimeOrigin::signed(EXECUTOR),
+			job,
+			output([1., 0., 0.])
+		));
 		assert_noop!(Inference::challenge(origin(), job, BOND - 1), Error::<Test>::BondTooLow);
 		assert_noop!(
 			Inference::challenge(RuntimeOrigin::signed(EXECUTOR), job, BOND),
@@ -83,12 +87,20 @@ fn verdicts_come_from_the_committee_once() {
 		let committee = challenge(job);
 		let outsider = *VERIFIERS.iter().find(|v| !committee.contains(v)).unwrap();
 		assert_noop!(
-			Inference::submit_verdict(RuntimeOrigin::signed(outsider), job, Some(output([1., 0., 0.]))),
+			Inference::submit_verdict(
+				RuntimeOrigin::signed(outsider),
+				job,
+				Some(output([1., 0., 0.]))
+			),
 			Error::<Test>::NotInCommittee
 		);
 		vote(job, committee[0], Some([1., 0., 0.]));
 		assert_noop!(
-			Inference::submit_verdict(RuntimeOrigin::signed(committee[0]), job, Some(output([1., 0., 0.]))),
+			Inference::submit_verdict(
+				RuntimeOrigin::signed(committee[0]),
+				job,
+				Some(output([1., 0., 0.]))
+			),
 			Error::<Test>::AlreadyVoted
 		);
 		assert_noop!(
@@ -249,7 +261,11 @@ fn without_a_quorum_non_voters_are_penalised_then_governance_decides() {
 		assert!(events().contains(&Event::DisputeStalled { job }));
 		// Stalled: only the force origin ends it.
 		assert_noop!(
-			Inference::resolve_dispute(RuntimeOrigin::signed(CHALLENGER), job, Outcome::ExecutorWrong),
+			Inference::resolve_dispute(
+				RuntimeOrigin::signed(CHALLENGER),
+				job,
+				Outcome::ExecutorWrong
+			),
 			sp_runtime::DispatchError::BadOrigin
 		);
 		assert_ok!(Inference::resolve_dispute(RuntimeOrigin::root(), job, Outcome::ExecutorWrong));

@@ -38,7 +38,10 @@ fn jobs_are_refused_for_missing_or_inactive_models() {
 			Error::<Test>::ModelNotFound
 		);
 		assert_ok!(Registry::deprecate(RuntimeOrigin::signed(PUBLISHER), model));
-		assert_noop!(Inference::submit_job(origin(), model, input(), FEE), Error::<Test>::ModelNotActive);
+		assert_noop!(
+			Inference::submit_job(origin(), model, input(), FEE),
+			Error::<Test>::ModelNotActive
+		);
 	});
 }
 
@@ -94,7 +97,11 @@ fn no_executor_means_no_job_and_never_the_requesters_own() {
 		let other = publish_model(b"other-model", VerificationPolicy::Exact);
 		assert_ok!(Inference::unbond_executor(RuntimeOrigin::signed(EXECUTOR)));
 		let only_other = BoundedVec::try_from(vec![other]).unwrap();
-		assert_ok!(Inference::register_executor(RuntimeOrigin::signed(EXECUTOR_2), STAKE, Some(only_other)));
+		assert_ok!(Inference::register_executor(
+			RuntimeOrigin::signed(EXECUTOR_2),
+			STAKE,
+			Some(only_other)
+		));
 		assert_noop!(
 			Inference::submit_job(RuntimeOrigin::signed(REQUESTER), model, input(), FEE),
 			Error::<Test>::NoExecutorAvailable
@@ -106,7 +113,11 @@ fn no_executor_means_no_job_and_never_the_requesters_own() {
 #[test]
 fn assignment_is_spread_by_stake() {
 	new_test_ext(|model| {
-		assert_ok!(Inference::register_executor(RuntimeOrigin::signed(EXECUTOR_2), STAKE * 3, None));
+		assert_ok!(Inference::register_executor(
+			RuntimeOrigin::signed(EXECUTOR_2),
+			STAKE * 3,
+			None
+		));
 		let mut counts = [0u32; 2];
 		for block in 2..42 {
 			run_to_block(block);
@@ -140,7 +151,11 @@ fn only_the_assigned_executor_posts_one_valid_result() {
 			),
 			Error::<Test>::InvalidOutput
 		);
-		assert_ok!(Inference::submit_result(RuntimeOrigin::signed(EXECUTOR), job, output([1., 0., 0.])));
+		assert_ok!(Inference::submit_result(
+			RuntimeOrigin::signed(EXECUTOR),
+			job,
+			output([1., 0., 0.])
+		));
 		let j = Jobs::<Test>::get(job).unwrap();
 		assert_eq!((j.status, j.deadline), (JobStatus::Submitted, 1 + CHALLENGE_PERIOD));
 		assert_eq!(Outputs::<Test>::get(job), Some(output([1., 0., 0.])));
@@ -189,7 +204,11 @@ fn a_job_without_a_result_times_out_refunds_and_slashes() {
 		assert_eq!(stake(EXECUTOR), STAKE - slash);
 		assert_eq!(held(HoldReason::ExecutorStake, EXECUTOR), STAKE - slash);
 		assert_eq!(free(TREASURY), ENDOWMENT + slash);
-		assert!(events().contains(&Event::JobFailed { job, reason: FailReason::TimedOut, refund: FEE }));
+		assert!(events().contains(&Event::JobFailed {
+			job,
+			reason: FailReason::TimedOut,
+			refund: FEE
+		}));
 		// Too late now.
 		assert_noop!(
 			Inference::submit_result(RuntimeOrigin::signed(EXECUTOR), job, output([1., 0., 0.])),
@@ -204,7 +223,10 @@ fn outputs_stay_readable_for_the_retention_period_then_are_pruned() {
 		let job = submit_with_result(model, [0.2, 0.7, 0.1]);
 		let settled_at = 1 + CHALLENGE_PERIOD;
 		run_to_block(settled_at + RETENTION - 1);
-		assert_eq!(Inference::job_with_output(job).unwrap().1, Some(output([0.2, 0.7, 0.1]).into_inner()));
+		assert_eq!(
+			Inference::job_with_output(job).unwrap().1,
+			Some(output([0.2, 0.7, 0.1]).into_inner())
+		);
 		run_to_block(settled_at + RETENTION);
 		assert!(Inference::job_with_output(job).is_none());
 		assert!(Inputs::<Test>::get(job).is_none() && Outputs::<Test>::get(job).is_none());

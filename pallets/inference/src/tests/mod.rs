@@ -39,5 +39,8 @@ pub fn status(job: JobId) -> JobStatus {
 }
 
 pub fn stake(who: AccountId) -> Balance {
-	Executors::<Test>::get(who).map(|e| e.stake).or(Verifiers::<Test>::get(who).map(|v| v.stake)).unwrap()
+	Executors::<Test>::get(who)
+		.map(|e| e.stake)
+		.or(Verifiers::<Test>::get(who).map(|v| v.stake))
+		.unwrap()
 }

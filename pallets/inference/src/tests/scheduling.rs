@@ -6,7 +6,8 @@ use super::*;
 fn a_full_block_pushes_deadlines_to_the_next() {
 	new_test_ext(|model| {
 		let jobs: Vec<JobId> = (0..5).map(|_| submit(model)).collect();
-		let deadlines: Vec<u64> = jobs.iter().map(|j| Jobs::<Test>::get(j).unwrap().deadline).collect();
+		let deadlines: Vec<u64> =
+			jobs.iter().map(|j| Jobs::<Test>::get(j).unwrap().deadline).collect();
 		let t = 1 + RESULT_TIMEOUT;
 		assert_eq!(deadlines, vec![t, t, t, t, t + 1]);
 		assert_eq!(Deadlines::<Test>::get(t).len(), 4);

@@ -19,9 +19,16 @@ fn genesis_registers_executors_and_verifiers_with_held_stakes() {
 fn register_executor_holds_the_stake() {
 	new_test_ext(|model| {
 		let models = BoundedVec::try_from(vec![model]).unwrap();
-		assert_ok!(Inference::register_executor(RuntimeOrigin::signed(EXECUTOR_2), 2_000, Some(models)));
+		assert_ok!(Inference::register_executor(
+			RuntimeOrigin::signed(EXECUTOR_2),
+			2_000,
+			Some(models)
+		));
 		assert_eq!(held(HoldReason::ExecutorStake, EXECUTOR_2), 2_000);
-		assert_eq!(events(), vec![Event::ExecutorRegistered { executor: EXECUTOR_2, stake: 2_000 }]);
+		assert_eq!(
+			events(),
+			vec![Event::ExecutorRegistered { executor: EXECUTOR_2, stake: 2_000 }]
+		);
 		assert_noop!(
 			Inference::register_executor(RuntimeOrigin::signed(EXECUTOR_2), 2_000, None),
 			Error::<Test>::AlreadyExecutor
@@ -78,7 +85,11 @@ fn unbonding_takes_the_period_and_waits_for_open_jobs() {
 		);
 		// ...but it still answers the job it has, and can be held to it.
 		run_to_block(3);
-		assert_ok!(Inference::submit_result(RuntimeOrigin::signed(EXECUTOR), job, output([0., 1., 0.])));
+		assert_ok!(Inference::submit_result(
+			RuntimeOrigin::signed(EXECUTOR),
+			job,
+			output([0., 1., 0.])
+		));
 		run_to_block(1 + UNBONDING);
 		assert_noop!(
 			Inference::withdraw_executor(RuntimeOrigin::signed(EXECUTOR)),

@@ -9,7 +9,10 @@ fn owner_sets_the_price() {
 		assert_ok!(Registry::set_price(RuntimeOrigin::signed(ALICE), id, 42));
 		assert_eq!(Models::<Test>::get(id).unwrap().price, 42);
 		assert_eq!(registry_events().last(), Some(&Event::PriceSet { model: id, price: 42 }));
-		assert_noop!(Registry::set_price(RuntimeOrigin::signed(BOB), id, 1), Error::<Test>::NotOwner);
+		assert_noop!(
+			Registry::set_price(RuntimeOrigin::signed(BOB), id, 1),
+			Error::<Test>::NotOwner
+		);
 		assert_noop!(
 			Registry::set_price(RuntimeOrigin::signed(ALICE), id_of(b"?"), 1),
 			Error::<Test>::ModelNotFound
@@ -28,7 +31,10 @@ fn deprecate_stops_new_jobs() {
 		// Bytes stay available for jobs that are still running.
 		assert!(bytes_of(id).is_some());
 		assert_eq!(registry_events().last(), Some(&Event::ModelDeprecated { model: id }));
-		assert_noop!(Registry::deprecate(RuntimeOrigin::signed(ALICE), id), Error::<Test>::NotActive);
+		assert_noop!(
+			Registry::deprecate(RuntimeOrigin::signed(ALICE), id),
+			Error::<Test>::NotActive
+		);
 	});
 }
 
@@ -36,8 +42,14 @@ fn deprecate_stops_new_jobs() {
 fn an_uploading_model_cannot_be_deprecated_or_retired() {
 	new_test_ext(|| {
 		let id = register(ALICE, &fake_model(100, 1), spec(100));
-		assert_noop!(Registry::deprecate(RuntimeOrigin::signed(ALICE), id), Error::<Test>::NotActive);
-		assert_noop!(Registry::retire(RuntimeOrigin::signed(ALICE), id), Error::<Test>::NotDeprecated);
+		assert_noop!(
+			Registry::deprecate(RuntimeOrigin::signed(ALICE), id),
+			Error::<Test>::NotActive
+		);
+		assert_noop!(
+			Registry::retire(RuntimeOrigin::signed(ALICE), id),
+			Error::<Test>::NotDeprecated
+		);
 	});
 }
 
@@ -45,7 +57,10 @@ fn an_uploading_model_cannot_be_deprecated_or_retired() {
 fn retire_needs_deprecation_and_no_jobs_in_flight() {
 	new_test_ext(|| {
 		let (id, _) = publish_default();
-		assert_noop!(Registry::retire(RuntimeOrigin::signed(ALICE), id), Error::<Test>::NotDeprecated);
+		assert_noop!(
+			Registry::retire(RuntimeOrigin::signed(ALICE), id),
+			Error::<Test>::NotDeprecated
+		);
 		assert_ok!(Registry::deprecate(RuntimeOrigin::signed(ALICE), id));
 		JobsInFlight::set(1);
 		assert_noop!(Registry::retire(RuntimeOrigin::signed(ALICE), id), Error::<Test>::ModelInUse);
@@ -97,8 +112,14 @@ fn a_retired_id_keeps_its_meaning() {
 		);
 		assert_eq!(Registry::release(b"digits-mlp".to_vec(), spec(1).version), Some(id));
 		// And it cannot be changed any more.
-		assert_noop!(Registry::set_price(RuntimeOrigin::signed(ALICE), id, 1), Error::<Test>::ModelNotChangeable);
-		assert_noop!(Registry::retire(RuntimeOrigin::signed(ALICE), id), Error::<Test>::NotDeprecated);
+		assert_noop!(
+			Registry::set_price(RuntimeOrigin::signed(ALICE), id, 1),
+			Error::<Test>::ModelNotChangeable
+		);
+		assert_noop!(
+			Registry::retire(RuntimeOrigin::signed(ALICE), id),
+			Error::<Test>::NotDeprecated
+		);
 		assert_noop!(
 			Registry::transfer_ownership(RuntimeOrigin::signed(ALICE), id, BOB),
 			Error::<Test>::ModelNotChangeable

@@ -28,7 +28,10 @@ fn ownership_moves_with_its_holds_once_accepted() {
 			Some(&Event::OwnershipTransferred { model: id, from: ALICE, to: BOB })
 		);
 		// The new owner changes the model, the old one no longer can.
-		assert_noop!(Registry::deprecate(RuntimeOrigin::signed(ALICE), id), Error::<Test>::NotOwner);
+		assert_noop!(
+			Registry::deprecate(RuntimeOrigin::signed(ALICE), id),
+			Error::<Test>::NotOwner
+		);
 		assert_ok!(Registry::deprecate(RuntimeOrigin::signed(BOB), id));
 	});
 }

@@ -2,7 +2,6 @@
 
 use super::*;
 
-
 #[test]
 fn other_pallets_read_models() {
 	new_test_ext(|| {
@@ -12,7 +11,11 @@ fn other_pallets_read_models() {
 		assert!(<Registry as ModelRegistry<_, _, _>>::is_active(&id));
 		assert_eq!(bytes_of(id), Some(bytes));
 
-		let uploading = register(ALICE, &fake_model(10, 2), { let mut s = spec(10); s.version.minor = 1; s });
+		let uploading = register(ALICE, &fake_model(10, 2), {
+			let mut s = spec(10);
+			s.version.minor = 1;
+			s
+		});
 		assert!(!<Registry as ModelRegistry<_, _, _>>::is_active(&uploading));
 		assert_eq!(bytes_of(uploading), None);
 		assert!(<Registry as ModelRegistry<_, _, _>>::model(&id_of(b"?")).is_none());
@@ -31,14 +34,20 @@ fn disable_and_slash_takes_the_bond() {
 		assert_eq!(status(id), ModelStatus::Disabled);
 		assert!(!<Registry as ModelRegistry<_, _, _>>::is_active(&id));
 		assert!(PendingOwners::<Test>::get(id).is_none());
-		assert_eq!(registry_events().last(), Some(&Event::ModelDisabled { model: id, slashed: BOND }));
+		assert_eq!(
+			registry_events().last(),
+			Some(&Event::ModelDisabled { model: id, slashed: BOND })
+		);
 
 		// Once disabled, nothing more to slash; the owner can still retire it.
 		assert_noop!(
 			<Registry as ModelRegistry<_, _, _>>::disable_and_slash(&id),
 			Error::<Test>::NotSlashable
 		);
-		assert_noop!(Registry::set_price(RuntimeOrigin::signed(ALICE), id, 1), Error::<Test>::ModelNotChangeable);
+		assert_noop!(
+			Registry::set_price(RuntimeOrigin::signed(ALICE), id, 1),
+			Error::<Test>::ModelNotChangeable
+		);
 		assert_ok!(Registry::retire(RuntimeOrigin::signed(ALICE), id));
 		// The deposit comes back, the bond does not.
 		assert_eq!(free(ALICE), ENDOWMENT - BOND);

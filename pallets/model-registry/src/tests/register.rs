@@ -20,8 +20,14 @@ fn register_holds_deposit_and_bond_and_records_the_model() {
 		assert_eq!((m.size, m.chunks, m.received), (3000, 0, 0));
 		assert_eq!((m.deposit, m.bond, m.price, m.challenge_period), (deposit, BOND, 10, 10));
 		assert_eq!(m.registered_at, 1);
-		assert_eq!(Releases::<Test>::get(name("digits-mlp"), ModelVersion { major: 1, minor: 0 }), Some(id));
-		assert_eq!(Families::<Test>::get(name("digits-mlp")).unwrap(), FamilyInfo { owner: ALICE, releases: 1 });
+		assert_eq!(
+			Releases::<Test>::get(name("digits-mlp"), ModelVersion { major: 1, minor: 0 }),
+			Some(id)
+		);
+		assert_eq!(
+			Families::<Test>::get(name("digits-mlp")).unwrap(),
+			FamilyInfo { owner: ALICE, releases: 1 }
+		);
 		assert_eq!(
 			registry_events(),
 			vec![Event::ModelRegistered {
@@ -147,7 +153,9 @@ fn policies_and_challenge_periods_are_checked() {
 				Error::<Test>::ChallengePeriodOutOfBounds
 			);
 		}
-		for (period, policy) in [(5, VerificationPolicy::Exact), (1000, VerificationPolicy::TopK(5))] {
+		for (period, policy) in
+			[(5, VerificationPolicy::Exact), (1000, VerificationPolicy::TopK(5))]
+		{
 			let mut s = spec(10);
 			s.challenge_period = period;
 			s.policy = policy;

@@ -16,10 +16,7 @@ fn register_and_upload_one_chunk() {
 		assert_ok!(Registry::upload_chunk(alice, id, 0, chunk));
 
 		assert!(<Registry as ModelRegistry<_, _, _>>::is_active(&id));
-		assert_eq!(
-			<Registry as ModelRegistry<_, _, _>>::model_bytes(&id),
-			Some(bytes)
-		);
+		assert_eq!(<Registry as ModelRegistry<_, _, _>>::model_bytes(&id), Some(bytes));
 	});
 }
 
@@ -88,7 +85,9 @@ fn chunk_sizes_are_enforced() {
 		assert_noop!(Registry::upload_chunk(alice(), id, 0, short), Error::<Test>::WrongChunkSize);
 		upload_first(id, &bytes, 2);
 		// The last chunk must be exactly the rest: 452 bytes.
-		let long = BoundedVec::try_from(bytes[2048..].iter().chain(&[0u8]).copied().collect::<Vec<_>>()).unwrap();
+		let long =
+			BoundedVec::try_from(bytes[2048..].iter().chain(&[0u8]).copied().collect::<Vec<_>>())
+				.unwrap();
 		assert_noop!(Registry::upload_chunk(alice(), id, 2, long), Error::<Test>::WrongChunkSize);
 		let short = BoundedVec::try_from(bytes[2048..2400].to_vec()).unwrap();
 		assert_noop!(Registry::upload_chunk(alice(), id, 2, short), Error::<Test>::WrongChunkSize);
@@ -110,7 +109,12 @@ fn a_wrong_final_hash_is_refused_and_can_be_corrected() {
 		let mut corrupt = bytes[2048..].to_vec();
 		corrupt[0] ^= 1;
 		assert_noop!(
-			Registry::upload_chunk(RuntimeOrigin::signed(ALICE), id, 2, BoundedVec::try_from(corrupt).unwrap()),
+			Registry::upload_chunk(
+				RuntimeOrigin::signed(ALICE),
+				id,
+				2,
+				BoundedVec::try_from(corrupt).unwrap()
+			),
 			Error::<Test>::HashMismatch
 		);
 		let m = Models::<Test>::get(id).unwrap();
@@ -225,7 +229,8 @@ fn a_16_mib_model_uploads_and_reads_back_byte_for_byte() {
 		assert_eq!(held_deposit(ALICE), MODEL_DEPOSIT + BYTE_DEPOSIT * size as u64);
 		let read_back = bytes_of(id).unwrap();
 		assert!(read_back == bytes, "bytes differ after the round trip");
-		let by_chunks: Vec<u8> = (0..16).flat_map(|i| Registry::model_chunk(&id, i).unwrap()).collect();
+		let by_chunks: Vec<u8> =
+			(0..16).flat_map(|i| Registry::model_chunk(&id, i).unwrap()).collect();
 		assert!(by_chunks == bytes);
 	});
 }
