@@ -254,22 +254,23 @@ async fn fees_paid(api: &Api, from: u64, to: u64) -> HashMap<[u8; 32], u128> {
 	paid
 }
 
-fn account_of(v: &Value) -> [u8; 32] {
+/// The bytes of a SCALE value that is (nested composites of) bytes, such as
+/// an account id or a `Vec<u8>`.
+fn value_bytes(v: &Value) -> Vec<u8> {
 	use subxt::ext::scale_value::{Composite, ValueDef};
-	fn bytes(v: &Value, out: &mut Vec<u8>) {
-		match &v.value {
-			ValueDef::Composite(Composite::Unnamed(vals)) => {
-				vals.iter().for_each(|x| bytes(x, out))
-			}
-			ValueDef::Composite(Composite::Named(vals)) => {
-				vals.iter().for_each(|(_, x)| bytes(x, out))
-			}
-			_ => out.push(v.as_u128().unwrap() as u8),
+	match &v.value {
+		ValueDef::Composite(Composite::Unnamed(vals)) => {
+			vals.iter().flat_map(value_bytes).collect()
 		}
+		ValueDef::Composite(Composite::Named(vals)) => {
+			vals.iter().flat_map(|(_, x)| value_bytes(x)).collect()
+		}
+		_ => vec![v.as_u128().expect("a byte") as u8],
 	}
-	let mut out = Vec::new();
-	bytes(v, &mut out);
-	out.try_into().expect("32 bytes")
+}
+
+fn account_of(v: &Value) -> [u8; 32] {
+	value_bytes(v).try_into().expect("32 bytes")
 }
 
 async fn job_output(api: &Api, job: u64) -> Vec<Tensor> {
@@ -278,17 +279,7 @@ async fn job_output(api: &Api, job: u64) -> Vec<Tensor> {
 	let v = api.at_current_block().await.unwrap().runtime_apis().call(call).await.unwrap();
 	// Some((job, Some(output)))
 	let out = v.at(0).and_then(|pair| pair.at(1)).and_then(|o| o.at(0)).expect("job has an output");
-	let mut bytes = Vec::new();
-	fn collect(v: &Value, out: &mut Vec<u8>) {
-		use subxt::ext::scale_value::{Composite, ValueDef};
-		match &v.value {
-			ValueDef::Composite(Composite::Unnamed(vals)) => {
-				vals.iter().for_each(|x| collect(x, out))
-			}
-			_ => out.push(v.as_u128().unwrap() as u8),
-		}
-	}
-	collect(out, &mut bytes);
+	let bytes = value_bytes(out);
 	decode_tensors(&bytes).expect("output is tensors")
 }
 
@@ -390,7 +381,7 @@ async fn a_faulty_executor_is_challenged_and_slashed() {
 	);
 
 	// A watcher compares with its own reference and challenges.
-	let (stake_before, _) = executor_stake(&api, &executor).await;
+	let stake_before = executor_stake(&api, &executor).await;
 	let challenger_before = balance(&api, &challenger).await.0;
 	submit(
 		&api,
@@ -409,7 +400,7 @@ async fn a_faulty_executor_is_challenged_and_slashed() {
 	let fee_of = |k: &Keypair| fees.get(&k.public_key().0).copied().unwrap_or(0);
 
 	let slash = stake_before / 10;
-	assert_eq!(executor_stake(&api, &executor).await.0, stake_before - slash);
+	assert_eq!(executor_stake(&api, &executor).await, stake_before - slash);
 	assert_eq!(balance(&api, &requester).await.0, requester_before - fee_of(&requester));
 	// Bond back, plus 20 % of the slash.
 	assert_eq!(
@@ -420,11 +411,11 @@ async fn a_faulty_executor_is_challenged_and_slashed() {
 	assert!(outcome.contains("ExecutorWrong"), "{outcome}");
 }
 
-async fn executor_stake(api: &Api, who: &Keypair) -> (u128, ()) {
+async fn executor_stake(api: &Api, who: &Keypair) -> u128 {
 	let addr = dynamic::storage::<([u8; 32],), Value>("Inference", "Executors");
 	let at = api.at_current_block().await.unwrap();
 	let info = at.storage().fetch(addr, (who.public_key().0,)).await.unwrap().decode().unwrap();
-	(info.at("stake").and_then(|s| s.as_u128()).unwrap(), ())
+	info.at("stake").and_then(|s| s.as_u128()).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
