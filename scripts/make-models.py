@@ -15,6 +15,8 @@ Deterministic (fixed seeds); needs numpy, scikit-learn, onnx and onnxruntime
   dynamic-range.onnx         Range(0, limit, 1): its output size is only known
                              when it runs: limit [] (int64) -> y [M] (int64)
   slow-matmul.onnx           64 chained 512x512 MatMuls, for timeout tests
+  digits/NN-label-L.json     the first 10 held-out digits as tensor JSON inputs
+                             (the `verity` CLI's format), L the true label
 """
 import json
 import pathlib
@@ -162,6 +164,18 @@ def slow_matmul():
     save(helper.make_model(graph, opset_imports=OPSET, producer_name="verity"), "slow-matmul.onnx")
 
 
+def digits_samples(count=10):
+    """Tensor JSON inputs for the demo, from the committed reference file."""
+    doc = json.loads((OUT / "digits-mlp.reference.json").read_text())
+    data, labels = doc["input"]["data"], doc["labels"]
+    (OUT / "digits").mkdir(exist_ok=True)
+    for i in range(count):
+        tensor = {"name": "x", "dtype": "float32", "shape": [1, 64],
+                  "data": data[i * 64:(i + 1) * 64]}
+        (OUT / "digits" / f"{i:02d}-label-{labels[i]}.json").write_text(
+            json.dumps({"tensors": [tensor]}) + "\n")
+
+
 if __name__ == "__main__":
     OUT.mkdir(exist_ok=True)
     digits_mlp()
@@ -169,5 +183,6 @@ if __name__ == "__main__":
     hostile_expand()
     dynamic_range()
     slow_matmul()
+    digits_samples()
     for p in sorted(OUT.glob("*.onnx")):
         print(f"{p.name}: {p.stat().st_size} bytes")

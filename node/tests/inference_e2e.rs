@@ -13,7 +13,14 @@ mod common;
 use std::{collections::HashMap, time::Duration};
 
 use codec::Encode;
-use common::{insert_inference_key, submit, Api, Node};
+use common::{
+	insert_inference_key,
+	market::{
+		account_of, argmax, digits_reference, models_dir, publish, tensor_spec, tolerance,
+		value_bytes, wait_for_job_event,
+	},
+	submit, Api, Node,
+};
 use subxt::{
 	dynamic::{self, At, Value},
 	ext::scale_decode::{self, DecodeAsType},
@@ -32,135 +39,11 @@ const FEE: u128 = PRICE + EXECUTOR_FEE + PROTOCOL_FEE;
 const ABS: u64 = 10_000;
 const REL: u64 = 100_000;
 
-fn models_dir() -> std::path::PathBuf {
-	std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models")
-}
-
-struct Reference {
-	inputs: Vec<Tensor>,
-	labels: Vec<u32>,
-	outputs: Vec<Tensor>,
-}
-
-fn tensor_from_json(v: &serde_json::Value) -> Tensor {
-	let shape: Vec<u32> =
-		v["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as u32).collect();
-	let data: Vec<u8> = v["data"]
-		.as_array()
-		.unwrap()
-		.iter()
-		.flat_map(|x| (x.as_f64().unwrap() as f32).to_le_bytes())
-		.collect();
-	Tensor {
-		name: v["name"].as_str().unwrap().as_bytes().to_vec(),
-		dtype: DType::Float32,
-		shape,
-		data,
-	}
-}
-
-/// The i-th reference image and onnxruntime's probabilities for it.
-fn digits_reference() -> Reference {
-	let doc: serde_json::Value = serde_json::from_str(
-		&std::fs::read_to_string(models_dir().join("digits-mlp.reference.json")).unwrap(),
-	)
-	.unwrap();
-	let all_in = tensor_from_json(&doc["input"]);
-	let all_out = tensor_from_json(&doc["outputs"][0]);
-	let rows = all_in.shape[0] as usize;
-	let split = |t: &Tensor| -> Vec<Tensor> {
-		let row = t.data.len() / rows;
-		(0..rows)
-			.map(|i| Tensor {
-				name: t.name.clone(),
-				dtype: t.dtype,
-				shape: vec![1, t.shape[1]],
-				data: t.data[i * row..(i + 1) * row].to_vec(),
-			})
-			.collect()
-	};
-	Reference {
-		inputs: split(&all_in),
-		labels: doc["labels"]
-			.as_array()
-			.unwrap()
-			.iter()
-			.map(|l| l.as_u64().unwrap() as u32)
-			.collect(),
-		outputs: split(&all_out),
-	}
-}
-
-fn tensor_spec(name: &str, dims: &[Option<u32>]) -> Value {
-	let shape = dims.iter().map(|d| match d {
-		None => Value::unnamed_variant("Batch", []),
-		Some(n) => Value::unnamed_variant("Fixed", [Value::u128(*n as u128)]),
-	});
-	Value::named_composite([
-		("name", Value::from_bytes(name)),
-		("dtype", Value::unnamed_variant("Float32", [])),
-		("shape", Value::unnamed_composite(shape)),
-	])
-}
-
-/// Registers and uploads `bytes` as release 1.0 of `family`; returns its id.
-async fn publish(
-	api: &Api,
-	publisher: &Keypair,
-	family: &str,
-	bytes: &[u8],
-	inputs: Value,
-	outputs: Value,
-) -> [u8; 32] {
-	let id = sp_crypto_hashing::blake2_256(bytes);
-	let spec = Value::named_composite([
-		("family", Value::from_bytes(family)),
-		("version", Value::named_composite([("major", Value::u128(1)), ("minor", Value::u128(0))])),
-		("size", Value::u128(bytes.len() as u128)),
-		("inputs", Value::unnamed_composite([inputs])),
-		("outputs", Value::unnamed_composite([outputs])),
-		("price", Value::u128(PRICE)),
-		("challenge_period", Value::u128(5)),
-		(
-			"policy",
-			Value::named_variant(
-				"Tolerance",
-				[("abs", Value::u128(ABS as u128)), ("rel", Value::u128(REL as u128))],
-			),
-		),
-	]);
-	submit(
-		api,
-		publisher,
-		dynamic::transaction("ModelRegistry", "register", (Value::from_bytes(id), spec)),
-	)
-	.await;
-	for (index, chunk) in bytes.chunks(1024 * 1024).enumerate() {
-		submit(
-			api,
-			publisher,
-			dynamic::transaction(
-				"ModelRegistry",
-				"upload_chunk",
-				(Value::from_bytes(id), Value::u128(index as u128), Value::from_bytes(chunk)),
-			),
-		)
-		.await;
-	}
-	id
-}
-
 async fn publish_digits(api: &Api, publisher: &Keypair) -> [u8; 32] {
 	let bytes = std::fs::read(models_dir().join("digits-mlp.onnx")).unwrap();
-	publish(
-		api,
-		publisher,
-		"digits-mlp",
-		&bytes,
-		tensor_spec("x", &[None, Some(64)]),
-		tensor_spec("probabilities", &[None, Some(10)]),
-	)
-	.await
+	let specs =
+		(tensor_spec("x", &[None, Some(64)]), tensor_spec("probabilities", &[None, Some(10)]));
+	publish(api, publisher, "digits-mlp", &bytes, specs, PRICE, tolerance(ABS, REL)).await
 }
 
 /// Submits a job; returns its id and the block number it was included in.
@@ -175,6 +58,7 @@ async fn submit_job(api: &Api, requester: &Keypair, model: [u8; 32], input: &Ten
 				Value::from_bytes(model),
 				Value::from_bytes(vec![input.clone()].encode()),
 				Value::u128(FEE * 2),
+				Value::unnamed_variant("Optimistic", []),
 			),
 		),
 	)
@@ -208,34 +92,6 @@ async fn balance(api: &Api, who: &Keypair) -> (u128, u128) {
 	(info.data.free, info.data.reserved)
 }
 
-/// Waits for an `Inference` event named `name` about `job`, scanning finalized
-/// blocks; returns its fields and the block number.
-async fn wait_for_job_event(api: &Api, job: u64, name: &str, timeout: Duration) -> (Value, u64) {
-	let deadline = std::time::Instant::now() + timeout;
-	let mut next = api.at_current_block().await.unwrap().block_number().saturating_sub(5);
-	loop {
-		let head = api.at_current_block().await.unwrap().block_number();
-		while next <= head {
-			let at = api.at_block(next).await.unwrap();
-			for ev in at.events().fetch().await.unwrap().iter() {
-				let ev = ev.unwrap();
-				if ev.pallet_name() == "Inference" && ev.event_name() == name {
-					let fields = ev.decode_fields_unchecked_as::<Value>().unwrap();
-					if fields.at("job").and_then(|v| v.as_u128()) == Some(job as u128) {
-						return (fields, next);
-					}
-				}
-			}
-			next += 1;
-		}
-		assert!(
-			std::time::Instant::now() < deadline,
-			"no {name} event for job {job} within {timeout:?}"
-		);
-		tokio::time::sleep(Duration::from_millis(500)).await;
-	}
-}
-
 /// Transaction fees each account paid in blocks `from..=to`.
 async fn fees_paid(api: &Api, from: u64, to: u64) -> HashMap<[u8; 32], u128> {
 	let mut paid = HashMap::new();
@@ -254,25 +110,6 @@ async fn fees_paid(api: &Api, from: u64, to: u64) -> HashMap<[u8; 32], u128> {
 	paid
 }
 
-/// The bytes of a SCALE value that is (nested composites of) bytes, such as
-/// an account id or a `Vec<u8>`.
-fn value_bytes(v: &Value) -> Vec<u8> {
-	use subxt::ext::scale_value::{Composite, ValueDef};
-	match &v.value {
-		ValueDef::Composite(Composite::Unnamed(vals)) => {
-			vals.iter().flat_map(value_bytes).collect()
-		}
-		ValueDef::Composite(Composite::Named(vals)) => {
-			vals.iter().flat_map(|(_, x)| value_bytes(x)).collect()
-		}
-		_ => vec![v.as_u128().expect("a byte") as u8],
-	}
-}
-
-fn account_of(v: &Value) -> [u8; 32] {
-	value_bytes(v).try_into().expect("32 bytes")
-}
-
 async fn job_output(api: &Api, job: u64) -> Vec<Tensor> {
 	let call =
 		dynamic::runtime_api_call::<_, Value>("InferenceApi", "job", (Value::u128(job as u128),));
@@ -288,12 +125,6 @@ fn policy() -> VerificationPolicy {
 		abs: sp_arithmetic::FixedU64::from_inner(ABS),
 		rel: sp_arithmetic::FixedU64::from_inner(REL),
 	}
-}
-
-fn argmax(t: &Tensor) -> u32 {
-	let n = t.data.len() / 4;
-	(0..n).max_by(|a, b| t.element_f64(*a).unwrap().total_cmp(&t.element_f64(*b).unwrap())).unwrap()
-		as u32
 }
 
 /// Both genesis executors (Alice, Bob) are served by this node.
@@ -429,12 +260,11 @@ async fn hostile_models_fail_cleanly_and_the_node_lives_on() {
 
 	let garbage: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
 	let expand = std::fs::read(models_dir().join("hostile-expand.onnx")).unwrap();
-	let cases = [
-		("garbage", garbage, tensor_spec("x", &[Some(1)]), tensor_spec("y", &[None])),
-		("expand", expand, tensor_spec("x", &[Some(1)]), tensor_spec("y", &[None])),
-	];
-	for (family, bytes, inputs, outputs) in cases {
-		let model = publish(&api, &publisher, family, &bytes, inputs, outputs).await;
+	let cases = [("garbage", garbage), ("expand", expand)];
+	for (family, bytes) in cases {
+		let specs = (tensor_spec("x", &[Some(1)]), tensor_spec("y", &[None]));
+		let model =
+			publish(&api, &publisher, family, &bytes, specs, PRICE, tolerance(ABS, REL)).await;
 		let input = Tensor {
 			name: b"x".to_vec(),
 			dtype: DType::Float32,

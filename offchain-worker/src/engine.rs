@@ -305,3 +305,104 @@ fn order_inputs(model: &Loaded, inputs: &[Tensor]) -> Result<TVec<TValue>, Failu
 		})
 		.collect()
 }
+
+/// What a model declares about its inputs and outputs, read from its ONNX
+/// graph: the specs a publisher registers it with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signature {
+	/// Declared inputs (graph inputs that are not initializers).
+	pub inputs: Vec<verity_primitives::TensorSpec>,
+	/// Declared outputs.
+	pub outputs: Vec<verity_primitives::TensorSpec>,
+}
+
+/// Reads the declared inputs and outputs of an ONNX model. A symbolic (named
+/// or unknown) first dimension becomes the batch dimension; any other
+/// symbolic dimension, and element types Verity does not carry, are errors.
+pub fn describe(bytes: &[u8]) -> Result<Signature, Failure> {
+	use tract_onnx::pb::{
+		tensor_shape_proto::dimension::Value as D, type_proto::Value as T, ValueInfoProto,
+	};
+	use verity_primitives::{DType, Dim, TensorSpec};
+	let invalid = |m: String| Failure::new(EngineError::InvalidModel, m);
+	let unsupported = |m: String| Failure::new(EngineError::UnsupportedModel, m);
+	let mut read = bytes;
+	let proto = guard(|| {
+		tract_onnx::onnx()
+			.proto_model_for_read(&mut read)
+			.map_err(|e| invalid(format!("not an ONNX model: {e:#}")))
+	})?;
+	let graph = proto.graph.ok_or_else(|| invalid("the model has no graph".into()))?;
+	let initializers: std::collections::HashSet<&str> =
+		graph.initializer.iter().map(|i| i.name.as_str()).collect();
+	let spec = |v: &ValueInfoProto| -> Result<TensorSpec, Failure> {
+		let name = &v.name;
+		let Some(T::TensorType(t)) = v.r#type.as_ref().and_then(|t| t.value.as_ref()) else {
+			return Err(unsupported(format!("{name} is not a tensor")));
+		};
+		let dtype = match t.elem_type {
+			1 => DType::Float32,
+			2 => DType::Uint8,
+			6 => DType::Int32,
+			7 => DType::Int64,
+			9 => DType::Bool,
+			11 => DType::Float64,
+			other => {
+				return Err(unsupported(format!(
+					"{name} has ONNX element type {other}; Verity carries float32, float64, \
+					 int64, int32, uint8 and bool"
+				)))
+			}
+		};
+		let dims = t.shape.as_ref().map(|s| s.dim.as_slice()).unwrap_or_default();
+		let sizes: Vec<i64> = dims
+			.iter()
+			.map(|d| match d.value {
+				Some(D::DimValue(n)) => n,
+				_ => -1,
+			})
+			.collect();
+		let mut shape = Vec::with_capacity(dims.len());
+		for (i, d) in dims.iter().enumerate() {
+			shape.push(match d.value {
+				Some(D::DimValue(n)) if n > 0 && n <= i64::from(u32::MAX) => Dim::Fixed(n as u32),
+				Some(D::DimValue(n)) => {
+					return Err(invalid(format!("{name}: dimension {i} is {n}")))
+				}
+				_ if i == 0 => Dim::Batch,
+				_ => {
+					return Err(unsupported(format!(
+						"{name}: dimension {i} is symbolic; only the first (batch) dimension \
+						 may be"
+					)))
+				}
+			});
+		}
+		let spec = TensorSpec {
+			name: name
+				.as_bytes()
+				.to_vec()
+				.try_into()
+				.map_err(|_| unsupported(format!("tensor name {name} is too long")))?,
+			dtype,
+			shape: shape.try_into().map_err(|_| {
+				unsupported(format!("{name} has more dimensions than Verity allows"))
+			})?,
+		};
+		if !spec.is_valid() {
+			return Err(Failure::new(
+				EngineError::TensorTooLarge,
+				format!("{name}: its declared shape {sizes:?} exceeds Verity's tensor limits"),
+			));
+		}
+		Ok(spec)
+	};
+	let inputs = graph
+		.input
+		.iter()
+		.filter(|v| !initializers.contains(v.name.as_str()))
+		.map(spec)
+		.collect::<Result<Vec<_>, _>>()?;
+	let outputs = graph.output.iter().map(spec).collect::<Result<Vec<_>, _>>()?;
+	Ok(Signature { inputs, outputs })
+}

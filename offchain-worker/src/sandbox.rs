@@ -9,7 +9,8 @@
 //! loaded again).
 //!
 //! Messages are length-prefixed (u32, little-endian) SCALE: a [`Request`] to
-//! the worker, a `Result<Vec<u8>, Failure>` back.
+//! the worker, a `Result<(Vec<u8>, u64), Failure>` back (the answer and the
+//! engine's time on it in microseconds, which the node logs at debug level).
 
 use std::{
 	collections::HashSet,
@@ -198,7 +199,7 @@ impl Sandbox {
 		Ok(Worker { child, stdin, replies })
 	}
 
-	fn request(&self, req: &Request) -> Result<Vec<u8>, Failure> {
+	fn request(&self, req: &Request) -> Result<(Vec<u8>, u64), Failure> {
 		let mut slot = self.worker.lock().unwrap_or_else(|p| p.into_inner());
 		if slot.is_none() {
 			self.loaded.lock().unwrap_or_else(|p| p.into_inner()).clear();
@@ -212,9 +213,11 @@ impl Sandbox {
 			Err(_) => Err(RecvTimeoutError::Disconnected),
 		};
 		match reply {
-			Ok(frame) => Result::<Vec<u8>, Failure>::decode(&mut &frame[..]).unwrap_or_else(|_| {
-				Err(Failure::new(EngineError::Internal, "undecodable reply from the worker"))
-			}),
+			Ok(frame) => {
+				Result::<(Vec<u8>, u64), Failure>::decode(&mut &frame[..]).unwrap_or_else(|_| {
+					Err(Failure::new(EngineError::Internal, "undecodable reply from the worker"))
+				})
+			}
 			Err(RecvTimeoutError::Timeout) => {
 				*slot = None; // kills the worker
 				self.loaded.lock().unwrap_or_else(|p| p.into_inner()).clear();
@@ -255,7 +258,16 @@ impl Sandbox {
 		if !self.is_loaded(id) {
 			return Err(Failure::new(EngineError::NotLoaded, "load the model first"));
 		}
-		self.request(&Request::Run { id: *id, input: input.to_vec() })
+		let start = std::time::Instant::now();
+		let (output, engine_us) = self.request(&Request::Run { id: *id, input: input.to_vec() })?;
+		log::debug!(
+			target: "verity::inference",
+			"model 0x{}: engine {:.3} ms, with the process round trip {:.3} ms",
+			id.iter().take(4).map(|b| format!("{b:02x}")).collect::<String>(),
+			engine_us as f64 / 1e3,
+			start.elapsed().as_secs_f64() * 1e3
+		);
+		Ok(output)
 	}
 
 	/// [`Sandbox::run`] for `purpose` ([`crate::host::PURPOSE_EXECUTE`] or
@@ -350,11 +362,13 @@ pub fn serve(arg: Option<&str>) -> std::io::Result<()> {
 			Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
 			Err(e) => return Err(e),
 		};
+		let start = std::time::Instant::now();
 		let reply: Result<Vec<u8>, Failure> = match Request::decode(&mut &frame[..]) {
 			Ok(Request::Load { id, bytes }) => engine.load(&id, &bytes).map(|()| Vec::new()),
 			Ok(Request::Run { id, input }) => engine.run_encoded(&id, &input),
 			Err(_) => Err(Failure::new(EngineError::Internal, "undecodable request")),
 		};
+		let reply = reply.map(|r| (r, start.elapsed().as_micros() as u64));
 		write_frame(&mut stdout, &reply.encode())?;
 	}
 }

@@ -4,11 +4,13 @@
 use std::path::PathBuf;
 
 use verity_offchain_worker::{
-	engine::Engine,
+	engine::{describe, Engine},
 	sandbox::{perturb_output, Fault, Sandbox, SandboxConfig},
 	EngineError, Limits,
 };
-use verity_primitives::{outputs_agree, DType, Tensor, VerificationPolicy};
+use verity_primitives::{
+	json::tensor_from_json, outputs_agree, DType, Dim, Tensor, VerificationPolicy,
+};
 
 fn model(name: &str) -> (Vec<u8>, [u8; 32]) {
 	let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models").join(name);
@@ -26,18 +28,13 @@ fn f32_tensor(name: &str, shape: Vec<u32>, values: impl IntoIterator<Item = f32>
 	}
 }
 
-fn json_tensor(v: &serde_json::Value) -> Tensor {
-	let shape = v["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as u32).collect();
-	let values = v["data"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32);
-	f32_tensor(v["name"].as_str().unwrap(), shape, values)
-}
-
 fn reference(name: &str) -> (Tensor, Vec<Tensor>) {
 	let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models").join(name);
 	let doc: serde_json::Value =
 		serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-	let outputs = doc["outputs"].as_array().unwrap().iter().map(json_tensor).collect();
-	(json_tensor(&doc["input"]), outputs)
+	let outputs =
+		doc["outputs"].as_array().unwrap().iter().map(|t| tensor_from_json(t).unwrap()).collect();
+	(tensor_from_json(&doc["input"]).unwrap(), outputs)
 }
 
 fn max_abs_diff(a: &Tensor, b: &Tensor) -> f64 {
@@ -252,4 +249,25 @@ fn fault_injection_changes_executed_answers_only() {
 	);
 	assert!(!outputs_agree(&VerificationPolicy::ArgMax, &h, &f));
 	assert!("0.5".parse::<Fault>().is_ok() && "2".parse::<Fault>().is_err());
+}
+
+#[test]
+fn describe_reads_the_declared_inputs_and_outputs() {
+	let spec = |s: &verity_primitives::TensorSpec| {
+		(String::from_utf8(s.name.to_vec()).unwrap(), s.dtype, s.shape.to_vec())
+	};
+	let sig = describe(&model("iris-forest.onnx").0).unwrap();
+	assert_eq!(
+		sig.inputs.iter().map(spec).collect::<Vec<_>>(),
+		[("x".into(), DType::Float32, vec![Dim::Batch, Dim::Fixed(4)])]
+	);
+	assert_eq!(
+		sig.outputs.iter().map(spec).collect::<Vec<_>>(),
+		[
+			("probabilities".into(), DType::Float32, vec![Dim::Batch, Dim::Fixed(3)]),
+			("label".into(), DType::Int64, vec![Dim::Batch]),
+		]
+	);
+	let err = describe(b"definitely not onnx").unwrap_err();
+	assert_eq!(err.kind, EngineError::InvalidModel);
 }

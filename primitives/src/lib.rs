@@ -8,12 +8,15 @@
 //!   check of a job's tensors against a model's declaration;
 //! * [`policy`]: the one implementation of "do these two outputs agree?",
 //!   used by the runtime to settle disputes and by the off-chain engine and
-//!   the tests.
+//!   the tests;
+//! * [`json`] (feature `json`): tensors as JSON, the client's file format.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
 extern crate alloc;
 
+#[cfg(feature = "json")]
+pub mod json;
 pub mod policy;
 pub mod spec;
 pub mod tensor;

@@ -6,4 +6,5 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_sudo, Sudo]
 	[pallet_model_registry, ModelRegistry]
 	[pallet_inference, Inference]
+	[pallet_digit_classifier, DigitClassifier]
 );

@@ -22,9 +22,9 @@ use super::{
 	currency::{BYTE_DEPOSIT, EXISTENTIAL_DEPOSIT, MILLI_UNIT, UNIT},
 	time::SLOT_DURATION,
 	time::{DAYS, HOURS},
-	AccountId, Aura, Balance, Balances, Block, BlockNumber, Hash, Inference, ModelRegistry, Nonce,
-	PalletInfo, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason,
-	RuntimeOrigin, RuntimeTask, System, VERSION,
+	AccountId, Aura, Balance, Balances, Block, BlockNumber, DigitClassifier, Hash, Inference,
+	ModelRegistry, Nonce, PalletInfo, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason,
+	RuntimeHoldReason, RuntimeOrigin, RuntimeTask, System, VERSION,
 };
 
 const NORMAL_DISPATCH_RATIO: Perbill = Perbill::from_percent(75);
@@ -41,7 +41,10 @@ parameter_types! {
 		NORMAL_DISPATCH_RATIO,
 	);
 	/// 5 MiB blocks, of which 75 % for normal extrinsics (a model upload chunk must fit).
-	pub RuntimeBlockLength: BlockLength = BlockLength::max_with_normal_ratio(5 * 1024 * 1024, NORMAL_DISPATCH_RATIO);
+	pub RuntimeBlockLength: BlockLength = BlockLength::builder()
+		.max_length(5 * 1024 * 1024)
+		.modify_max_length_for_class(frame_support::dispatch::DispatchClass::Normal, |max| *max = NORMAL_DISPATCH_RATIO * *max)
+		.build();
 	/// Generic substrate prefix: dev accounts show as `5Grw...` addresses.
 	pub const SS58Prefix: u8 = 42;
 }
@@ -219,6 +222,7 @@ impl pallet_inference::Config for Runtime {
 	type Models = ModelRegistry;
 	type Treasury = TreasuryAccount;
 	type ForceOrigin = frame_system::EnsureRoot<AccountId>;
+	type OnSettled = (DigitClassifier,);
 	type ExecutorFee = ConstU128<{ 20 * MILLI_UNIT }>;
 	type ProtocolFee = ConstU128<{ 2 * MILLI_UNIT }>;
 	type MinExecutorStake = ConstU128<{ 1_000 * UNIT }>;
@@ -242,7 +246,13 @@ impl pallet_inference::Config for Runtime {
 	type MaxModelsPerExecutor = ConstU32<16>;
 	type MaxOpenJobs = ConstU32<256>;
 	type MaxOpenDisputes = ConstU32<64>;
-	type MaxDeadlinesPerBlock = ConstU32<256>;
-	type MaxStepsPerBlock = ConstU32<512>;
+	type MaxDeadlinesPerBlock = ConstU32<128>;
+	type MaxStepsPerBlock = ConstU32<128>;
 	type WeightInfo = pallet_inference::weights::SubstrateWeight<Runtime>;
+}
+
+impl pallet_digit_classifier::Config for Runtime {
+	type Inference = Inference;
+	type AdminOrigin = frame_system::EnsureRoot<AccountId>;
+	type WeightInfo = pallet_digit_classifier::weights::SubstrateWeight<Runtime>;
 }

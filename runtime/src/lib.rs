@@ -17,9 +17,11 @@ include!(concat!(env!("OUT_DIR"), "/wasm_binary.rs"));
 
 extern crate alloc;
 
-mod apis;
+// Defines `list_benchmarks!`/`add_benchmarks!`, used by `apis`: it must come first.
 #[cfg(feature = "runtime-benchmarks")]
+#[macro_use]
 mod benchmarks;
+mod apis;
 pub mod configs;
 pub mod genesis;
 
@@ -205,4 +207,8 @@ mod runtime {
 	pub type ModelRegistry = pallet_model_registry;
 	#[runtime::pallet_index(11)]
 	pub type Inference = pallet_inference;
+
+	// An example dApp pallet: consumes inference results.
+	#[runtime::pallet_index(20)]
+	pub type DigitClassifier = pallet_digit_classifier;
 }

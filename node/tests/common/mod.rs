@@ -7,6 +7,8 @@
 
 #![allow(dead_code)]
 
+pub mod market;
+
 use std::{
 	net::TcpListener,
 	os::unix::process::CommandExt,
@@ -49,9 +51,18 @@ fn fresh_dir(name: &str) -> PathBuf {
 	dir
 }
 
-/// The node binary cargo built for these tests.
-pub fn node_binary() -> &'static str {
-	env!("CARGO_BIN_EXE_verity-node")
+/// The node binary cargo built for these tests: cargo names it for the
+/// node's own tests; other crates' tests (the client's) find it beside their
+/// own binaries, where `cargo test --workspace` builds it.
+pub fn node_binary() -> PathBuf {
+	if let Some(path) = option_env!("CARGO_BIN_EXE_verity-node") {
+		return path.into();
+	}
+	let exe = std::env::current_exe().expect("the test binary's path");
+	let dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>/deps");
+	let node = dir.join("verity-node");
+	assert!(node.exists(), "{} missing: run `cargo test --workspace`", node.display());
+	node
 }
 
 impl Node {

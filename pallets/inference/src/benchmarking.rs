@@ -15,6 +15,12 @@ use sp_runtime::traits::Bounded;
 use verity_primitives::{DType, Dim, Name, Tensor};
 
 fn funded<T: Config>(name: &'static str, index: u32) -> T::AccountId {
+	// Benchmarks may start from an empty genesis: the treasury must exist for
+	// protocol fees and slashes to reach it, as on a real chain.
+	let treasury = T::Treasury::get();
+	if T::Currency::balance(&treasury).is_zero() {
+		T::Currency::set_balance(&treasury, T::Currency::minimum_balance());
+	}
 	let who: T::AccountId = account(name, index, 0);
 	T::Currency::set_balance(&who, BalanceOf::<T>::max_value() / 1024u32.into());
 	who
@@ -81,8 +87,15 @@ fn verifiers<T: Config>(n: u32) -> Vec<T::AccountId> {
 fn job_with_result<T: Config>(model: ModelId, outputs: u32) -> (JobId, T::AccountId) {
 	let requester = funded::<T>("requester", 0);
 	let input = InputOf::<T>::truncate_from(tensors(b"x", 4));
-	let job =
-		Pallet::<T>::do_submit_job(requester, model, input, BalanceOf::<T>::max_value()).unwrap();
+	let job = Pallet::<T>::do_submit_job(
+		requester,
+		model,
+		input,
+		BalanceOf::<T>::max_value(),
+		VerificationMode::Optimistic,
+		None,
+	)
+	.unwrap();
 	let executor = Jobs::<T>::get(job).unwrap().executor;
 	let output = OutputOf::<T>::truncate_from(tensors(b"y", outputs));
 	Pallet::<T>::submit_result(RawOrigin::Signed(executor.clone()).into(), job, output).unwrap();
@@ -123,6 +136,8 @@ fn pending_jobs<T: Config>(n: u32, at: BlockNumberFor<T>, index: u32) {
 				submitted_at: Zero::zero(),
 				deadline,
 				output_hash: Some(Default::default()),
+				mode: VerificationMode::Optimistic,
+				callback: None,
 			},
 		);
 	}
@@ -230,7 +245,13 @@ mod benchmarks {
 		let input = InputOf::<T>::truncate_from(tensors(b"x", i));
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(caller), model, input, BalanceOf::<T>::max_value());
+		_(
+			RawOrigin::Signed(caller),
+			model,
+			input,
+			BalanceOf::<T>::max_value(),
+			VerificationMode::Optimistic,
+		);
 
 		assert_eq!(NextJobId::<T>::get(), 1);
 	}
@@ -241,8 +262,15 @@ mod benchmarks {
 		let executor = executors::<T>(1).remove(0);
 		let requester = funded::<T>("requester", 0);
 		let input = InputOf::<T>::truncate_from(tensors(b"x", 4));
-		let job = Pallet::<T>::do_submit_job(requester, model, input, BalanceOf::<T>::max_value())
-			.unwrap();
+		let job = Pallet::<T>::do_submit_job(
+			requester,
+			model,
+			input,
+			BalanceOf::<T>::max_value(),
+			VerificationMode::Optimistic,
+			None,
+		)
+		.unwrap();
 		let output = OutputOf::<T>::truncate_from(tensors(b"y", o));
 
 		#[extrinsic_call]

@@ -64,6 +64,7 @@ mod mock;
 pub mod offchain;
 #[cfg(test)]
 mod tests;
+mod traits;
 mod types;
 pub mod weights;
 
@@ -88,6 +89,7 @@ use verity_primitives::{
 
 pub use offchain::{crypto, KEY_TYPE};
 pub use pallet::*;
+pub use traits::{InferenceProvider, OnInferenceSettled};
 pub use types::*;
 pub use weights::WeightInfo;
 
@@ -145,6 +147,10 @@ pub mod pallet {
 
 		/// May resolve a stalled dispute.
 		type ForceOrigin: EnsureOrigin<Self::RuntimeOrigin>;
+
+		/// The pallets that request inference and are told when their jobs end
+		/// (a tuple; see [`OnInferenceSettled`]).
+		type OnSettled: OnInferenceSettled;
 
 		/// Paid to the executor per job.
 		#[pallet::constant]
@@ -499,6 +505,23 @@ pub mod pallet {
 			/// The amount.
 			amount: BalanceOf<T>,
 		},
+		/// A job's consumer handled its result.
+		CallbackDelivered {
+			/// The job.
+			job: JobId,
+			/// Its callback.
+			callback: Callback,
+		},
+		/// The consumer of a job failed to handle its result; its changes were
+		/// discarded. The job's funds moved as they would have anyway.
+		CallbackFailed {
+			/// The job.
+			job: JobId,
+			/// Its callback.
+			callback: Callback,
+			/// The consumer's error.
+			error: DispatchError,
+		},
 		/// A finished job's records were removed.
 		JobPruned {
 			/// The job.
@@ -568,6 +591,8 @@ pub mod pallet {
 		NotStalled,
 		/// Every block a deadline could go into is full.
 		SchedulerFull,
+		/// No consumer of the runtime answers to the job's callback.
+		UnknownConsumer,
 	}
 
 	#[pallet::hooks]
@@ -594,6 +619,13 @@ pub mod pallet {
 				"slash shares exceed the slash"
 			);
 			assert!(T::MaxDeadlinesPerBlock::get() > 0 && T::MaxStepsPerBlock::get() > 0);
+			let steps = T::MaxStepsPerBlock::get();
+			let worst = T::WeightInfo::on_initialize(steps, steps)
+				.saturating_add(T::OnSettled::max_weight().saturating_mul(steps.into()));
+			assert!(
+				worst.all_lte(T::BlockWeights::get().max_block / 4),
+				"a block's settlements with their callbacks may take over a quarter of the block"
+			);
 		}
 
 		#[cfg(feature = "try-runtime")]
@@ -711,15 +743,16 @@ pub mod pallet {
 			model: ModelId,
 			input: InputOf<T>,
 			max_fee: BalanceOf<T>,
+			mode: VerificationMode,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			Self::do_submit_job(who, model, input, max_fee).map(|_| ())
+			Self::do_submit_job(who, model, input, max_fee, mode, None).map(|_| ())
 		}
 
 		/// The assigned executor posts the job's output (SCALE-encoded tensors
 		/// matching the model's outputs). The challenge window opens.
 		#[pallet::call_index(8)]
-		#[pallet::weight(T::WeightInfo::submit_result(output.len() as u32))]
+		#[pallet::weight(T::WeightInfo::submit_result(output.len() as u32).saturating_add(Pallet::<T>::settlement_weight()))]
 		pub fn submit_result(
 			origin: OriginFor<T>,
 			job: JobId,
@@ -734,12 +767,16 @@ pub mod pallet {
 			check_tensors(&tensors, &model.outputs).map_err(|_| Error::<T>::InvalidOutput)?;
 
 			let output_hash = sp_core::H256(sp_io::hashing::blake2_256(&output));
-			let challenge_until =
-				Self::schedule(job, Self::now().saturating_add(model.challenge_period))?;
+			// A vanilla job cannot be challenged: it settles now.
+			let challenge_until = match j.mode {
+				VerificationMode::Optimistic => {
+					Self::schedule(job, Self::now().saturating_add(model.challenge_period))?
+				}
+				VerificationMode::Vanilla => Self::now(),
+			};
 			j.status = JobStatus::Submitted;
 			j.deadline = challenge_until;
 			j.output_hash = Some(output_hash);
-			Jobs::<T>::insert(job, j);
 			Outputs::<T>::insert(job, output);
 			Self::deposit_event(Event::ResultSubmitted {
 				job,
@@ -747,6 +784,10 @@ pub mod pallet {
 				output_hash,
 				challenge_until,
 			});
+			match j.mode {
+				VerificationMode::Optimistic => Jobs::<T>::insert(job, j),
+				VerificationMode::Vanilla => Self::settle(job, j),
+			}
 			Ok(())
 		}
 
@@ -780,7 +821,7 @@ pub mod pallet {
 		/// (compared with the executor's under the model's policy), or `None`
 		/// when the model could not be run.
 		#[pallet::call_index(11)]
-		#[pallet::weight(T::WeightInfo::submit_verdict(T::MaxOutputSize::get()).saturating_add(T::WeightInfo::resolve(T::CommitteeSize::get())))]
+		#[pallet::weight(T::WeightInfo::submit_verdict(T::MaxOutputSize::get()).saturating_add(T::WeightInfo::resolve(T::CommitteeSize::get())).saturating_add(T::OnSettled::max_weight()))]
 		pub fn submit_verdict(
 			origin: OriginFor<T>,
 			job: JobId,
@@ -813,7 +854,7 @@ pub mod pallet {
 
 		/// Resolves a stalled dispute (no quorum after its extension).
 		#[pallet::call_index(12)]
-		#[pallet::weight(T::WeightInfo::resolve(T::CommitteeSize::get()))]
+		#[pallet::weight(T::WeightInfo::resolve(T::CommitteeSize::get()).saturating_add(T::OnSettled::max_weight()))]
 		pub fn resolve_dispute(
 			origin: OriginFor<T>,
 			job: JobId,
@@ -972,16 +1013,14 @@ impl<T: Config> Pallet<T> {
 		model_id: ModelId,
 		input: InputOf<T>,
 		max_fee: BalanceOf<T>,
+		mode: VerificationMode,
+		callback: Option<Callback>,
 	) -> Result<JobId, DispatchError> {
 		let model = T::Models::model(&model_id).ok_or(Error::<T>::ModelNotFound)?;
 		ensure!(model.is_active(), Error::<T>::ModelNotActive);
 		let tensors = decode_tensors(&input).map_err(|_| Error::<T>::InvalidInput)?;
 		check_tensors(&tensors, &model.inputs).map_err(|_| Error::<T>::InvalidInput)?;
-		let fees = Fees {
-			price: model.price,
-			executor: T::ExecutorFee::get(),
-			protocol: T::ProtocolFee::get(),
-		};
+		let fees = Self::fees(model.price, mode);
 		ensure!(fees.total() <= max_fee, Error::<T>::FeeAboveMax);
 
 		let job = NextJobId::<T>::get();
@@ -1017,6 +1056,8 @@ impl<T: Config> Pallet<T> {
 				submitted_at: Self::now(),
 				deadline,
 				output_hash: None,
+				mode,
+				callback,
 			},
 		);
 		Inputs::<T>::insert(job, input);
@@ -1160,14 +1201,58 @@ impl<T: Config> Pallet<T> {
 			price: j.fees.price,
 			protocol_fee: j.fees.protocol,
 		});
+		let callback = j.callback;
 		Self::finish(job, j, JobStatus::Settled);
+		if let Some(cb) = callback {
+			let output = Outputs::<T>::get(job).map(|o| o.into_inner()).unwrap_or_default();
+			Self::deliver(job, cb, JobResult::Settled { output });
+		}
 	}
 
 	fn fail(job: JobId, j: JobOf<T>, reason: FailReason) {
 		let refund = j.fees.total();
 		Self::release(HoldReason::JobEscrow, &j.requester, refund);
 		Self::deposit_event(Event::JobFailed { job, reason, refund });
+		let callback = j.callback;
 		Self::finish(job, j, JobStatus::Failed(reason));
+		if let Some(cb) = callback {
+			Self::deliver(job, cb, JobResult::Failed { reason });
+		}
+	}
+
+	/// Tells the job's consumer how it ended, in a storage layer of its own:
+	/// a consumer's error discards its changes and is reported, nothing more.
+	fn deliver(job: JobId, callback: Callback, result: JobResult) {
+		let outcome = frame_support::storage::with_storage_layer(|| {
+			T::OnSettled::on_result(&callback, job, &result)
+				.unwrap_or_else(|| Err(Error::<T>::UnknownConsumer.into()))
+		});
+		match outcome {
+			Ok(()) => Self::deposit_event(Event::CallbackDelivered { job, callback }),
+			Err(error) => {
+				log::warn!(target: LOG_TARGET, "job {job}: consumer failed: {error:?}");
+				Self::deposit_event(Event::CallbackFailed { job, callback, error })
+			}
+		}
+	}
+
+	/// The fees of a job of a model priced `price`, in `mode`.
+	pub fn fees(price: BalanceOf<T>, mode: VerificationMode) -> Fees<BalanceOf<T>> {
+		Fees {
+			price,
+			executor: T::ExecutorFee::get(),
+			protocol: match mode {
+				VerificationMode::Optimistic => T::ProtocolFee::get(),
+				VerificationMode::Vanilla => Zero::zero(),
+			},
+		}
+	}
+
+	/// Upper bound of one settlement including its consumer's callback.
+	pub fn settlement_weight() -> Weight {
+		T::WeightInfo::on_initialize(1, 1)
+			.saturating_sub(T::WeightInfo::on_initialize(0, 1))
+			.saturating_add(T::OnSettled::max_weight())
 	}
 
 	fn resolve(job: JobId, j: JobOf<T>, dispute: DisputeOf<T>, outcome: Outcome) {
@@ -1270,6 +1355,7 @@ impl<T: Config> Pallet<T> {
 		}
 		NextDue::<T>::put(block);
 		T::WeightInfo::on_initialize(steps, blocks)
+			.saturating_add(T::OnSettled::max_weight().saturating_mul(steps.into()))
 	}
 
 	/// The step `job` has due at block `at` (a stale entry is skipped).
@@ -1340,7 +1426,7 @@ impl<T: Config> Pallet<T> {
 	/// * executors' open jobs and verifiers' open disputes match the jobs;
 	/// * every active executor/verifier is registered and not unbonding;
 	/// * every pending job has its deadline scheduled at or after `NextDue`.
-	#[cfg(any(feature = "try-runtime", test))]
+	#[cfg(any(feature = "try-runtime", feature = "test-utils", test))]
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		use alloc::collections::btree_map::BTreeMap;
 		use frame_support::traits::fungible::InspectHold;
@@ -1447,5 +1533,53 @@ impl<T: Config> sp_runtime::BoundToRuntimeAppPublic for Pallet<T> {
 impl<T: Config> pallet_model_registry::ModelUsage for Pallet<T> {
 	fn jobs_in_flight(id: &ModelId) -> u32 {
 		JobsInFlight::<T>::get(id)
+	}
+}
+
+impl<T: Config> InferenceProvider<T::AccountId> for Pallet<T> {
+	type Balance = BalanceOf<T>;
+
+	fn request(
+		payer: &T::AccountId,
+		model: ModelId,
+		input: Vec<u8>,
+		max_fee: BalanceOf<T>,
+		mode: VerificationMode,
+		callback: Option<Callback>,
+	) -> Result<JobId, DispatchError> {
+		let input = InputOf::<T>::try_from(input).map_err(|_| Error::<T>::InvalidInput)?;
+		Self::do_submit_job(payer.clone(), model, input, max_fee, mode, callback)
+	}
+
+	fn request_weight(input_len: u32) -> Weight {
+		T::WeightInfo::submit_job(input_len, T::MaxExecutors::get())
+	}
+
+	fn quote(model: &ModelId, mode: VerificationMode) -> Option<BalanceOf<T>> {
+		T::Models::model(model).map(|m| Self::fees(m.price, mode).total())
+	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn benchmark_ready_model(
+		inputs: verity_primitives::TensorSpecs,
+		outputs: verity_primitives::TensorSpecs,
+	) -> ModelId {
+		use frame_benchmarking::account;
+		let publisher: T::AccountId = account("publisher", 0, 0);
+		let model =
+			T::Models::benchmark_model(&publisher, inputs, outputs, VerificationPolicy::ArgMax);
+		let executor: T::AccountId = account("executor", 0, 0);
+		Self::benchmark_fund(&executor);
+		if !Executors::<T>::contains_key(&executor) {
+			Self::do_register_executor(&executor, T::MinExecutorStake::get(), None)
+				.expect("a funded account registers; qed");
+		}
+		model
+	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn benchmark_fund(who: &T::AccountId) {
+		use sp_runtime::traits::Bounded;
+		T::Currency::set_balance(who, BalanceOf::<T>::max_value() / 1024u32.into());
 	}
 }

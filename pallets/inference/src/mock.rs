@@ -123,6 +123,7 @@ impl Config for Test {
 	type Models = Registry;
 	type Treasury = TreasuryAccount;
 	type ForceOrigin = EnsureRoot<AccountId>;
+	type OnSettled = TestConsumer;
 	type ExecutorFee = ConstU64<EXECUTOR_FEE>;
 	type ProtocolFee = ConstU64<PROTOCOL_FEE>;
 	type MinExecutorStake = ConstU64<1_000>;
@@ -149,6 +150,46 @@ impl Config for Test {
 	type MaxDeadlinesPerBlock = ConstU32<4>;
 	type MaxStepsPerBlock = MaxSteps;
 	type WeightInfo = ();
+}
+
+/// The test consumer's id.
+pub const TEST_CONSUMER: ConsumerId = *b"testcons";
+
+parameter_types! {
+	/// Callbacks the test consumer received: (job, tag, result).
+	pub static Delivered: Vec<(JobId, u64, JobResult)> = vec![];
+	/// Whether the test consumer fails to handle results.
+	pub static ConsumerFails: bool = false;
+}
+
+/// A consumer that records what it is told and, when told to, fails after
+/// writing to storage (which must then be discarded).
+pub struct TestConsumer;
+
+/// Where the test consumer writes.
+pub const CONSUMER_KEY: &[u8] = b"test-consumer";
+
+impl OnInferenceSettled for TestConsumer {
+	fn on_result(
+		callback: &Callback,
+		job: JobId,
+		result: &JobResult,
+	) -> Option<sp_runtime::DispatchResult> {
+		if callback.consumer != TEST_CONSUMER {
+			return None;
+		}
+		frame_support::storage::unhashed::put(CONSUMER_KEY, &job);
+		Delivered::mutate(|d| d.push((job, callback.tag, result.clone())));
+		Some(if ConsumerFails::get() {
+			Err(DispatchError::Other("consumer fails"))
+		} else {
+			Ok(())
+		})
+	}
+
+	fn max_weight() -> Weight {
+		Weight::from_parts(1_000_000, 100)
+	}
 }
 
 parameter_types! {
@@ -193,6 +234,8 @@ pub fn new_test_ext(test: impl FnOnce(ModelId)) {
 	let mut ext = sp_io::TestExternalities::new(storage);
 	ext.execute_with(|| {
 		MaxSteps::set(8);
+		Delivered::set(vec![]);
+		ConsumerFails::set(false);
 		System::set_block_number(1);
 		let model = publish_model(b"model-bytes", VerificationPolicy::ArgMax);
 		System::reset_events();

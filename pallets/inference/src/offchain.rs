@@ -97,6 +97,7 @@ impl<T: Config> Pallet<T> {
 		}
 		let Some(j) = Jobs::<T>::get(job) else { return };
 		let Some(input) = Inputs::<T>::get(job) else { return };
+		log::debug!(target: LOG_TARGET, "job {job}: {} started", core::str::from_utf8(tag).unwrap_or("?"));
 		let purpose = match role {
 			Role::Execute => PURPOSE_EXECUTE,
 			Role::Verify => PURPOSE_VERIFY,

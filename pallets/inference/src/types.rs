@@ -12,6 +12,72 @@ use verity_primitives::ModelId;
 /// A job's number, assigned in submission order from 0.
 pub type JobId = u64;
 
+/// How much assurance a job buys.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	Default,
+)]
+pub enum VerificationMode {
+	/// The result can be challenged during the model's challenge period and
+	/// settles when it closes. Costs the model's price, `ExecutorFee` and
+	/// `ProtocolFee` (which funds the dispute machinery).
+	#[default]
+	Optimistic,
+	/// The result settles as soon as it arrives and cannot be challenged:
+	/// faster and without the protocol fee, but only as trustworthy as the
+	/// executor (whose stake still answers for timeouts).
+	Vanilla,
+}
+
+/// Identifies a consumer pallet, like a `PalletId`.
+pub type ConsumerId = [u8; 8];
+
+/// Where a job's result goes when it is final: the consumer and the tag it
+/// chose for the job.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+)]
+pub struct Callback {
+	/// The consumer that asked.
+	pub consumer: ConsumerId,
+	/// The consumer's own reference for the job.
+	pub tag: u64,
+}
+
+/// How a job ended, as its consumer hears it (exactly once).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum JobResult {
+	/// Settled: the fee was paid and this is the output (SCALE-encoded tensors
+	/// matching the model's declared outputs).
+	Settled {
+		/// The executor's output.
+		output: alloc::vec::Vec<u8>,
+	},
+	/// Failed: the payer was refunded in full.
+	Failed {
+		/// Why.
+		reason: FailReason,
+	},
+}
+
 /// A staked account that runs jobs.
 #[derive(
 	Encode, Decode, MaxEncodedLen, TypeInfo, CloneNoBound, PartialEqNoBound, EqNoBound, DebugNoBound,
@@ -138,6 +204,10 @@ pub struct Job<AccountId, Balance, BlockNumber> {
 	pub deadline: BlockNumber,
 	/// blake2-256 of the posted output.
 	pub output_hash: Option<H256>,
+	/// Whether the result can be challenged.
+	pub mode: VerificationMode,
+	/// Who is told when the job ends (jobs requested by another pallet).
+	pub callback: Option<Callback>,
 }
 
 /// A committee member's finding, compared by the pallet with the executor's

@@ -193,7 +193,13 @@ fn an_unrunnable_model_is_disabled_and_its_publisher_slashed() {
 		assert_eq!(stake(EXECUTOR), STAKE);
 		// No new jobs for a disabled model.
 		assert_noop!(
-			Inference::submit_job(RuntimeOrigin::signed(REQUESTER), model, input(), FEE),
+			Inference::submit_job(
+				RuntimeOrigin::signed(REQUESTER),
+				model,
+				input(),
+				FEE,
+				VerificationMode::Optimistic
+			),
 			Error::<Test>::ModelNotActive
 		);
 	});

@@ -34,12 +34,18 @@ fn jobs_are_refused_for_missing_or_inactive_models() {
 	new_test_ext(|model| {
 		let origin = || RuntimeOrigin::signed(REQUESTER);
 		assert_noop!(
-			Inference::submit_job(origin(), ModelId::repeat_byte(7), input(), FEE),
+			Inference::submit_job(
+				origin(),
+				ModelId::repeat_byte(7),
+				input(),
+				FEE,
+				VerificationMode::Optimistic
+			),
 			Error::<Test>::ModelNotFound
 		);
 		assert_ok!(Registry::deprecate(RuntimeOrigin::signed(PUBLISHER), model));
 		assert_noop!(
-			Inference::submit_job(origin(), model, input(), FEE),
+			Inference::submit_job(origin(), model, input(), FEE, VerificationMode::Optimistic),
 			Error::<Test>::ModelNotActive
 		);
 	});
@@ -54,6 +60,7 @@ fn inputs_must_match_the_declared_tensors() {
 				model,
 				BoundedVec::try_from(bytes).unwrap(),
 				FEE,
+				VerificationMode::Optimistic,
 			)
 		};
 		// Not tensors at all.
@@ -75,11 +82,23 @@ fn inputs_must_match_the_declared_tensors() {
 fn fees_above_the_maximum_or_the_balance_are_refused() {
 	new_test_ext(|model| {
 		assert_noop!(
-			Inference::submit_job(RuntimeOrigin::signed(REQUESTER), model, input(), FEE - 1),
+			Inference::submit_job(
+				RuntimeOrigin::signed(REQUESTER),
+				model,
+				input(),
+				FEE - 1,
+				VerificationMode::Optimistic
+			),
 			Error::<Test>::FeeAboveMax
 		);
 		assert_noop!(
-			Inference::submit_job(RuntimeOrigin::signed(POOR), model, input(), FEE),
+			Inference::submit_job(
+				RuntimeOrigin::signed(POOR),
+				model,
+				input(),
+				FEE,
+				VerificationMode::Optimistic
+			),
 			Error::<Test>::InsufficientBalance
 		);
 	});
@@ -90,7 +109,13 @@ fn no_executor_means_no_job_and_never_the_requesters_own() {
 	new_test_ext(|model| {
 		// The only executor asks: it cannot be assigned its own job.
 		assert_noop!(
-			Inference::submit_job(RuntimeOrigin::signed(EXECUTOR), model, input(), FEE),
+			Inference::submit_job(
+				RuntimeOrigin::signed(EXECUTOR),
+				model,
+				input(),
+				FEE,
+				VerificationMode::Optimistic
+			),
 			Error::<Test>::NoExecutorAvailable
 		);
 		// An executor restricted to other models is not assigned either.
@@ -103,10 +128,22 @@ fn no_executor_means_no_job_and_never_the_requesters_own() {
 			Some(only_other)
 		));
 		assert_noop!(
-			Inference::submit_job(RuntimeOrigin::signed(REQUESTER), model, input(), FEE),
+			Inference::submit_job(
+				RuntimeOrigin::signed(REQUESTER),
+				model,
+				input(),
+				FEE,
+				VerificationMode::Optimistic
+			),
 			Error::<Test>::NoExecutorAvailable
 		);
-		assert_ok!(Inference::submit_job(RuntimeOrigin::signed(REQUESTER), other, input(), FEE));
+		assert_ok!(Inference::submit_job(
+			RuntimeOrigin::signed(REQUESTER),
+			other,
+			input(),
+			FEE,
+			VerificationMode::Optimistic
+		));
 	});
 }
 

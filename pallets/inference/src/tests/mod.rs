@@ -4,6 +4,7 @@
 use crate::{mock::*, *};
 use frame_support::{assert_noop, assert_ok};
 
+mod consumers;
 mod disputes;
 mod jobs;
 mod scheduling;
@@ -12,7 +13,13 @@ mod staking;
 /// Submits a job on `model` as the requester: returns its id.
 pub fn submit(model: ModelId) -> JobId {
 	let job = NextJobId::<Test>::get();
-	assert_ok!(Inference::submit_job(RuntimeOrigin::signed(REQUESTER), model, input(), FEE));
+	assert_ok!(Inference::submit_job(
+		RuntimeOrigin::signed(REQUESTER),
+		model,
+		input(),
+		FEE,
+		VerificationMode::Optimistic
+	));
 	job
 }
 

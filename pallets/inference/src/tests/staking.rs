@@ -76,7 +76,13 @@ fn unbonding_takes_the_period_and_waits_for_open_jobs() {
 		);
 		// No new jobs for an unbonding executor...
 		assert_noop!(
-			Inference::submit_job(RuntimeOrigin::signed(REQUESTER), model, input(), FEE),
+			Inference::submit_job(
+				RuntimeOrigin::signed(REQUESTER),
+				model,
+				input(),
+				FEE,
+				VerificationMode::Optimistic
+			),
 			Error::<Test>::NoExecutorAvailable
 		);
 		assert_noop!(

@@ -1,0 +1,355 @@
+//! `verity job ...`: what dApps do.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail};
+use clap::{Subcommand, ValueEnum};
+use frame_support::traits::Get;
+use pallet_inference::{InputOf, JobStatus, VerificationMode};
+use verity_primitives::{check_tensors, decode_tensors};
+use verity_runtime::{AccountId, Balance, BlockNumber, Runtime, RuntimeCall, RuntimeEvent};
+
+use super::{model, print_tensors, read_tensors, Context, OutputFormat};
+use crate::{amount::Amount, chain::Chain, format};
+
+/// A job as the runtime API returns it, with its output.
+pub type JobInfo = (pallet_inference::Job<AccountId, Balance, BlockNumber>, Option<Vec<u8>>);
+
+/// How much assurance a job buys.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+	/// Challengeable during the model's challenge period; settles after it.
+	Optimistic,
+	/// Settles as soon as the result arrives; cannot be challenged; no protocol fee.
+	Vanilla,
+}
+
+impl From<Mode> for VerificationMode {
+	fn from(m: Mode) -> Self {
+		match m {
+			Mode::Optimistic => VerificationMode::Optimistic,
+			Mode::Vanilla => VerificationMode::Vanilla,
+		}
+	}
+}
+
+/// How long `job submit` waits.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wait {
+	/// Print the job id and return.
+	None,
+	/// Until the executor's result is on chain (challengeable).
+	Result,
+	/// Until the job settled (its challenge window closed, or a dispute ended).
+	Settled,
+}
+
+/// `verity job`.
+#[derive(Subcommand, Debug)]
+pub enum JobCmd {
+	/// Submits a job; prints its id, then (with --wait) the output tensors as JSON.
+	Submit {
+		/// The model: `0x…` id or `family@1.0`.
+		#[arg(long)]
+		model: String,
+		/// Input tensors as JSON (`-`: stdin).
+		#[arg(long)]
+		input: String,
+		/// Most the job may cost, in VRT (default: the model's price plus the
+		/// executor and protocol fees).
+		#[arg(long)]
+		max_fee: Option<Amount>,
+		/// Verification mode.
+		#[arg(long, value_enum, default_value = "optimistic")]
+		mode: Mode,
+		/// What to wait for before returning.
+		#[arg(long, value_enum, default_value = "result")]
+		wait: Wait,
+		/// Give up waiting after this many seconds.
+		#[arg(long, default_value_t = 600)]
+		timeout: u64,
+		/// How to print the output.
+		#[arg(long, value_enum, default_value = "json")]
+		output: OutputFormat,
+	},
+	/// Shows a job: status, fees, and its output as JSON.
+	Show {
+		/// The job id.
+		job: u64,
+		/// How to print the output.
+		#[arg(long, value_enum, default_value = "json")]
+		output: OutputFormat,
+	},
+	/// Waits until a job settles or fails, printing its events; prints the
+	/// output tensors of a settled job as JSON.
+	Wait {
+		/// The job id.
+		job: u64,
+		/// Give up after this many seconds.
+		#[arg(long, default_value_t = 600)]
+		timeout: u64,
+		/// How to print the output.
+		#[arg(long, value_enum, default_value = "json")]
+		output: OutputFormat,
+	},
+	/// Prints inference events as finalized blocks arrive (Ctrl-C stops).
+	Watch {
+		/// Only this job's events.
+		#[arg(long)]
+		job: Option<u64>,
+		/// Start at this block (default: the next one).
+		#[arg(long)]
+		from: Option<u64>,
+	},
+}
+
+/// The job an `Inference` event is about, if any.
+pub fn event_job(e: &pallet_inference::Event<Runtime>) -> Option<u64> {
+	use pallet_inference::Event::*;
+	match e {
+		JobSubmitted { job, .. }
+		| ResultSubmitted { job, .. }
+		| JobSettled { job, .. }
+		| JobFailed { job, .. }
+		| JobChallenged { job, .. }
+		| VerdictSubmitted { job, .. }
+		| DisputeResolved { job, .. }
+		| DisputeExtended { job, .. }
+		| DisputeStalled { job }
+		| CallbackDelivered { job, .. }
+		| CallbackFailed { job, .. }
+		| JobPruned { job } => Some(*job),
+		_ => None,
+	}
+}
+
+/// Calls `f` with every `Inference` event of finalized blocks from `from` on,
+/// until it returns `Some`, or errors after `timeout`.
+pub async fn follow<T>(
+	chain: &Chain,
+	from: u64,
+	timeout: Option<Duration>,
+	mut f: impl FnMut(u64, &pallet_inference::Event<Runtime>) -> anyhow::Result<Option<T>>,
+) -> anyhow::Result<T> {
+	let start = Instant::now();
+	let mut next = from;
+	loop {
+		let head = chain.finalized().await?;
+		while next <= head {
+			for record in chain.events_at(next).await? {
+				if let RuntimeEvent::Inference(e) = &record.event {
+					if let Some(done) = f(next, e)? {
+						return Ok(done);
+					}
+				}
+			}
+			next += 1;
+		}
+		if timeout.is_some_and(|t| start.elapsed() > t) {
+			bail!("gave up waiting after {} s (at block {head})", start.elapsed().as_secs());
+		}
+		tokio::time::sleep(Duration::from_millis(300)).await;
+	}
+}
+
+/// The job and its output; an error when the chain does not know it.
+pub async fn fetch(chain: &Chain, job: u64) -> anyhow::Result<JobInfo> {
+	let found: Option<JobInfo> = chain.runtime_api("InferenceApi_job", job).await?;
+	found.ok_or_else(|| anyhow!("unknown job {job} (never submitted, or pruned)"))
+}
+
+fn print_output(job: u64, output: Option<Vec<u8>>, format: OutputFormat) -> anyhow::Result<()> {
+	let output = output.ok_or_else(|| anyhow!("job {job} has no output"))?;
+	let tensors = decode_tensors(&output).map_err(|e| anyhow!("job {job}'s output: {e:?}"))?;
+	print_tensors(&tensors, format);
+	Ok(())
+}
+
+async fn submit(
+	ctx: &Context,
+	model_ref: &str,
+	input: &str,
+	max_fee: Option<Amount>,
+	mode: Mode,
+	wait: Wait,
+	timeout: u64,
+	format: OutputFormat,
+) -> anyhow::Result<()> {
+	let signer = ctx.signer()?;
+	model::check_ref(model_ref)?;
+	let inputs = read_tensors(input)?;
+	let chain = ctx.chain().await?;
+	let model = model::resolve(&chain, model_ref).await?;
+	let info = model::fetch(&chain, model).await?;
+	if !info.is_active() {
+		bail!(
+			"model {} is {}: it takes no new jobs",
+			format::hash(&model),
+			format::model_status(&info.status)
+		);
+	}
+	check_tensors(&inputs, &info.inputs).map_err(|e| {
+		let declared: Vec<String> = info.inputs.iter().map(format::spec).collect();
+		anyhow!(
+			"the input does not match the model's declared inputs ({e:?}); it takes: {}",
+			declared.join("; ")
+		)
+	})?;
+	let encoded = codec::Encode::encode(&inputs);
+	let size = encoded.len();
+	let input: InputOf<Runtime> = encoded.try_into().map_err(|_| {
+		anyhow!(
+			"the input has {size} bytes; the chain accepts at most {}",
+			<<Runtime as pallet_inference::Config>::MaxInputSize as Get<u32>>::get()
+		)
+	})?;
+	let max_fee = match max_fee {
+		Some(f) => f.0,
+		None => {
+			let executor: Balance = chain.constant("Inference", "ExecutorFee")?;
+			let protocol: Balance = match mode {
+				Mode::Optimistic => chain.constant("Inference", "ProtocolFee")?,
+				Mode::Vanilla => 0,
+			};
+			info.price + executor + protocol
+		}
+	};
+	let call = pallet_inference::Call::submit_job { model, input, max_fee, mode: mode.into() };
+	let included = chain.submit(&signer, RuntimeCall::Inference(call)).await?;
+	let job = included
+		.events
+		.iter()
+		.find_map(|e| match e {
+			RuntimeEvent::Inference(e @ pallet_inference::Event::JobSubmitted { job, .. }) => {
+				eprintln!("{}", format::inference_event(e));
+				Some(*job)
+			}
+			_ => None,
+		})
+		.ok_or_else(|| anyhow!("submit_job succeeded without a JobSubmitted event"))?;
+	println!("{job}");
+	if wait == Wait::None {
+		return Ok(());
+	}
+	let timeout = Some(Duration::from_secs(timeout));
+	follow(&chain, included.block, timeout, |_, e| {
+		if event_job(e) != Some(job) {
+			return Ok(None);
+		}
+		eprintln!("{}", format::inference_event(e));
+		use pallet_inference::Event::*;
+		match e {
+			ResultSubmitted { .. } if wait == Wait::Result => Ok(Some(())),
+			JobSettled { .. } => Ok(Some(())),
+			JobFailed { reason, refund, .. } => bail!(
+				"job {job} failed: {}; {} refunded",
+				format::fail_reason(reason),
+				format::vrt(*refund)
+			),
+			_ => Ok(None),
+		}
+	})
+	.await?;
+	print_output(job, fetch(&chain, job).await?.1, format)
+}
+
+/// Runs `verity job ...`.
+pub async fn run(ctx: &Context, cmd: JobCmd) -> anyhow::Result<()> {
+	match cmd {
+		JobCmd::Submit { model, input, max_fee, mode, wait, timeout, output } => {
+			submit(ctx, &model, &input, max_fee, mode, wait, timeout, output).await
+		}
+		JobCmd::Show { job, output: format } => {
+			let chain = ctx.chain().await?;
+			let (j, output) = fetch(&chain, job).await?;
+			println!("job:        {job}");
+			println!("status:     {}", format::job_status(&j.status));
+			println!("model:      {}", format::hash(&j.model));
+			println!("requester:  {}", format::account(&j.requester));
+			println!("executor:   {}", format::account(&j.executor));
+			println!(
+				"fees:       {} (publisher {}, executor {}, protocol {})",
+				format::vrt(j.fees.total()),
+				format::vrt(j.fees.price),
+				format::vrt(j.fees.executor),
+				format::vrt(j.fees.protocol)
+			);
+			println!("mode:       {:?}", j.mode);
+			println!("submitted:  block {}", j.submitted_at);
+			let next = match j.status {
+				JobStatus::Assigned => "result due by",
+				JobStatus::Submitted => "challengeable until",
+				JobStatus::Disputed => "verdicts due by",
+				_ => "pruned after",
+			};
+			println!("{next:<11} block {}", j.deadline);
+			if let Some(h) = j.output_hash {
+				println!("output:     {} (blake2-256)", format::hash(&h));
+			}
+			if output.is_some() {
+				print_output(job, output, format)?;
+			}
+			Ok(())
+		}
+		JobCmd::Wait { job, timeout, output: format } => {
+			let chain = ctx.chain().await?;
+			let (j, output) = fetch(&chain, job).await?;
+			match j.status {
+				JobStatus::Settled => return print_output(job, output, format),
+				JobStatus::Failed(r) => bail!("job {job} failed: {}", format::fail_reason(&r)),
+				_ => {}
+			}
+			let from = chain.finalized().await?.saturating_sub(1);
+			// Slashes and rewards name no job: show those of the blocks where
+			// this job's dispute was decided.
+			let (mut pending, mut job_block) = (Vec::new(), None);
+			let settled = follow(&chain, from, Some(Duration::from_secs(timeout)), |block, e| {
+				use pallet_inference::Event::{Rewarded, Slashed};
+				if pending.first().is_some_and(|(b, _)| *b != block) {
+					pending.clear();
+				}
+				if matches!(e, Slashed { .. } | Rewarded { .. }) {
+					if job_block == Some(block) {
+						eprintln!("{}", format::inference_event(e));
+					} else {
+						pending.push((block, format::inference_event(e)));
+					}
+					return Ok(None);
+				}
+				if event_job(e) != Some(job) {
+					return Ok(None);
+				}
+				job_block = Some(block);
+				for (_, line) in pending.drain(..) {
+					eprintln!("{line}");
+				}
+				eprintln!("{}", format::inference_event(e));
+				Ok(match e {
+					pallet_inference::Event::JobSettled { .. } => Some(true),
+					pallet_inference::Event::JobFailed { .. } => Some(false),
+					_ => None,
+				})
+			})
+			.await?;
+			if settled {
+				print_output(job, fetch(&chain, job).await?.1, format)?;
+			}
+			Ok(())
+		}
+		JobCmd::Watch { job, from } => {
+			let chain = ctx.chain().await?;
+			let from = match from {
+				Some(b) => b,
+				None => chain.finalized().await? + 1,
+			};
+			eprintln!("watching inference events from block {from} (Ctrl-C stops)");
+			follow::<()>(&chain, from, None, |block, e| {
+				if job.is_none() || event_job(e) == job {
+					println!("#{block} {}", format::inference_event(e));
+				}
+				Ok(None)
+			})
+			.await
+		}
+	}
+}

@@ -1,0 +1,468 @@
+//! `verity model ...`: what publishers do.
+
+use std::io::{IsTerminal, Write};
+
+use anyhow::{anyhow, bail};
+use clap::{Args, Subcommand};
+use pallet_model_registry::{ModelInfo, ModelSpec, ModelStatus, ModelVersion};
+use sp_arithmetic::FixedU64;
+use sp_core::H256;
+use verity_offchain_worker::{
+	sandbox::{Sandbox, SandboxConfig},
+	Limits,
+};
+use verity_primitives::VerificationPolicy;
+use verity_runtime::{AccountId, Balance, BlockNumber, RuntimeCall};
+
+use super::{local::signature, parse_model_id, read_file, Context};
+use crate::{
+	amount::{parse_decimal, Amount},
+	chain::{account_of, parse_account, Chain},
+	format,
+};
+
+/// A registered model as the runtime API returns it.
+pub type Info = ModelInfo<AccountId, Balance, BlockNumber>;
+
+/// `verity model`.
+#[derive(Subcommand, Debug)]
+pub enum ModelCmd {
+	/// Registers an ONNX model and uploads its bytes; prints its id. An
+	/// interrupted upload resumes where it stopped when run again.
+	Register(Register),
+	/// Lists every registered model.
+	List,
+	/// Shows a model (by id, or as FAMILY@VERSION).
+	Show {
+		/// `0x…` id or `family@1.0`.
+		model: String,
+	},
+	/// Changes the price per job (owner only).
+	SetPrice {
+		/// `0x…` id or `family@1.0`.
+		model: String,
+		/// New price, in VRT.
+		price: Amount,
+	},
+	/// Stops new jobs; running jobs finish (owner only).
+	Deprecate {
+		/// `0x…` id or `family@1.0`.
+		model: String,
+	},
+	/// Removes the bytes and returns the deposit and bond (owner only; no jobs
+	/// in flight).
+	Retire {
+		/// `0x…` id or `family@1.0`.
+		model: String,
+	},
+	/// Gives up an unfinished upload and returns the deposit.
+	AbortUpload {
+		/// `0x…` id.
+		model: String,
+	},
+	/// Offers the model to another account (it must accept).
+	Transfer {
+		/// `0x…` id or `family@1.0`.
+		model: String,
+		/// The new owner: SS58 address, 0x public key or secret URI.
+		#[arg(long)]
+		to: String,
+	},
+	/// Accepts a model offered to the `--suri` account.
+	Accept {
+		/// `0x…` id or `family@1.0`.
+		model: String,
+	},
+	/// Downloads a model's bytes from the chain and checks them against its id.
+	Download {
+		/// `0x…` id or `family@1.0`.
+		model: String,
+		/// Where to write the ONNX file.
+		#[arg(long)]
+		out: String,
+	},
+}
+
+/// `verity model register`.
+#[derive(Args, Debug)]
+pub struct Register {
+	/// The ONNX file.
+	#[arg(long)]
+	pub file: String,
+	/// The model family's name (a release series, like a repository).
+	#[arg(long)]
+	pub name: String,
+	/// Release number MAJOR.MINOR.
+	#[arg(long, default_value = "1.0")]
+	pub version: String,
+	/// Price per job paid to the publisher, in VRT.
+	#[arg(long)]
+	pub price: Amount,
+	/// When two outputs agree: `exact`, `tolerance:ABS,REL`, `argmax`, `topk:K`.
+	#[arg(long, default_value = "exact")]
+	pub policy: String,
+	/// Blocks during which a result can be challenged (default: the chain's
+	/// minimum).
+	#[arg(long)]
+	pub challenge_period: Option<BlockNumber>,
+	/// Skip loading the model in the local engine before registering.
+	#[arg(long)]
+	pub no_check: bool,
+}
+
+/// Parses `exact`, `tolerance:ABS,REL`, `argmax`, `topk:K`.
+pub fn parse_policy(s: &str) -> anyhow::Result<VerificationPolicy> {
+	let fixed = |v: &str| -> anyhow::Result<FixedU64> {
+		let inner = parse_decimal(v.trim(), 9).map_err(|e| anyhow!("policy {s:?}: {e}"))?;
+		Ok(FixedU64::from_inner(u64::try_from(inner).map_err(|_| anyhow!("{v} is too large"))?))
+	};
+	let policy = match s.split_once(':') {
+		None if s == "exact" => VerificationPolicy::Exact,
+		None if s == "argmax" => VerificationPolicy::ArgMax,
+		Some(("tolerance", rest)) => match rest.split_once(',') {
+			Some((abs, rel)) => {
+				VerificationPolicy::Tolerance { abs: fixed(abs)?, rel: fixed(rel)? }
+			}
+			None => {
+				bail!("policy {s:?}: expected tolerance:ABS,REL (e.g. tolerance:0.00001,0.0001)")
+			}
+		},
+		Some(("topk", k)) => VerificationPolicy::TopK(
+			k.parse().map_err(|_| anyhow!("policy {s:?}: K must be a positive integer"))?,
+		),
+		_ => bail!("unknown policy {s:?}: exact, tolerance:ABS,REL, argmax or topk:K"),
+	};
+	if !policy.is_valid() {
+		bail!("policy {s:?} is out of range");
+	}
+	Ok(policy)
+}
+
+fn parse_version(s: &str) -> anyhow::Result<ModelVersion> {
+	let parsed = s.split_once('.').and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)));
+	match parsed {
+		Some((major, minor)) => Ok(ModelVersion { major, minor }),
+		None => bail!("{s:?} is not a version MAJOR.MINOR (e.g. 1.0)"),
+	}
+}
+
+/// Checks that `s` is a `0x…` id or `family@MAJOR.MINOR`, before connecting.
+pub fn check_ref(s: &str) -> anyhow::Result<()> {
+	match s.split_once('@') {
+		Some((_, version)) => parse_version(version).map(|_| ()),
+		None => parse_model_id(s).map(|_| ()),
+	}
+}
+
+/// A model's id from `0x…` or `family@MAJOR.MINOR`.
+pub async fn resolve(chain: &Chain, s: &str) -> anyhow::Result<H256> {
+	match s.split_once('@') {
+		Some((family, version)) => {
+			let version = parse_version(version)?;
+			let id: Option<H256> = chain
+				.runtime_api("ModelRegistryApi_release", (family.as_bytes().to_vec(), version))
+				.await?;
+			id.ok_or_else(|| anyhow!("no model {s} is registered"))
+		}
+		None => parse_model_id(s),
+	}
+}
+
+/// A model's record; an error naming the id when there is none.
+pub async fn fetch(chain: &Chain, id: H256) -> anyhow::Result<Info> {
+	let info: Option<Info> = chain.runtime_api("ModelRegistryApi_model", id).await?;
+	info.ok_or_else(|| anyhow!("unknown model {}", format::hash(&id)))
+}
+
+struct Progress {
+	tty: bool,
+	total: u32,
+	bytes: u64,
+}
+
+impl Progress {
+	fn show(&self, done: u32) {
+		let mib = |b: u64| b as f64 / (1 << 20) as f64;
+		let sent = (self.bytes * done as u64 / self.total.max(1) as u64).min(self.bytes);
+		let width = 30usize;
+		let filled = width * done as usize / self.total.max(1) as usize;
+		let line = format!(
+			"uploading [{}{}] chunk {done}/{} ({:.1}/{:.1} MiB)",
+			"#".repeat(filled),
+			".".repeat(width - filled),
+			self.total,
+			mib(sent),
+			mib(self.bytes)
+		);
+		let mut err = std::io::stderr();
+		if self.tty {
+			let _ = write!(err, "\r{line}");
+			if done == self.total {
+				let _ = writeln!(err);
+			}
+		} else {
+			let _ = writeln!(err, "{line}");
+		}
+	}
+}
+
+async fn register(ctx: &Context, r: Register) -> anyhow::Result<()> {
+	let bytes = read_file(&r.file)?;
+	let sig = signature(&r.file, &bytes)?;
+	let signer = ctx.signer()?;
+	let policy = parse_policy(&r.policy)?;
+	let version = parse_version(&r.version)?;
+	let id = H256(sp_crypto_hashing::blake2_256(&bytes));
+	if !r.no_check {
+		// The publisher's bond is slashed for a model the engine cannot run:
+		// find out now, for free.
+		let sandbox =
+			Sandbox::new(SandboxConfig::current_exe("inference-worker", Limits::default()));
+		sandbox
+			.load(&id.0, &bytes)
+			.map_err(|e| anyhow!("the engine cannot load {}: {e}", r.file))?;
+	}
+	let chain = ctx.chain().await?;
+	let max_size: u32 = chain.constant("ModelRegistry", "MaxModelSize")?;
+	if bytes.len() as u64 > max_size as u64 {
+		bail!("{} has {} bytes; the chain accepts at most {max_size}", r.file, bytes.len());
+	}
+	let chunk: u32 = chain.constant("ModelRegistry", "ChunkSize")?;
+	let challenge_period = match r.challenge_period {
+		Some(p) => p,
+		None => chain.constant("ModelRegistry", "MinChallengePeriod")?,
+	};
+	let me = account_of(&signer);
+	let start = match chain.runtime_api::<Option<Info>>("ModelRegistryApi_model", id).await? {
+		None => {
+			let bounded = |v: Vec<_>, what: &str| {
+				v.try_into().map_err(|_| anyhow!("the model declares too many {what}"))
+			};
+			let spec = ModelSpec::<Balance, BlockNumber> {
+				family: r
+					.name
+					.as_bytes()
+					.to_vec()
+					.try_into()
+					.map_err(|_| anyhow!("the name {:?} is too long", r.name))?,
+				version,
+				size: bytes.len() as u32,
+				inputs: bounded(sig.inputs, "inputs")?,
+				outputs: bounded(sig.outputs, "outputs")?,
+				price: r.price.0,
+				challenge_period,
+				policy,
+			};
+			let call = pallet_model_registry::Call::register { id, spec };
+			chain.submit(&signer, RuntimeCall::ModelRegistry(call)).await?;
+			0
+		}
+		Some(info) if info.status == ModelStatus::Uploading && info.owner == me => {
+			eprintln!("resuming the upload at chunk {}", info.chunks);
+			info.chunks
+		}
+		Some(info) => bail!(
+			"model {} is already registered ({} {}, {}, owner {})",
+			format::hash(&id),
+			String::from_utf8_lossy(&info.family),
+			format::version(&info.version),
+			format::model_status(&info.status),
+			format::account(&info.owner)
+		),
+	};
+	let chunks: Vec<&[u8]> = bytes.chunks(chunk as usize).collect();
+	let progress = Progress {
+		tty: std::io::stderr().is_terminal(),
+		total: chunks.len() as u32,
+		bytes: bytes.len() as u64,
+	};
+	for (index, data) in chunks.iter().enumerate().skip(start as usize) {
+		let data = data.to_vec().try_into().map_err(|_| anyhow!("chunk larger than ChunkSize"))?;
+		let call = pallet_model_registry::Call::upload_chunk { id, index: index as u32, data };
+		chain.submit(&signer, RuntimeCall::ModelRegistry(call)).await?;
+		progress.show(index as u32 + 1);
+	}
+	let info = fetch(&chain, id).await?;
+	if info.status != ModelStatus::Active {
+		bail!("the upload finished but the model is {}", format::model_status(&info.status));
+	}
+	eprintln!(
+		"registered {} {} ({} bytes): deposit {}, bond {} held",
+		r.name,
+		format::version(&info.version),
+		info.size,
+		format::vrt(info.deposit),
+		format::vrt(info.bond)
+	);
+	println!("{}", format::hash(&id));
+	Ok(())
+}
+
+fn show(id: H256, m: &Info) {
+	println!("id:               {}", format::hash(&id));
+	println!(
+		"release:          {}@{}",
+		String::from_utf8_lossy(&m.family),
+		format::version(&m.version)
+	);
+	println!("status:           {}", format::model_status(&m.status));
+	println!("owner:            {}", format::account(&m.owner));
+	println!("size:             {} bytes ({} of them uploaded)", m.size, m.received);
+	for s in &m.inputs {
+		println!("input:            {}", format::spec(s));
+	}
+	for s in &m.outputs {
+		println!("output:           {}", format::spec(s));
+	}
+	println!("price:            {} per job", format::vrt(m.price));
+	println!("challenge period: {} blocks", m.challenge_period);
+	println!("policy:           {}", format::policy(&m.policy));
+	println!("deposit held:     {}", format::vrt(m.deposit));
+	println!("bond held:        {}", format::vrt(m.bond));
+	println!("registered at:    block {}", m.registered_at);
+}
+
+async fn download(chain: &Chain, id: H256, out: &str) -> anyhow::Result<()> {
+	let info = fetch(chain, id).await?;
+	if !matches!(info.status, ModelStatus::Active | ModelStatus::Deprecated | ModelStatus::Disabled)
+	{
+		bail!(
+			"model {} has no bytes on chain ({})",
+			format::hash(&id),
+			format::model_status(&info.status)
+		);
+	}
+	let mut bytes = Vec::with_capacity(info.size as usize);
+	for index in 0..info.chunks {
+		let chunk: Option<Vec<u8>> =
+			chain.runtime_api("ModelRegistryApi_model_chunk", (id, index)).await?;
+		bytes.extend(chunk.ok_or_else(|| anyhow!("chunk {index} is missing"))?);
+	}
+	if sp_crypto_hashing::blake2_256(&bytes) != id.0 {
+		bail!("the downloaded bytes do not hash to {}", format::hash(&id));
+	}
+	std::fs::write(out, &bytes).map_err(|e| anyhow!("cannot write {out}: {e}"))?;
+	eprintln!("{} bytes written to {out}; blake2-256 verified", bytes.len());
+	Ok(())
+}
+
+/// Runs `verity model ...`.
+pub async fn run(ctx: &Context, cmd: ModelCmd) -> anyhow::Result<()> {
+	use pallet_model_registry::Call;
+	async fn owner_call(
+		ctx: &Context,
+		chain: &Chain,
+		call: Call<verity_runtime::Runtime>,
+	) -> anyhow::Result<()> {
+		chain.submit(&ctx.signer()?, RuntimeCall::ModelRegistry(call)).await.map(|_| ())
+	}
+	match &cmd {
+		ModelCmd::Show { model }
+		| ModelCmd::SetPrice { model, .. }
+		| ModelCmd::Deprecate { model }
+		| ModelCmd::Retire { model }
+		| ModelCmd::AbortUpload { model }
+		| ModelCmd::Transfer { model, .. }
+		| ModelCmd::Accept { model }
+		| ModelCmd::Download { model, .. } => check_ref(model)?,
+		ModelCmd::Register(_) | ModelCmd::List => {}
+	}
+	match cmd {
+		ModelCmd::Register(r) => return register(ctx, r).await,
+		ModelCmd::List => {
+			let chain = ctx.chain().await?;
+			let mut models = chain.storage_entries::<Info>("ModelRegistry", "Models").await?;
+			models.sort_by_key(|(_, m)| (m.family.to_vec(), m.version));
+			if models.is_empty() {
+				eprintln!("no models registered");
+			}
+			for (key, m) in models {
+				let id = H256::from_slice(&key[key.len() - 32..]);
+				println!(
+					"{}  {}@{}  {}  {} bytes  {} per job  owner {}",
+					format::hash(&id),
+					String::from_utf8_lossy(&m.family),
+					format::version(&m.version),
+					format::model_status(&m.status),
+					m.size,
+					format::vrt(m.price),
+					format::account(&m.owner)
+				);
+			}
+		}
+		ModelCmd::Show { model } => {
+			let chain = ctx.chain().await?;
+			let id = resolve(&chain, &model).await?;
+			show(id, &fetch(&chain, id).await?);
+		}
+		ModelCmd::SetPrice { model, price } => {
+			let chain = ctx.chain().await?;
+			let id = resolve(&chain, &model).await?;
+			owner_call(ctx, &chain, Call::set_price { id, price: price.0 }).await?;
+			eprintln!("price of {} set to {price}", format::hash(&id));
+		}
+		ModelCmd::Deprecate { model } => {
+			let chain = ctx.chain().await?;
+			let id = resolve(&chain, &model).await?;
+			owner_call(ctx, &chain, Call::deprecate { id }).await?;
+			eprintln!("{} deprecated: no new jobs", format::hash(&id));
+		}
+		ModelCmd::Retire { model } => {
+			let chain = ctx.chain().await?;
+			let id = resolve(&chain, &model).await?;
+			owner_call(ctx, &chain, Call::retire { id }).await?;
+			eprintln!("{} retired: bytes removed, deposit and bond released", format::hash(&id));
+		}
+		ModelCmd::AbortUpload { model } => {
+			let chain = ctx.chain().await?;
+			let id = resolve(&chain, &model).await?;
+			owner_call(ctx, &chain, Call::abort_upload { id }).await?;
+			eprintln!("upload of {} aborted; deposit released", format::hash(&id));
+		}
+		ModelCmd::Transfer { model, to } => {
+			let chain = ctx.chain().await?;
+			let id = resolve(&chain, &model).await?;
+			let to = parse_account(&to)?;
+			owner_call(ctx, &chain, Call::transfer_ownership { id, to: to.clone() }).await?;
+			eprintln!("{} offered to {}; it must accept", format::hash(&id), format::account(&to));
+		}
+		ModelCmd::Accept { model } => {
+			let chain = ctx.chain().await?;
+			let id = resolve(&chain, &model).await?;
+			owner_call(ctx, &chain, Call::accept_ownership { id }).await?;
+			eprintln!("{} is now owned by the --suri account", format::hash(&id));
+		}
+		ModelCmd::Download { model, out } => {
+			let chain = ctx.chain().await?;
+			let id = resolve(&chain, &model).await?;
+			download(&chain, id, &out).await?;
+		}
+	}
+	Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn policies_parse() {
+		assert_eq!(parse_policy("exact").unwrap(), VerificationPolicy::Exact);
+		assert_eq!(parse_policy("argmax").unwrap(), VerificationPolicy::ArgMax);
+		assert_eq!(parse_policy("topk:5").unwrap(), VerificationPolicy::TopK(5));
+		assert_eq!(
+			parse_policy("tolerance:0.00001,0.0001").unwrap(),
+			VerificationPolicy::Tolerance {
+				abs: FixedU64::from_inner(10_000),
+				rel: FixedU64::from_inner(100_000)
+			}
+		);
+		assert!(parse_policy("topk:0").is_err());
+		assert!(parse_policy("tolerance:1").is_err());
+		assert!(parse_policy("fuzzy").is_err());
+		assert_eq!(
+			format::policy(&parse_policy("tolerance:0.00001,0.0001").unwrap()),
+			"tolerance:0.00001,0.0001"
+		);
+	}
+}

@@ -1,0 +1,160 @@
+//! How the client shows chain data to people: one line per fact.
+
+use pallet_inference::{FailReason, JobStatus, Outcome, Vote};
+use pallet_model_registry::{ModelStatus, ModelVersion};
+use sp_core::H256;
+use verity_primitives::{json::dtype_name, Dim, TensorSpec, VerificationPolicy};
+use verity_runtime::{AccountId, Runtime};
+
+use crate::{amount::Amount, chain::ss58};
+
+/// `0x`-hex of a hash.
+pub fn hash(h: &H256) -> String {
+	format!("0x{}", hex::encode(h.0))
+}
+
+/// `1.0`.
+pub fn version(v: &ModelVersion) -> String {
+	format!("{}.{}", v.major, v.minor)
+}
+
+/// `x float32 [N,64]`.
+pub fn spec(s: &TensorSpec) -> String {
+	let dims: Vec<String> = s
+		.shape
+		.iter()
+		.map(|d| match d {
+			Dim::Batch => "N".to_string(),
+			Dim::Fixed(n) => n.to_string(),
+		})
+		.collect();
+	format!("{} {} [{}]", String::from_utf8_lossy(&s.name), dtype_name(s.dtype), dims.join(","))
+}
+
+/// `tolerance:0.00001,0.0001`, as `--policy` takes it.
+pub fn policy(p: &VerificationPolicy) -> String {
+	match p {
+		VerificationPolicy::Exact => "exact".into(),
+		VerificationPolicy::Tolerance { abs, rel } => {
+			format!("tolerance:{},{}", fixed(abs.into_inner()), fixed(rel.into_inner()))
+		}
+		VerificationPolicy::ArgMax => "argmax".into(),
+		VerificationPolicy::TopK(k) => format!("topk:{k}"),
+	}
+}
+
+fn fixed(inner: u64) -> String {
+	let s = format!("{}.{:09}", inner / 1_000_000_000, inner % 1_000_000_000);
+	s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// `Active`, `Retired`, ...
+pub fn model_status(s: &ModelStatus) -> String {
+	format!("{s:?}")
+}
+
+/// `Settled`, `Failed (TimedOut)`, ...
+pub fn job_status(s: &JobStatus) -> String {
+	match s {
+		JobStatus::Failed(r) => format!("Failed ({})", fail_reason(r)),
+		s => format!("{s:?}"),
+	}
+}
+
+/// Why a job failed, in words.
+pub fn fail_reason(r: &FailReason) -> &'static str {
+	match r {
+		FailReason::TimedOut => "the executor did not answer in time",
+		FailReason::ExecutorSlashed => "the executor's result was overturned and it was slashed",
+		FailReason::ModelUnrunnable => "the model cannot run; it was disabled",
+		FailReason::Resolved => "resolved by governance",
+	}
+}
+
+/// An account as SS58.
+pub fn account(a: &AccountId) -> String {
+	ss58(a)
+}
+
+/// An amount in VRT.
+pub fn vrt(b: u128) -> String {
+	Amount(b).to_string()
+}
+
+/// One line per `Inference` event, for `job watch` and `job submit --wait`.
+pub fn inference_event(e: &pallet_inference::Event<Runtime>) -> String {
+	use pallet_inference::Event::*;
+	match e {
+		JobSubmitted { job, model, requester, executor, fee, deadline } => format!(
+			"job {job}: submitted by {} for model {} (fee {}), assigned to {}, result due by block {deadline}",
+			account(requester),
+			hash(model),
+			vrt(*fee),
+			account(executor)
+		),
+		ResultSubmitted { job, executor, output_hash, challenge_until } => format!(
+			"job {job}: result {} posted by {}; challengeable until block {challenge_until}",
+			hash(output_hash),
+			account(executor)
+		),
+		JobSettled { job, executor, fee, price, protocol_fee } => format!(
+			"job {job}: settled; executor {} paid {}, publisher paid {}, protocol fee {}",
+			account(executor),
+			vrt(*fee),
+			vrt(*price),
+			vrt(*protocol_fee)
+		),
+		JobFailed { job, reason, refund } => {
+			format!("job {job}: failed ({}); requester refunded {}", fail_reason(reason), vrt(*refund))
+		}
+		JobChallenged { job, challenger, bond, committee, deadline } => format!(
+			"job {job}: challenged by {} (bond {}); committee {}; verdicts due by block {deadline}",
+			challenger.as_ref().map_or("its executor (model unrunnable)".into(), account),
+			vrt(*bond),
+			committee.iter().map(account).collect::<Vec<_>>().join(", ")
+		),
+		VerdictSubmitted { job, verifier, vote } => {
+			format!("job {job}: verifier {} voted {}", account(verifier), vote_word(vote))
+		}
+		DisputeResolved { job, outcome } => format!("job {job}: dispute resolved: {}", outcome_word(outcome)),
+		DisputeExtended { job, penalised, deadline } => format!(
+			"job {job}: no quorum; {} non-voting verifier(s) penalised; extended to block {deadline}",
+			penalised.len()
+		),
+		DisputeStalled { job } => format!("job {job}: dispute stalled; awaiting governance"),
+		Slashed { who, amount } => format!("{} slashed {}", account(who), vrt(*amount)),
+		Rewarded { who, amount } => format!("{} rewarded {}", account(who), vrt(*amount)),
+		JobPruned { job } => format!("job {job}: pruned"),
+		CallbackDelivered { job, callback } => format!(
+			"job {job}: result delivered to consumer {}",
+			String::from_utf8_lossy(&callback.consumer)
+		),
+		CallbackFailed { job, callback, error } => format!(
+			"job {job}: consumer {} failed to handle the result: {error:?}",
+			String::from_utf8_lossy(&callback.consumer)
+		),
+		other => format!("{other:?}"),
+	}
+}
+
+/// A committee vote in words.
+pub fn vote_word(v: &Vote) -> &'static str {
+	match v {
+		Vote::Agrees => "agrees with the executor",
+		Vote::Disagrees => "disagrees with the executor",
+		Vote::Unrunnable => "model unrunnable",
+	}
+}
+
+/// A dispute outcome in words.
+pub fn outcome_word(o: &Outcome) -> &'static str {
+	match o {
+		Outcome::ExecutorRight => "the executor was right; the challenger's bond is slashed",
+		Outcome::ExecutorWrong => {
+			"the executor was wrong; it is slashed and the requester refunded"
+		}
+		Outcome::ModelUnrunnable => {
+			"the model is unrunnable; it is disabled and its publisher slashed"
+		}
+	}
+}

@@ -1,0 +1,190 @@
+//! Driving the market from tests: the bundled models and reference outputs,
+//! publishing a model, and waiting for events.
+
+use std::{path::PathBuf, time::Duration};
+
+use subxt::dynamic::{self, At, Value};
+use subxt_signer::sr25519::Keypair;
+use verity_primitives::{json::tensor_from_json, Tensor};
+
+use super::{submit, Api};
+
+/// The repository's `models/` directory.
+pub fn models_dir() -> PathBuf {
+	std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models")
+}
+
+/// Held-out digits, their labels, and onnxruntime's outputs for them.
+pub struct Reference {
+	/// One `x` tensor `[1, 64]` per image.
+	pub inputs: Vec<Tensor>,
+	/// The true digits.
+	pub labels: Vec<u32>,
+	/// onnxruntime's `probabilities` `[1, 10]` per image.
+	pub outputs: Vec<Tensor>,
+}
+
+/// The digits reference (`models/digits-mlp.reference.json`), one image per entry.
+pub fn digits_reference() -> Reference {
+	let doc: serde_json::Value = serde_json::from_str(
+		&std::fs::read_to_string(models_dir().join("digits-mlp.reference.json")).unwrap(),
+	)
+	.unwrap();
+	let all_in = tensor_from_json(&doc["input"]).unwrap();
+	let all_out = tensor_from_json(&doc["outputs"][0]).unwrap();
+	let rows = all_in.shape[0] as usize;
+	let split = |t: &Tensor| -> Vec<Tensor> {
+		let row = t.data.len() / rows;
+		(0..rows)
+			.map(|i| Tensor {
+				name: t.name.clone(),
+				dtype: t.dtype,
+				shape: vec![1, t.shape[1]],
+				data: t.data[i * row..(i + 1) * row].to_vec(),
+			})
+			.collect()
+	};
+	Reference {
+		inputs: split(&all_in),
+		labels: doc["labels"]
+			.as_array()
+			.unwrap()
+			.iter()
+			.map(|l| l.as_u64().unwrap() as u32)
+			.collect(),
+		outputs: split(&all_out),
+	}
+}
+
+/// A float32 tensor spec; `None` is the batch dimension.
+pub fn tensor_spec(name: &str, dims: &[Option<u32>]) -> Value {
+	let shape = dims.iter().map(|d| match d {
+		None => Value::unnamed_variant("Batch", []),
+		Some(n) => Value::unnamed_variant("Fixed", [Value::u128(*n as u128)]),
+	});
+	Value::named_composite([
+		("name", Value::from_bytes(name)),
+		("dtype", Value::unnamed_variant("Float32", [])),
+		("shape", Value::unnamed_composite(shape)),
+	])
+}
+
+/// The `Tolerance` policy with `abs` and `rel` in billionths.
+pub fn tolerance(abs: u64, rel: u64) -> Value {
+	Value::named_variant(
+		"Tolerance",
+		[("abs", Value::u128(abs as u128)), ("rel", Value::u128(rel as u128))],
+	)
+}
+
+/// Registers and uploads `bytes` as release 1.0 of `family` (challenge
+/// period 5 blocks); returns its id.
+pub async fn publish(
+	api: &Api,
+	publisher: &Keypair,
+	family: &str,
+	bytes: &[u8],
+	(inputs, outputs): (Value, Value),
+	price: u128,
+	policy: Value,
+) -> [u8; 32] {
+	let id = sp_crypto_hashing::blake2_256(bytes);
+	let spec = Value::named_composite([
+		("family", Value::from_bytes(family)),
+		("version", Value::named_composite([("major", Value::u128(1)), ("minor", Value::u128(0))])),
+		("size", Value::u128(bytes.len() as u128)),
+		("inputs", Value::unnamed_composite([inputs])),
+		("outputs", Value::unnamed_composite([outputs])),
+		("price", Value::u128(price)),
+		("challenge_period", Value::u128(5)),
+		("policy", policy),
+	]);
+	submit(
+		api,
+		publisher,
+		dynamic::transaction("ModelRegistry", "register", (Value::from_bytes(id), spec)),
+	)
+	.await;
+	for (index, chunk) in bytes.chunks(1024 * 1024).enumerate() {
+		submit(
+			api,
+			publisher,
+			dynamic::transaction(
+				"ModelRegistry",
+				"upload_chunk",
+				(Value::from_bytes(id), Value::u128(index as u128), Value::from_bytes(chunk)),
+			),
+		)
+		.await;
+	}
+	id
+}
+
+/// Waits for an event `pallet.name` whose fields satisfy `matches`, scanning
+/// finalized blocks from a few before the current one; returns its fields and
+/// block number.
+pub async fn wait_for_event(
+	api: &Api,
+	(pallet, name): (&str, &str),
+	matches: impl Fn(&Value) -> bool,
+	timeout: Duration,
+) -> (Value, u64) {
+	let deadline = std::time::Instant::now() + timeout;
+	let mut next = api.at_current_block().await.unwrap().block_number().saturating_sub(5);
+	loop {
+		let head = api.at_current_block().await.unwrap().block_number();
+		while next <= head {
+			let at = api.at_block(next).await.unwrap();
+			for ev in at.events().fetch().await.unwrap().iter() {
+				let ev = ev.unwrap();
+				if ev.pallet_name() == pallet && ev.event_name() == name {
+					let fields = ev.decode_fields_unchecked_as::<Value>().unwrap();
+					if matches(&fields) {
+						return (fields, next);
+					}
+				}
+			}
+			next += 1;
+		}
+		assert!(std::time::Instant::now() < deadline, "no {pallet}.{name} within {timeout:?}");
+		tokio::time::sleep(Duration::from_millis(500)).await;
+	}
+}
+
+/// Waits for an `Inference` event `name` about `job`.
+pub async fn wait_for_job_event(
+	api: &Api,
+	job: u64,
+	name: &str,
+	timeout: Duration,
+) -> (Value, u64) {
+	let is_job = |f: &Value| f.at("job").and_then(|v| v.as_u128()) == Some(job as u128);
+	wait_for_event(api, ("Inference", name), is_job, timeout).await
+}
+
+/// The bytes of a SCALE value that is (nested composites of) bytes, such as
+/// an account id or a `Vec<u8>`.
+pub fn value_bytes(v: &Value) -> Vec<u8> {
+	use subxt::ext::scale_value::{Composite, ValueDef};
+	match &v.value {
+		ValueDef::Composite(Composite::Unnamed(vals)) => {
+			vals.iter().flat_map(value_bytes).collect()
+		}
+		ValueDef::Composite(Composite::Named(vals)) => {
+			vals.iter().flat_map(|(_, x)| value_bytes(x)).collect()
+		}
+		_ => vec![v.as_u128().expect("a byte") as u8],
+	}
+}
+
+/// An account id value's 32 bytes.
+pub fn account_of(v: &Value) -> [u8; 32] {
+	value_bytes(v).try_into().expect("32 bytes")
+}
+
+/// Index of the largest element.
+pub fn argmax(t: &Tensor) -> u32 {
+	let n = t.data.len() / t.dtype.size() as usize;
+	(0..n).max_by(|a, b| t.element_f64(*a).unwrap().total_cmp(&t.element_f64(*b).unwrap())).unwrap()
+		as u32
+}

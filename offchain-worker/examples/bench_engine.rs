@@ -1,0 +1,46 @@
+//! Times the engine, in-process (no sandbox), on one model and one input:
+//! the numbers `scripts/bench-engine` puts next to onnxruntime's.
+//!
+//! ```text
+//! bench_engine MODEL.onnx INPUT.json RUNS OUTPUT.json
+//! ```
+//!
+//! Loads the model (parse + optimize, timed), runs it once to warm up, then
+//! `RUNS` times; prints `{"load_ms":…,"median_ms":…,"min_ms":…,"runs":…}` and
+//! writes the output tensors as JSON to `OUTPUT.json`.
+
+use std::{error::Error, time::Instant};
+
+use verity_offchain_worker::{engine::Engine, Limits};
+use verity_primitives::json;
+
+fn main() -> Result<(), Box<dyn Error>> {
+	let args: Vec<String> = std::env::args().collect();
+	let [_, model, input, runs, output] = &args[..] else {
+		return Err("usage: bench_engine MODEL.onnx INPUT.json RUNS OUTPUT.json".into());
+	};
+	let runs: usize = runs.parse()?;
+	let bytes = std::fs::read(model)?;
+	let id = sp_crypto_hashing::blake2_256(&bytes);
+	let inputs = json::parse_tensors(&std::fs::read_to_string(input)?)?;
+	let mut engine = Engine::new(Limits::default());
+	let start = Instant::now();
+	engine.load(&id, &bytes)?;
+	let load_ms = start.elapsed().as_secs_f64() * 1e3;
+	let out = engine.run(&id, &inputs)?;
+	let mut times: Vec<f64> = (0..runs.max(1))
+		.map(|_| {
+			let start = Instant::now();
+			engine.run(&id, &inputs).map(|_| start.elapsed().as_secs_f64() * 1e3)
+		})
+		.collect::<Result<_, _>>()?;
+	times.sort_by(f64::total_cmp);
+	std::fs::write(output, json::tensors_to_json(&out).to_string())?;
+	println!(
+		"{{\"load_ms\":{load_ms:.3},\"median_ms\":{:.3},\"min_ms\":{:.3},\"runs\":{}}}",
+		times[times.len() / 2],
+		times[0],
+		times.len()
+	);
+	Ok(())
+}

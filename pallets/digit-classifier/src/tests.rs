@@ -1,0 +1,107 @@
+//! The classifier against the real inference market (mock runtime).
+
+use crate::{mock::*, *};
+use frame_support::{assert_noop, assert_ok, traits::fungible::Inspect};
+
+/// A "7"-ish image.
+const IMAGE: [u8; PIXELS] = [3; PIXELS];
+
+fn classify(mode: VerificationMode) -> (u64, JobId) {
+	assert_ok!(Digits::classify(RuntimeOrigin::signed(USER), IMAGE, FEE, mode));
+	let request = NextRequest::<Test>::get() - 1;
+	(request, Requests::<Test>::get(request).unwrap().job)
+}
+
+#[test]
+fn a_settled_job_records_the_label() {
+	new_test_ext(|_| {
+		let (request, job) = classify(VerificationMode::Optimistic);
+		assert_eq!(Balances::balance(&USER), ENDOWMENT - FEE);
+		assert_ok!(Inference::submit_result(RuntimeOrigin::signed(EXECUTOR), job, scores(7)));
+		// Nothing until the challenge window closes.
+		run_to_block(CHALLENGE_PERIOD);
+		assert_eq!(Requests::<Test>::get(request).unwrap().state, Classification::Pending);
+		run_to_block(1 + CHALLENGE_PERIOD);
+		assert_eq!(Requests::<Test>::get(request).unwrap().state, Classification::Label(7));
+		assert_eq!(events().last(), Some(&Event::DigitClassified { request, who: USER, label: 7 }));
+		assert_eq!(PendingCount::<Test>::get(), 0);
+		assert_eq!(Balances::balance(&USER), ENDOWMENT - FEE);
+	});
+}
+
+#[test]
+fn a_vanilla_job_is_classified_when_the_result_arrives() {
+	new_test_ext(|_| {
+		let (request, job) = classify(VerificationMode::Vanilla);
+		// Vanilla jobs carry no protocol fee.
+		assert_eq!(Balances::balance(&USER), ENDOWMENT - PRICE - EXECUTOR_FEE);
+		assert_ok!(Inference::submit_result(RuntimeOrigin::signed(EXECUTOR), job, scores(3)));
+		assert_eq!(Requests::<Test>::get(request).unwrap().state, Classification::Label(3));
+	});
+}
+
+#[test]
+fn a_timed_out_job_records_the_failure_and_refunds() {
+	new_test_ext(|_| {
+		let (request, _) = classify(VerificationMode::Optimistic);
+		run_to_block(2 + RESULT_TIMEOUT);
+		assert_eq!(
+			Requests::<Test>::get(request).unwrap().state,
+			Classification::Failed(FailReason::TimedOut)
+		);
+		assert_eq!(
+			events().last(),
+			Some(&Event::ClassificationFailed { request, who: USER, reason: FailReason::TimedOut })
+		);
+		assert_eq!(Balances::balance(&USER), ENDOWMENT);
+	});
+}
+
+#[test]
+fn an_unexpected_output_does_not_block_settlement() {
+	new_test_ext(|_| {
+		let (request, job) = classify(VerificationMode::Vanilla);
+		// A well-formed output always fits a digit classifier's declaration,
+		// so make the callback fail another way: forget the request.
+		Requests::<Test>::remove(request);
+		PendingCount::<Test>::put(0);
+		assert_ok!(Inference::submit_result(RuntimeOrigin::signed(EXECUTOR), job, scores(1)));
+		// The job settled and paid out anyway.
+		assert_eq!(
+			pallet_inference::Jobs::<Test>::get(job).unwrap().status,
+			pallet_inference::JobStatus::Settled
+		);
+		assert!(System::events().iter().any(|r| matches!(
+			r.event,
+			RuntimeEvent::Inference(pallet_inference::Event::CallbackFailed { job: j, .. }) if j == job
+		)));
+	});
+}
+
+#[test]
+fn bad_requests_fail_with_their_error() {
+	new_test_ext(|_| {
+		let mut bad = IMAGE;
+		bad[5] = 17;
+		assert_noop!(
+			Digits::classify(RuntimeOrigin::signed(USER), bad, FEE, VerificationMode::Optimistic),
+			Error::<Test>::InvalidPixel
+		);
+		assert_noop!(
+			Digits::set_model(RuntimeOrigin::signed(USER), ModelId::repeat_byte(1)),
+			sp_runtime::DispatchError::BadOrigin
+		);
+		ClassifierModel::<Test>::kill();
+		assert_noop!(
+			Digits::classify(RuntimeOrigin::signed(USER), IMAGE, FEE, VerificationMode::Optimistic),
+			Error::<Test>::NoModel
+		);
+	});
+}
+
+#[test]
+fn the_label_is_the_largest_score() {
+	let out = scores(4);
+	assert_eq!(label_of(&out), Some(4));
+	assert_eq!(label_of(&[1, 2, 3]), None);
+}
