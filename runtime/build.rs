@@ -12,7 +12,10 @@ fn main() {
 	// wasm-builder where the workspace's Cargo.lock is, so the blob is built
 	// with exactly the locked dependency versions.
 	if std::env::var_os("WASM_BUILD_WORKSPACE_HINT").is_none() {
-		let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+		// Read at run time: a build script compiled for another clone sharing
+		// this target directory may be reused, with another path compiled in.
+		let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it; qed");
+		let workspace = std::path::Path::new(&manifest).join("..");
 		// SAFETY: build scripts are single-threaded; wasm-builder reads it below.
 		unsafe { std::env::set_var("WASM_BUILD_WORKSPACE_HINT", workspace) };
 	}

@@ -80,8 +80,9 @@ pub enum JobCmd {
 		#[arg(long, value_enum, default_value = "json")]
 		output: OutputFormat,
 	},
-	/// Waits until a job settles or fails, printing its events; prints the
-	/// output tensors of a settled job as JSON.
+	/// Prints a job's events from its submission until it settles or fails
+	/// (waiting if it has not yet), with the slashes and rewards of its
+	/// dispute; prints the output tensors of a settled job.
 	Wait {
 		/// The job id.
 		job: u64,
@@ -233,7 +234,8 @@ async fn submit(
 	}
 	let timeout = Some(Duration::from_secs(timeout));
 	follow(&chain, included.block, timeout, |_, e| {
-		if event_job(e) != Some(job) {
+		// JobSubmitted was printed above.
+		if event_job(e) != Some(job) || matches!(e, pallet_inference::Event::JobSubmitted { .. }) {
 			return Ok(None);
 		}
 		eprintln!("{}", format::inference_event(e));
@@ -293,36 +295,27 @@ pub async fn run(ctx: &Context, cmd: JobCmd) -> anyhow::Result<()> {
 		}
 		JobCmd::Wait { job, timeout, output: format } => {
 			let chain = ctx.chain().await?;
-			let (j, output) = fetch(&chain, job).await?;
-			match j.status {
-				JobStatus::Settled => return print_output(job, output, format),
-				JobStatus::Failed(r) => bail!("job {job} failed: {}", format::fail_reason(&r)),
-				_ => {}
-			}
-			let from = chain.finalized().await?.saturating_sub(1);
-			// Slashes and rewards name no job: show those of the blocks where
-			// this job's dispute was decided.
-			let (mut pending, mut job_block) = (Vec::new(), None);
-			let settled = follow(&chain, from, Some(Duration::from_secs(timeout)), |block, e| {
-				use pallet_inference::Event::{Rewarded, Slashed};
-				if pending.first().is_some_and(|(b, _)| *b != block) {
-					pending.clear();
-				}
+			let (j, _) = fetch(&chain, job).await?;
+			// Replays the job's story from its submission, then follows it.
+			let from = u64::from(j.submitted_at);
+			// Slashes and rewards name no job: they belong to this job's
+			// dispute when they come between its resolution and its end.
+			let mut resolving = false;
+			let settled = follow(&chain, from, Some(Duration::from_secs(timeout)), |_, e| {
+				use pallet_inference::Event::{DisputeResolved, Rewarded, Slashed};
 				if matches!(e, Slashed { .. } | Rewarded { .. }) {
-					if job_block == Some(block) {
+					if resolving {
 						eprintln!("{}", format::inference_event(e));
-					} else {
-						pending.push((block, format::inference_event(e)));
 					}
 					return Ok(None);
 				}
 				if event_job(e) != Some(job) {
+					if matches!(e, DisputeResolved { .. }) {
+						resolving = false;
+					}
 					return Ok(None);
 				}
-				job_block = Some(block);
-				for (_, line) in pending.drain(..) {
-					eprintln!("{line}");
-				}
+				resolving = matches!(e, DisputeResolved { .. });
 				eprintln!("{}", format::inference_event(e));
 				Ok(match e {
 					pallet_inference::Event::JobSettled { .. } => Some(true),

@@ -314,7 +314,8 @@ mod benchmarks {
 	/// The deciding vote: every member but one voted "disagree" already, the
 	/// executor is slashed and everyone paid.
 	#[benchmark]
-	fn resolve(c: Linear<{ T::CommitteeSize::get() }, { T::CommitteeSize::get() }>) {
+	fn resolve() {
+		let c = T::CommitteeSize::get();
 		let model = model::<T>(4, 4);
 		executors::<T>(1);
 		verifiers::<T>(c);

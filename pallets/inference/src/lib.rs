@@ -821,7 +821,7 @@ pub mod pallet {
 		/// (compared with the executor's under the model's policy), or `None`
 		/// when the model could not be run.
 		#[pallet::call_index(11)]
-		#[pallet::weight(T::WeightInfo::submit_verdict(T::MaxOutputSize::get()).saturating_add(T::WeightInfo::resolve(T::CommitteeSize::get())).saturating_add(T::OnSettled::max_weight()))]
+		#[pallet::weight(T::WeightInfo::submit_verdict(T::MaxOutputSize::get()).saturating_add(T::WeightInfo::resolve()).saturating_add(T::OnSettled::max_weight()))]
 		pub fn submit_verdict(
 			origin: OriginFor<T>,
 			job: JobId,
@@ -854,7 +854,7 @@ pub mod pallet {
 
 		/// Resolves a stalled dispute (no quorum after its extension).
 		#[pallet::call_index(12)]
-		#[pallet::weight(T::WeightInfo::resolve(T::CommitteeSize::get()).saturating_add(T::OnSettled::max_weight()))]
+		#[pallet::weight(T::WeightInfo::resolve().saturating_add(T::OnSettled::max_weight()))]
 		pub fn resolve_dispute(
 			origin: OriginFor<T>,
 			job: JobId,
