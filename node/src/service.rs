@@ -358,7 +358,7 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 			create_inherent_data_providers: move |parent, ()| {
 				let client = cidp_client.clone();
 				async move {
-					let timestamp = dev_block_timestamp(&*client, parent, slot_duration);
+					let timestamp = dev_block_timestamp(&client, parent, slot_duration);
 					let timestamp = sp_timestamp::InherentDataProvider::new(timestamp.into());
 					let slot =
 						sp_consensus_aura::inherents::InherentDataProvider::from_timestamp_and_slot_duration(

@@ -77,7 +77,7 @@ fn a_tree_ensemble_matches_onnxruntime() {
 	let probabilities =
 		out.iter().find(|t| t.name == b"probabilities").expect("probabilities output");
 	assert!(
-		outputs_agree(&TIGHT, &[probabilities.clone()], &expected[..1]),
+		outputs_agree(&TIGHT, std::slice::from_ref(probabilities), &expected[..1]),
 		"max |diff| = {}",
 		max_abs_diff(probabilities, &expected[0])
 	);
@@ -89,9 +89,9 @@ fn runs_are_bit_identical() {
 	let (input, _) = reference("digits-mlp.reference.json");
 	let mut engine = Engine::new(Limits::default());
 	engine.load(&id, &bytes).unwrap();
-	let first = engine.run(&id, &[input.clone()]).unwrap();
+	let first = engine.run(&id, std::slice::from_ref(&input)).unwrap();
 	for _ in 0..3 {
-		assert_eq!(engine.run(&id, &[input.clone()]).unwrap(), first);
+		assert_eq!(engine.run(&id, std::slice::from_ref(&input)).unwrap(), first);
 	}
 }
 

@@ -1499,8 +1499,8 @@ impl<T: Config> Pallet<T> {
 		}
 		ensure!(duties.is_empty(), "committee members who are not verifiers");
 		ensure!(
-			ActiveExecutors::<T>::get().iter().all(|e| Executors::<T>::contains_key(e))
-				&& ActiveVerifiers::<T>::get().iter().all(|v| Verifiers::<T>::contains_key(v)),
+			ActiveExecutors::<T>::get().iter().all(Executors::<T>::contains_key)
+				&& ActiveVerifiers::<T>::get().iter().all(Verifiers::<T>::contains_key),
 			"active list names an unregistered account"
 		);
 		for (who, amount) in escrow {

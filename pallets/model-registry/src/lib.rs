@@ -754,10 +754,7 @@ impl<T: Config> Pallet<T> {
 				"family release counter differs from its models"
 			);
 		}
-		ensure!(
-			releases.keys().all(|f| Families::<T>::contains_key(f)),
-			"model of an unknown family"
-		);
+		ensure!(releases.keys().all(Families::<T>::contains_key), "model of an unknown family");
 		for (family, _, id) in Releases::<T>::iter() {
 			ensure!(
 				Models::<T>::get(id).is_some_and(|m| m.family == family),

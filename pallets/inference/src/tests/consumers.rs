@@ -132,13 +132,13 @@ fn a_failing_consumer_changes_nothing_but_settlement_goes_on() {
 #[test]
 fn a_callback_nobody_answers_is_reported() {
 	new_test_ext(|model| {
-		let stranger = Some(Callback { consumer: *b"nobody!!", tag: 5 });
-		let job = request(model, VerificationMode::Vanilla, stranger);
+		let stranger = Callback { consumer: *b"nobody!!", tag: 5 };
+		let job = request(model, VerificationMode::Vanilla, Some(stranger));
 		post(job, [0.1, 0.8, 0.1]);
 		assert_eq!(status(job), JobStatus::Settled);
 		assert!(events().contains(&Event::CallbackFailed {
 			job,
-			callback: stranger.unwrap(),
+			callback: stranger,
 			error: Error::<Test>::UnknownConsumer.into(),
 		}));
 		assert_eq!(delivered(), vec![]);
