@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{submit, Node};
+use common::{market::tensor_spec as tensor, submit, Node};
 use subxt::dynamic::{self, Value};
 use subxt_signer::sr25519::dev;
 
@@ -21,18 +21,6 @@ fn fake_model(len: usize) -> Vec<u8> {
 			x as u8
 		})
 		.collect()
-}
-
-fn tensor(name: &str, dims: &[Option<u32>]) -> Value {
-	let shape = dims.iter().map(|d| match d {
-		None => Value::unnamed_variant("Batch", []),
-		Some(n) => Value::unnamed_variant("Fixed", [Value::u128(*n as u128)]),
-	});
-	Value::named_composite([
-		("name", Value::from_bytes(name)),
-		("dtype", Value::unnamed_variant("Float32", [])),
-		("shape", Value::unnamed_composite(shape)),
-	])
 }
 
 #[tokio::test(flavor = "multi_thread")]
