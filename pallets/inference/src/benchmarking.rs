@@ -83,11 +83,11 @@ fn verifiers<T: Config>(n: u32) -> Vec<T::AccountId> {
 		.collect()
 }
 
-/// A job on `model` with its result posted: returns the job and its executor.
-fn job_with_result<T: Config>(model: ModelId, outputs: u32) -> (JobId, T::AccountId) {
+/// A job on `model` (4 floats in), assigned and awaiting its result.
+fn submitted_job<T: Config>(model: ModelId) -> JobId {
 	let requester = funded::<T>("requester", 0);
 	let input = InputOf::<T>::truncate_from(tensors(b"x", 4));
-	let job = Pallet::<T>::do_submit_job(
+	Pallet::<T>::do_submit_job(
 		requester,
 		model,
 		input,
@@ -95,7 +95,12 @@ fn job_with_result<T: Config>(model: ModelId, outputs: u32) -> (JobId, T::Accoun
 		VerificationMode::Optimistic,
 		None,
 	)
-	.unwrap();
+	.unwrap()
+}
+
+/// A job on `model` with its result posted: returns the job and its executor.
+fn job_with_result<T: Config>(model: ModelId, outputs: u32) -> (JobId, T::AccountId) {
+	let job = submitted_job::<T>(model);
 	let executor = Jobs::<T>::get(job).unwrap().executor;
 	let output = OutputOf::<T>::truncate_from(tensors(b"y", outputs));
 	Pallet::<T>::submit_result(RawOrigin::Signed(executor.clone()).into(), job, output).unwrap();
@@ -260,17 +265,7 @@ mod benchmarks {
 	fn submit_result(o: Linear<1, { floats_in(T::MaxOutputSize::get()) }>) {
 		let model = model::<T>(4, o);
 		let executor = executors::<T>(1).remove(0);
-		let requester = funded::<T>("requester", 0);
-		let input = InputOf::<T>::truncate_from(tensors(b"x", 4));
-		let job = Pallet::<T>::do_submit_job(
-			requester,
-			model,
-			input,
-			BalanceOf::<T>::max_value(),
-			VerificationMode::Optimistic,
-			None,
-		)
-		.unwrap();
+		let job = submitted_job::<T>(model);
 		let output = OutputOf::<T>::truncate_from(tensors(b"y", o));
 
 		#[extrinsic_call]
