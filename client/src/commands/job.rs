@@ -6,7 +6,7 @@ use anyhow::{anyhow, bail};
 use clap::{Subcommand, ValueEnum};
 use frame_support::traits::Get;
 use pallet_inference::{InputOf, JobStatus, VerificationMode};
-use verity_primitives::{check_tensors, decode_tensors};
+use verity_primitives::decode_tensors;
 use verity_runtime::{AccountId, Balance, BlockNumber, Runtime, RuntimeCall, RuntimeEvent};
 
 use super::{model, print_tensors, read_tensors, Context, OutputFormat};
@@ -189,13 +189,7 @@ async fn submit(
 			format::model_status(&info.status)
 		);
 	}
-	check_tensors(&inputs, &info.inputs).map_err(|e| {
-		let declared: Vec<String> = info.inputs.iter().map(format::spec).collect();
-		anyhow!(
-			"the input does not match the model's declared inputs ({e:?}); it takes: {}",
-			declared.join("; ")
-		)
-	})?;
+	super::local::check_inputs(&inputs, &info.inputs)?;
 	let encoded = codec::Encode::encode(&inputs);
 	let size = encoded.len();
 	let input: InputOf<Runtime> = encoded.try_into().map_err(|_| {

@@ -10,7 +10,7 @@ use verity_offchain_worker::{
 	sandbox::{Sandbox, SandboxConfig},
 	Limits,
 };
-use verity_primitives::{check_tensors, decode_tensors, Tensor};
+use verity_primitives::{check_tensors, decode_tensors, Tensor, TensorSpec};
 
 use super::{print_tensors, read_file, read_tensors, OutputFormat};
 use crate::format;
@@ -39,15 +39,22 @@ pub struct InferLocal {
 	pub output: OutputFormat,
 }
 
+/// The node's engine sandbox, with this binary's `inference-worker` as its
+/// worker process.
+pub fn sandbox(limits: Limits) -> Sandbox {
+	Sandbox::new(SandboxConfig::current_exe("inference-worker", limits))
+}
+
 /// The model's declared inputs and outputs, or a clear error.
 pub fn signature(path: &str, bytes: &[u8]) -> anyhow::Result<Signature> {
 	describe(bytes).map_err(|e| anyhow!("{path} is not a usable ONNX model: {e}"))
 }
 
-/// Checks `inputs` against the declared `sig`, explaining a mismatch.
-pub fn check_inputs(inputs: &[Tensor], sig: &Signature) -> anyhow::Result<()> {
-	check_tensors(inputs, &sig.inputs).map(|_| ()).map_err(|e| {
-		let declared: Vec<String> = sig.inputs.iter().map(format::spec).collect();
+/// Checks `inputs` against a model's declared input specs (read from its
+/// file, or from the chain), explaining a mismatch.
+pub fn check_inputs(inputs: &[Tensor], specs: &[TensorSpec]) -> anyhow::Result<()> {
+	check_tensors(inputs, specs).map(|_| ()).map_err(|e| {
+		let declared: Vec<String> = specs.iter().map(format::spec).collect();
 		anyhow!(
 			"the input does not match the model's declared inputs ({e:?}); it takes: {}",
 			declared.join("; ")
@@ -60,13 +67,13 @@ pub fn infer_local(cmd: InferLocal) -> anyhow::Result<()> {
 	let bytes = read_file(&cmd.model)?;
 	let sig = signature(&cmd.model, &bytes)?;
 	let inputs = read_tensors(&cmd.input)?;
-	check_inputs(&inputs, &sig)?;
+	check_inputs(&inputs, &sig.inputs)?;
 	let limits = Limits {
 		timeout_ms: cmd.timeout_ms,
 		memory_bytes: cmd.memory_mib << 20,
 		..Limits::default()
 	};
-	let sandbox = Sandbox::new(SandboxConfig::current_exe("inference-worker", limits));
+	let sandbox = sandbox(limits);
 	let id = sp_crypto_hashing::blake2_256(&bytes);
 	sandbox.load(&id, &bytes).map_err(|e| anyhow!("the engine cannot load the model: {e}"))?;
 	let encoded = inputs.encode();

@@ -7,10 +7,7 @@ use clap::{Args, Subcommand};
 use pallet_model_registry::{ModelInfo, ModelSpec, ModelStatus, ModelVersion};
 use sp_arithmetic::FixedU64;
 use sp_core::H256;
-use verity_offchain_worker::{
-	sandbox::{Sandbox, SandboxConfig},
-	Limits,
-};
+use verity_offchain_worker::Limits;
 use verity_primitives::VerificationPolicy;
 use verity_runtime::{AccountId, Balance, BlockNumber, RuntimeCall};
 
@@ -216,9 +213,7 @@ async fn register(ctx: &Context, r: Register) -> anyhow::Result<()> {
 	if !r.no_check {
 		// The publisher's bond is slashed for a model the engine cannot run:
 		// find out now, for free.
-		let sandbox =
-			Sandbox::new(SandboxConfig::current_exe("inference-worker", Limits::default()));
-		sandbox
+		super::local::sandbox(Limits::default())
 			.load(&id.0, &bytes)
 			.map_err(|e| anyhow!("the engine cannot load {}: {e}", r.file))?;
 	}
