@@ -39,7 +39,7 @@ async fn a_16_mib_model_round_trips_through_the_chain() {
 		("outputs", Value::unnamed_composite([tensor("y", &[None, Some(10)])])),
 		("price", Value::u128(1_000_000_000)),
 		("challenge_period", Value::u128(10)),
-		("policy", Value::unnamed_variant("Exact", [])),
+		("policy", Value::unnamed_variant("ArgMax", [])),
 	]);
 
 	submit(

@@ -116,11 +116,26 @@ impl Engine {
 		Ok(())
 	}
 
-	/// Runs model `id` on SCALE-encoded tensors, returning SCALE-encoded tensors.
-	pub fn run_encoded(&mut self, id: &[u8; 32], input: &[u8]) -> Result<Vec<u8>, Failure> {
+	/// Runs model `id` on SCALE-encoded tensors, returning SCALE-encoded
+	/// tensors of at most `max_output` bytes (a larger output is refused as
+	/// [`EngineError::OutputTooLarge`] before it leaves the engine).
+	pub fn run_encoded(
+		&mut self,
+		id: &[u8; 32],
+		input: &[u8],
+		max_output: u64,
+	) -> Result<Vec<u8>, Failure> {
 		let tensors = decode_tensors(input)
 			.map_err(|e| Failure::new(EngineError::InvalidInput, format!("{e:?}")))?;
-		Ok(self.run(id, &tensors)?.encode())
+		let outputs = self.run(id, &tensors)?;
+		let size = outputs.encoded_size() as u64;
+		if size > max_output {
+			return Err(Failure::new(
+				EngineError::OutputTooLarge,
+				format!("the output has {size} bytes, at most {max_output} are accepted"),
+			));
+		}
+		Ok(outputs.encode())
 	}
 
 	/// Runs model `id` on `inputs`.
@@ -149,7 +164,7 @@ impl Engine {
 	}
 }
 
-/// Runs `f`, turning a panic inside tract into a [`Failure`].
+/// Runs `f`, turning a panic inside tract into a [`Failure`] (`RunFailed`).
 fn guard<T>(f: impl FnOnce() -> Result<T, Failure>) -> Result<T, Failure> {
 	match catch_unwind(AssertUnwindSafe(f)) {
 		Ok(r) => r,
@@ -159,7 +174,9 @@ fn guard<T>(f: impl FnOnce() -> Result<T, Failure>) -> Result<T, Failure> {
 				.cloned()
 				.or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
 				.unwrap_or_else(|| "panic".into());
-			Err(Failure::new(EngineError::Crashed, format!("the engine panicked: {msg}")))
+			// A panic inside tract on a model and input recurs on every node:
+			// it is the model's failure, unlike a worker process that dies.
+			Err(Failure::new(EngineError::RunFailed, format!("the engine panicked: {msg}")))
 		}
 	}
 }

@@ -35,12 +35,34 @@ pub trait VerityInference {
 
 	/// Runs model `id` on `input` (SCALE-encoded `Vec<Tensor>`) and returns
 	/// its output (the same encoding). `purpose` is [`PURPOSE_EXECUTE`] or
-	/// [`PURPOSE_VERIFY`].
+	/// [`PURPOSE_VERIFY`]. Version 1, kept for runtimes already on chain: the
+	/// output is not capped, and `OutputTooLarge` cannot occur.
 	fn run(
 		id: PassPointerAndReadCopy<[u8; 32], 32>,
 		input: PassFatPointerAndRead<&[u8]>,
 		purpose: u32,
 	) -> AllocateAndReturnByCodec<Result<Vec<u8>, EngineError>> {
-		crate::sandbox::global().run_for(&id, input, purpose).map_err(|f| f.kind)
+		crate::sandbox::global().run_for(&id, input, purpose, u64::from(u32::MAX)).map_err(|f| {
+			match f.kind {
+				// Unknown to version 1's callers.
+				EngineError::OutputTooLarge => EngineError::TensorTooLarge,
+				kind => kind,
+			}
+		})
+	}
+
+	/// Version 2: as version 1, but the worker refuses an output whose
+	/// encoding exceeds `max_output` bytes (`EngineError::OutputTooLarge`)
+	/// before anything is copied to the node or into the runtime.
+	#[version(2)]
+	fn run(
+		id: PassPointerAndReadCopy<[u8; 32], 32>,
+		input: PassFatPointerAndRead<&[u8]>,
+		purpose: u32,
+		max_output: u32,
+	) -> AllocateAndReturnByCodec<Result<Vec<u8>, EngineError>> {
+		crate::sandbox::global()
+			.run_for(&id, input, purpose, u64::from(max_output))
+			.map_err(|f| f.kind)
 	}
 }

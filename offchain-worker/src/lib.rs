@@ -51,33 +51,71 @@ pub enum EngineError {
 	InvalidInput,
 	/// A tensor of the model would exceed the engine's size limits.
 	TensorTooLarge,
-	/// The model would exceed the engine's memory limit.
+	/// The model's intermediate tensors together would exceed the engine's
+	/// limit (estimated before running).
 	MemoryLimit,
 	/// The inference exceeded its wall-clock limit.
 	Timeout,
-	/// The worker process died running the model.
+	/// The worker process died running the model (e.g. it hit its
+	/// address-space limit) or broke the protocol.
 	Crashed,
 	/// The model ran but failed.
 	RunFailed,
 	/// Something went wrong in the engine itself, not in the model.
 	Internal,
+	/// The output is larger than the caller accepts (`run` version 2's
+	/// `max_output`). Version 1 of `run` reports it as `TensorTooLarge`.
+	OutputTooLarge,
+}
+
+/// Who answers for an engine error: the inference pallet's rule of fault
+/// attribution, applied by every node in the same way.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Blame {
+	/// The model: it cannot be parsed or run, or fails on an input the
+	/// runtime validated against its declaration. Reported as a model fault;
+	/// a committee that confirms it slashes the publisher.
+	Model,
+	/// The job's input: at its batch size the model passes the engine's
+	/// deterministic size limits (a tensor, all intermediates together, or
+	/// the output). Reported as such; the requester bears the cost.
+	Input,
+	/// This node: a wall-clock timeout, a worker that crashed or was killed
+	/// (e.g. by its memory limit), an internal error, a model the node
+	/// cannot hold. Never anyone else's fault: the node retries, then
+	/// declines the job, which goes to another executor.
+	Node,
 }
 
 impl EngineError {
-	/// Whether the error is the model's fault and would recur on any node:
-	/// such a model is *unrunnable*. Input errors, missing models and internal
-	/// errors are not.
-	pub fn is_model_fault(self) -> bool {
-		matches!(
-			self,
+	/// Who answers for this error on a job of `batch` items. Size limits are
+	/// judged from estimates every node computes alike (tensor sizes at the
+	/// job's concrete shapes), never from wall-clock time or memory events
+	/// that others cannot check. A size limit hit by a single item is the
+	/// model's fault: no input of the declared shape could run.
+	pub fn blame(self, batch: u32) -> Blame {
+		match self {
 			EngineError::InvalidModel
-				| EngineError::UnsupportedModel
-				| EngineError::TensorTooLarge
-				| EngineError::MemoryLimit
-				| EngineError::Timeout
-				| EngineError::Crashed
-				| EngineError::RunFailed
-		)
+			| EngineError::UnsupportedModel
+			| EngineError::InvalidInput
+			| EngineError::RunFailed => Blame::Model,
+			EngineError::TensorTooLarge
+			| EngineError::MemoryLimit
+			| EngineError::OutputTooLarge
+				if batch <= 1 =>
+			{
+				Blame::Model
+			}
+			EngineError::TensorTooLarge
+			| EngineError::MemoryLimit
+			| EngineError::OutputTooLarge => Blame::Input,
+			EngineError::ModelTooLarge
+			| EngineError::HashMismatch
+			| EngineError::NotLoaded
+			| EngineError::Timeout
+			| EngineError::Crashed
+			| EngineError::Internal => Blame::Node,
+		}
 	}
 }
 

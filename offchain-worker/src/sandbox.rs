@@ -11,6 +11,11 @@
 //! Messages are length-prefixed (u32, little-endian) SCALE: a [`Request`] to
 //! the worker, a `Result<(Vec<u8>, u64), Failure>` back (the answer and the
 //! engine's time on it in microseconds, which the node logs at debug level).
+//! The answer to a load is the SCALE-encoded list of the models the engine
+//! then holds: the engine alone decides what stays loaded (it evicts the
+//! least recently used), and the sandbox mirrors its list. The node reads no
+//! reply frame longer than the request allows (the output cap of a run plus
+//! room for an error message): a worker that sends one is killed as crashed.
 
 use std::{
 	collections::HashSet,
@@ -18,8 +23,9 @@ use std::{
 	path::PathBuf,
 	process::{Child, ChildStdin, Command, Stdio},
 	sync::{
+		atomic::{AtomicU64, Ordering},
 		mpsc::{self, Receiver, RecvTimeoutError},
-		Mutex, OnceLock,
+		Arc, Mutex, OnceLock,
 	},
 	time::Duration,
 };
@@ -47,6 +53,8 @@ pub enum Request {
 		id: [u8; 32],
 		/// SCALE-encoded input tensors.
 		input: Vec<u8>,
+		/// Largest encoded output accepted, in bytes.
+		max_output: u64,
 	},
 }
 
@@ -105,7 +113,13 @@ struct Worker {
 	child: Child,
 	stdin: ChildStdin,
 	replies: Receiver<Vec<u8>>,
+	/// Longest reply frame the reader accepts for the request under way.
+	frame_cap: Arc<AtomicU64>,
 }
+
+/// Room in a reply frame beyond the output: the result's wrapping and an
+/// error's message.
+const REPLY_SLACK: u64 = 1 << 20;
 
 impl Drop for Worker {
 	fn drop(&mut self) {
@@ -143,10 +157,19 @@ fn write_frame(w: &mut impl Write, payload: &[u8]) -> std::io::Result<()> {
 	w.flush()
 }
 
-fn read_frame(r: &mut impl Read) -> std::io::Result<Vec<u8>> {
+/// Reads one frame of at most `cap` bytes (a longer one is an error and
+/// nothing of it is allocated).
+fn read_frame(r: &mut impl Read, cap: u64) -> std::io::Result<Vec<u8>> {
 	let mut len = [0u8; 4];
 	r.read_exact(&mut len)?;
-	let mut buf = vec![0u8; u32::from_le_bytes(len) as usize];
+	let len = u32::from_le_bytes(len);
+	if u64::from(len) > cap {
+		return Err(std::io::Error::new(
+			std::io::ErrorKind::InvalidData,
+			format!("a frame of {len} bytes exceeds the cap of {cap}"),
+		));
+	}
+	let mut buf = vec![0u8; len as usize];
 	r.read_exact(&mut buf)?;
 	Ok(buf)
 }
@@ -186,17 +209,21 @@ impl Sandbox {
 		let stdin = child.stdin.take().expect("piped; qed");
 		let mut stdout = child.stdout.take().expect("piped; qed");
 		let (tx, replies) = mpsc::channel();
+		let frame_cap = Arc::new(AtomicU64::new(REPLY_SLACK));
+		let cap = frame_cap.clone();
 		std::thread::Builder::new()
 			.name("inference-worker-reader".into())
 			.spawn(move || {
-				while let Ok(frame) = read_frame(&mut stdout) {
+				// An oversized frame ends the loop: the channel closes and the
+				// worker is treated as crashed.
+				while let Ok(frame) = read_frame(&mut stdout, cap.load(Ordering::SeqCst)) {
 					if tx.send(frame).is_err() {
 						break;
 					}
 				}
 			})
 			.map_err(|e| Failure::new(EngineError::Internal, e.to_string()))?;
-		Ok(Worker { child, stdin, replies })
+		Ok(Worker { child, stdin, replies, frame_cap })
 	}
 
 	fn request(&self, req: &Request) -> Result<(Vec<u8>, u64), Failure> {
@@ -207,6 +234,11 @@ impl Sandbox {
 		}
 		let worker = slot.as_mut().expect("set above; qed");
 		let timeout = Duration::from_millis(self.config.limits.timeout_ms);
+		let cap = match req {
+			Request::Run { max_output, .. } => max_output.saturating_add(REPLY_SLACK),
+			Request::Load { .. } => REPLY_SLACK,
+		};
+		worker.frame_cap.store(cap, Ordering::SeqCst);
 		let sent = write_frame(&mut worker.stdin, &req.encode());
 		let reply = match sent {
 			Ok(()) => worker.replies.recv_timeout(timeout),
@@ -248,18 +280,40 @@ impl Sandbox {
 		if bytes.len() as u64 > self.config.limits.max_model_bytes {
 			return Err(Failure::new(EngineError::ModelTooLarge, format!("{} bytes", bytes.len())));
 		}
-		self.request(&Request::Load { id: *id, bytes: bytes.to_vec() })?;
-		self.loaded.lock().unwrap_or_else(|p| p.into_inner()).insert(*id);
+		let (reply, _) = self.request(&Request::Load { id: *id, bytes: bytes.to_vec() })?;
+		let held = Vec::<[u8; 32]>::decode(&mut &reply[..]).map_err(|_| {
+			Failure::new(EngineError::Internal, "undecodable list of loaded models")
+		})?;
+		*self.loaded.lock().unwrap_or_else(|p| p.into_inner()) = held.into_iter().collect();
 		Ok(())
 	}
 
-	/// Runs model `id` on SCALE-encoded `input`.
+	/// Runs model `id` on SCALE-encoded `input`, with no cap on the output
+	/// beyond the engine's tensor limits.
 	pub fn run(&self, id: &[u8; 32], input: &[u8]) -> Result<Vec<u8>, Failure> {
+		self.run_capped(id, input, u64::MAX - REPLY_SLACK)
+	}
+
+	/// Runs model `id` on SCALE-encoded `input`; an encoded output over
+	/// `max_output` bytes is refused by the worker as
+	/// [`EngineError::OutputTooLarge`] before it is sent.
+	pub fn run_capped(
+		&self,
+		id: &[u8; 32],
+		input: &[u8],
+		max_output: u64,
+	) -> Result<Vec<u8>, Failure> {
 		if !self.is_loaded(id) {
 			return Err(Failure::new(EngineError::NotLoaded, "load the model first"));
 		}
 		let start = std::time::Instant::now();
-		let (output, engine_us) = self.request(&Request::Run { id: *id, input: input.to_vec() })?;
+		let req = Request::Run { id: *id, input: input.to_vec(), max_output };
+		let (output, engine_us) = self.request(&req).inspect_err(|f| {
+			if f.kind == EngineError::NotLoaded {
+				// The engine evicted it: the next call loads it again.
+				self.loaded.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+			}
+		})?;
 		log::debug!(
 			target: "verity::inference",
 			"model 0x{}: engine {:.3} ms, with the process round trip {:.3} ms",
@@ -270,11 +324,17 @@ impl Sandbox {
 		Ok(output)
 	}
 
-	/// [`Sandbox::run`] for `purpose` ([`crate::host::PURPOSE_EXECUTE`] or
-	/// `PURPOSE_VERIFY`); executed outputs are perturbed as the fault
+	/// [`Sandbox::run_capped`] for `purpose` ([`crate::host::PURPOSE_EXECUTE`]
+	/// or `PURPOSE_VERIFY`); executed outputs are perturbed as the fault
 	/// injection setting says.
-	pub fn run_for(&self, id: &[u8; 32], input: &[u8], purpose: u32) -> Result<Vec<u8>, Failure> {
-		let output = self.run(id, input)?;
+	pub fn run_for(
+		&self,
+		id: &[u8; 32],
+		input: &[u8],
+		purpose: u32,
+		max_output: u64,
+	) -> Result<Vec<u8>, Failure> {
+		let output = self.run_capped(id, input, max_output)?;
 		if purpose != crate::host::PURPOSE_EXECUTE {
 			return Ok(output);
 		}
@@ -357,15 +417,19 @@ pub fn serve(arg: Option<&str>) -> std::io::Result<()> {
 	let mut engine = Engine::new(limits);
 	let (mut stdin, mut stdout) = (std::io::stdin().lock(), std::io::stdout().lock());
 	loop {
-		let frame = match read_frame(&mut stdin) {
+		let frame = match read_frame(&mut stdin, u64::from(u32::MAX)) {
 			Ok(f) => f,
 			Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
 			Err(e) => return Err(e),
 		};
 		let start = std::time::Instant::now();
 		let reply: Result<Vec<u8>, Failure> = match Request::decode(&mut &frame[..]) {
-			Ok(Request::Load { id, bytes }) => engine.load(&id, &bytes).map(|()| Vec::new()),
-			Ok(Request::Run { id, input }) => engine.run_encoded(&id, &input),
+			Ok(Request::Load { id, bytes }) => {
+				engine.load(&id, &bytes).map(|()| engine.loaded().encode())
+			}
+			Ok(Request::Run { id, input, max_output }) => {
+				engine.run_encoded(&id, &input, max_output)
+			}
 			Err(_) => Err(Failure::new(EngineError::Internal, "undecodable request")),
 		};
 		let reply = reply.map(|r| (r, start.elapsed().as_micros() as u64));

@@ -23,4 +23,4 @@ pub mod tensor;
 
 pub use policy::outputs_agree;
 pub use spec::*;
-pub use tensor::{check_tensors, decode_tensors, Tensor, TensorError};
+pub use tensor::{argmax, check_tensors, decode_tensors, rank_order, Tensor, TensorError};

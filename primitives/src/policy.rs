@@ -2,7 +2,10 @@
 //! the [`VerificationPolicy`] rules: the runtime settles disputes with it, the
 //! off-chain engine and the tests use it too.
 
-use crate::{spec::VerificationPolicy, tensor::Tensor, DType};
+use crate::{
+	spec::{is_float, VerificationPolicy},
+	tensor::{rank_order, Tensor},
+};
 use alloc::vec::Vec;
 use sp_arithmetic::FixedPointNumber;
 
@@ -20,10 +23,6 @@ fn same_layout(a: &Tensor, b: &Tensor) -> bool {
 		&& a.shape == b.shape
 		&& a.is_consistent()
 		&& b.is_consistent()
-}
-
-fn is_float(dtype: DType) -> bool {
-	matches!(dtype, DType::Float32 | DType::Float64)
 }
 
 /// Element-wise comparison with tolerance: `|x - y| <= abs + rel * max(|x|, |y|)`.
@@ -44,26 +43,11 @@ fn within_tolerance(a: &Tensor, b: &Tensor, abs_tol: f64, rel_tol: f64) -> bool 
 	})
 }
 
-/// Rows of a tensor for per-item comparisons: the first dimension is the
-/// batch when the rank is at least 2, otherwise the whole tensor is one row.
-fn rows(t: &Tensor) -> Vec<Vec<f64>> {
-	let n = t.data.len() / t.dtype.size() as usize;
-	let row_len = if t.shape.len() >= 2 && t.shape[0] > 0 { n / t.shape[0] as usize } else { n };
-	let values: Vec<f64> = (0..n).filter_map(|i| t.element_f64(i)).collect();
-	if row_len == 0 {
-		return Vec::new();
-	}
-	values.chunks(row_len).map(|c| c.to_vec()).collect()
-}
-
-/// Indices of the `k` largest values, in descending order of value (ties: lower
-/// index first). NaN counts as smallest.
+/// Indices of the `k` largest values, in [`rank_order`] (descending, NaN
+/// last, ties: lower index first).
 fn top_k(row: &[f64], k: usize) -> Vec<usize> {
 	let mut idx: Vec<usize> = (0..row.len()).collect();
-	let key = |i: &usize| if row[*i].is_nan() { f64::NEG_INFINITY } else { row[*i] };
-	idx.sort_by(|a, b| {
-		key(b).partial_cmp(&key(a)).unwrap_or(core::cmp::Ordering::Equal).then(a.cmp(b))
-	});
+	idx.sort_by(|a, b| rank_order(row, *a, *b));
 	idx.truncate(k);
 	idx
 }
@@ -84,12 +68,9 @@ pub fn outputs_agree(policy: &VerificationPolicy, a: &[Tensor], b: &[Tensor]) ->
 			let (abs, rel) = (to_f64(abs), to_f64(rel));
 			a.iter().zip(b).all(|(x, y)| within_tolerance(x, y, abs, rel))
 		}
-		VerificationPolicy::ArgMax => {
-			let (ra, rb) = (rows(&a[0]), rows(&b[0]));
-			ra.len() == rb.len() && ra.iter().zip(&rb).all(|(x, y)| top_k(x, 1) == top_k(y, 1))
-		}
+		VerificationPolicy::ArgMax => a[0].argmax_rows() == b[0].argmax_rows(),
 		VerificationPolicy::TopK(k) => {
-			let (ra, rb) = (rows(&a[0]), rows(&b[0]));
+			let (ra, rb) = (a[0].rows(), b[0].rows());
 			ra.len() == rb.len()
 				&& ra.iter().zip(&rb).all(|(x, y)| {
 					let (mut p, mut q) = (top_k(x, *k as usize), top_k(y, *k as usize));
@@ -104,6 +85,7 @@ pub fn outputs_agree(policy: &VerificationPolicy, a: &[Tensor], b: &[Tensor]) ->
 #[cfg(test)]
 mod tests {
 	use super::*;
+	use crate::DType;
 	use alloc::vec;
 	use sp_arithmetic::FixedU64;
 
@@ -149,6 +131,21 @@ mod tests {
 		// With k = 3 every index is in both sets; with k = 1 the second item differs.
 		assert!(outputs_agree(&VerificationPolicy::TopK(3), &a, &other_second));
 		assert!(!outputs_agree(&VerificationPolicy::TopK(1), &a, &other_second));
+	}
+
+	#[test]
+	fn argmax_ties_go_to_the_lower_index_and_nan_never_wins() {
+		use crate::tensor::argmax;
+		assert_eq!(argmax(&[1.0, 3.0, 3.0, 2.0]), Some(1));
+		assert_eq!(argmax(&[f64::NAN, -5.0, f64::NAN]), Some(1));
+		assert_eq!(argmax(&[f64::NAN, f64::NAN]), Some(0));
+		assert_eq!(argmax(&[]), None);
+		// Per batch item, as the ArgMax policy compares them.
+		assert_eq!(t(&[0.5, 0.5, 0.1, f32::NAN, 0.0, 0.2], &[2, 3])[0].argmax_rows(), vec![0, 2]);
+		// A tie broken the same way on both sides agrees under ArgMax.
+		let tie = t(&[0.5, 0.5, 0.1], &[1, 3]);
+		assert!(outputs_agree(&VerificationPolicy::ArgMax, &tie, &t(&[0.6, 0.1, 0.1], &[1, 3])));
+		assert!(!outputs_agree(&VerificationPolicy::ArgMax, &tie, &t(&[0.4, 0.5, 0.1], &[1, 3])));
 	}
 
 	#[test]

@@ -144,6 +144,30 @@ pub fn specs_are_valid(specs: &[TensorSpec]) -> bool {
 		&& specs.iter().enumerate().all(|(i, a)| specs[..i].iter().all(|b| a.name != b.name))
 }
 
+/// An upper bound of the SCALE-encoded size, in bytes, of tensors matching
+/// `specs` at batch size `batch` (the form of a job's input or output): what
+/// the runtime checks against its size limits before any engine runs, the
+/// same on every node. Saturates instead of overflowing.
+pub fn encoded_size_bound(specs: &[TensorSpec], batch: u32) -> u64 {
+	// A compact length prefix takes at most 5 bytes for lengths below 2^32.
+	const PREFIX: u64 = 5;
+	specs.iter().fold(PREFIX, |acc, spec| {
+		let items = if spec.shape.first() == Some(&Dim::Batch) { u64::from(batch) } else { 1 };
+		let data = spec
+			.elements_per_item()
+			.saturating_mul(items)
+			.saturating_mul(u64::from(spec.dtype.size()));
+		let header = PREFIX + spec.name.len() as u64 + 1 + PREFIX + 4 * spec.shape.len() as u64;
+		acc.saturating_add(header).saturating_add(PREFIX).saturating_add(data)
+	})
+}
+
+/// Whether a tensor of this type holds floating-point numbers, which honest
+/// machines may compute differently in the last bits.
+pub fn is_float(dtype: DType) -> bool {
+	matches!(dtype, DType::Float32 | DType::Float64)
+}
+
 /// When two outputs of the same job count as the same answer. Used by
 /// verifiers re-executing a disputed job.
 #[derive(
@@ -159,7 +183,9 @@ pub fn specs_are_valid(specs: &[TensorSpec]) -> bool {
 	Debug,
 )]
 pub enum VerificationPolicy {
-	/// Bit-identical tensors.
+	/// Bit-identical tensors. Only for models whose outputs are integers or
+	/// booleans: the registry refuses it for float outputs, which honest
+	/// nodes with different SIMD kernels compute differently in the last bits.
 	Exact,
 	/// Element-wise `|a - b| <= abs + rel * |b|`, for models whose floating
 	/// point results may differ in the last bits across CPUs. `abs` and `rel`
@@ -184,6 +210,56 @@ impl VerificationPolicy {
 		match self {
 			VerificationPolicy::TopK(k) => (1..=MAX_TOP_K).contains(k),
 			_ => true,
+		}
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use codec::Encode;
+
+	fn spec(name: &str, dtype: DType, shape: &[Dim]) -> TensorSpec {
+		TensorSpec {
+			name: name.as_bytes().to_vec().try_into().unwrap(),
+			dtype,
+			shape: shape.to_vec().try_into().unwrap(),
+		}
+	}
+
+	#[test]
+	fn the_size_bound_covers_the_encoding() {
+		let specs = [
+			spec("probabilities", DType::Float32, &[Dim::Batch, Dim::Fixed(10)]),
+			spec("label", DType::Int64, &[Dim::Batch]),
+			spec("bias", DType::Float64, &[Dim::Fixed(3), Dim::Fixed(2)]),
+		];
+		for batch in [1u32, 7, 300] {
+			let tensors: alloc::vec::Vec<crate::Tensor> = specs
+				.iter()
+				.map(|s| {
+					let shape: alloc::vec::Vec<u32> = s
+						.shape
+						.iter()
+						.map(|d| match d {
+							Dim::Batch => batch,
+							Dim::Fixed(n) => *n,
+						})
+						.collect();
+					let n: u32 = shape.iter().product();
+					crate::Tensor {
+						name: s.name.to_vec(),
+						dtype: s.dtype,
+						shape,
+						data: alloc::vec![0; (n * s.dtype.size()) as usize],
+					}
+				})
+				.collect();
+			let actual = tensors.encoded_size() as u64;
+			let bound = encoded_size_bound(&specs, batch);
+			assert!(actual <= bound, "batch {batch}: {actual} > {bound}");
+			// Tight up to the length prefixes.
+			assert!(bound - actual <= 5 * 10, "batch {batch}: {bound} - {actual}");
 		}
 	}
 }

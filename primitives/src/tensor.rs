@@ -36,6 +36,29 @@ impl Tensor {
 			.is_some_and(|bytes| bytes == self.data.len() as u64)
 	}
 
+	/// The tensor's elements as `f64`, one `Vec` per batch item: the first
+	/// dimension is the batch when the rank is at least 2, otherwise the whole
+	/// tensor is one row. Empty for an inconsistent or empty tensor.
+	pub fn rows(&self) -> Vec<Vec<f64>> {
+		if !self.is_consistent() {
+			return Vec::new();
+		}
+		let n = self.data.len() / self.dtype.size() as usize;
+		let row_len =
+			if self.shape.len() >= 2 && self.shape[0] > 0 { n / self.shape[0] as usize } else { n };
+		if row_len == 0 {
+			return Vec::new();
+		}
+		let values: Vec<f64> = (0..n).filter_map(|i| self.element_f64(i)).collect();
+		values.chunks(row_len).map(|c| c.to_vec()).collect()
+	}
+
+	/// Per batch item (see [`Tensor::rows`]), the index of its largest element
+	/// ([`argmax`]): a classifier's predicted class.
+	pub fn argmax_rows(&self) -> Vec<u32> {
+		self.rows().iter().filter_map(|r| argmax(r)).map(|i| i as u32).collect()
+	}
+
 	/// Element `i` as an `f64` (integers and booleans converted), if it exists.
 	pub fn element_f64(&self, i: usize) -> Option<f64> {
 		let size = self.dtype.size() as usize;
@@ -48,6 +71,22 @@ impl Tensor {
 			DType::Uint8 | DType::Bool => b[0] as f64,
 		})
 	}
+}
+
+/// The order Verity ranks scores in: larger first, NaN below every number
+/// (so a NaN never wins), and between equal scores the lower index first.
+/// [`argmax`], [`Tensor::argmax_rows`] and the `ArgMax`/`TopK` verification
+/// policies all rank with it, so every part of Verity (runtime, engine,
+/// client, consumer pallets) reads the same answer from the same output.
+pub fn rank_order(values: &[f64], a: usize, b: usize) -> core::cmp::Ordering {
+	let key = |i: usize| if values[i].is_nan() { f64::NEG_INFINITY } else { values[i] };
+	key(b).partial_cmp(&key(a)).unwrap_or(core::cmp::Ordering::Equal).then(a.cmp(&b))
+}
+
+/// Index of the largest of `values` under [`rank_order`]: ties go to the
+/// lowest index and NaN never wins over a number. `None` when empty.
+pub fn argmax(values: &[f64]) -> Option<usize> {
+	(0..values.len()).min_by(|a, b| rank_order(values, *a, *b))
 }
 
 /// Why tensors do not fit a model's declaration.

@@ -138,6 +138,7 @@ impl pallet_model_registry::Config for Runtime {
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Slash = ResolveTo<TreasuryAccount, Balances>;
 	type ModelUsage = Inference;
+	type MaxOutputSize = MaxOutputSize;
 	type MaxModelSize = ConstU32<{ 16 * 1024 * 1024 }>;
 	type ChunkSize = ConstU32<{ 1024 * 1024 }>;
 	type ModelDeposit = ConstU128<UNIT>;
@@ -149,8 +150,8 @@ impl pallet_model_registry::Config for Runtime {
 }
 
 parameter_types! {
-	/// Share of its stake an executor loses for a missed result.
-	pub const TimeoutSlash: Perbill = Perbill::from_percent(1);
+	/// Largest job output (the registry refuses models that could not fit one item).
+	pub const MaxOutputSize: u32 = 256 * 1024;
 	/// Share of its stake an executor loses for a wrong result.
 	pub const ExecutorSlash: Perbill = Perbill::from_percent(10);
 	/// Share of an executor's slash paid to the successful challenger.
@@ -229,7 +230,10 @@ impl pallet_inference::Config for Runtime {
 	type MinVerifierStake = ConstU128<{ 1_000 * UNIT }>;
 	type UnbondingPeriod = ConstU32<HOURS>;
 	type ResultTimeout = ConstU32<30>;
-	type TimeoutSlash = TimeoutSlash;
+	// Twice the job's fee (docs/ECONOMICS.md): more than an executor earns
+	// by taking a job it cannot run, and declining costs nothing.
+	type TimeoutPenalty = ConstU32<2>;
+	type MaxDeclines = ConstU32<3>;
 	type ExecutorSlash = ExecutorSlash;
 	type ChallengeBond = ConstU128<{ 10 * UNIT }>;
 	type ChallengerReward = ChallengerReward;
@@ -240,7 +244,7 @@ impl pallet_inference::Config for Runtime {
 	type DisputePeriod = ConstU32<30>;
 	type ResultRetention = ConstU32<DAYS>;
 	type MaxInputSize = ConstU32<{ 1024 * 1024 }>;
-	type MaxOutputSize = ConstU32<{ 256 * 1024 }>;
+	type MaxOutputSize = MaxOutputSize;
 	type MaxExecutors = ConstU32<64>;
 	type MaxVerifiers = ConstU32<64>;
 	type MaxModelsPerExecutor = ConstU32<16>;

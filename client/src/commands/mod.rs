@@ -71,21 +71,8 @@ pub fn print_tensors(tensors: &[Tensor], format: OutputFormat) {
 	match format {
 		OutputFormat::Json => println!("{}", json::tensors_to_json(tensors)),
 		OutputFormat::Argmax => {
-			let Some(t) = tensors.first() else { return };
-			let n = t.data.len() / t.dtype.size() as usize;
-			let rows = if t.shape.len() >= 2 { t.shape[0] as usize } else { 1 }.max(1);
-			let row = n / rows;
-			for r in 0..rows {
-				let best = (r * row..(r + 1) * row).max_by(|a, b| {
-					let (x, y) = (
-						t.element_f64(*a).unwrap_or(f64::MIN),
-						t.element_f64(*b).unwrap_or(f64::MIN),
-					);
-					x.total_cmp(&y)
-				});
-				if let Some(i) = best {
-					println!("{}", i - r * row);
-				}
+			for label in tensors.first().map(Tensor::argmax_rows).unwrap_or_default() {
+				println!("{label}");
 			}
 		}
 	}

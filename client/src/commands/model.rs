@@ -8,7 +8,7 @@ use pallet_model_registry::{ModelInfo, ModelSpec, ModelStatus, ModelVersion};
 use sp_arithmetic::FixedU64;
 use sp_core::H256;
 use verity_offchain_worker::Limits;
-use verity_primitives::VerificationPolicy;
+use verity_primitives::{is_float, TensorSpec, VerificationPolicy};
 use verity_runtime::{AccountId, Balance, BlockNumber, RuntimeCall};
 
 use super::{local::signature, parse_model_id, read_file, Context};
@@ -95,9 +95,13 @@ pub struct Register {
 	/// Price per job paid to the publisher, in VRT.
 	#[arg(long)]
 	pub price: Amount,
-	/// When two outputs agree: `exact`, `tolerance:ABS,REL`, `argmax`, `topk:K`.
-	#[arg(long, default_value = "exact")]
-	pub policy: String,
+	/// When two outputs agree: `exact` (integer and boolean outputs only),
+	/// `tolerance:ABS,REL`, `argmax`, `topk:K`. Default: `exact` for a model
+	/// whose outputs are all integers or booleans, otherwise
+	/// `tolerance:0.00001,0.0001` (floats differ in the last bits between
+	/// honest machines).
+	#[arg(long)]
+	pub policy: Option<String>,
 	/// Blocks during which a result can be challenged (default: the chain's
 	/// minimum).
 	#[arg(long)]
@@ -105,6 +109,19 @@ pub struct Register {
 	/// Skip loading the model in the local engine before registering.
 	#[arg(long)]
 	pub no_check: bool,
+}
+
+/// The policy a model gets when its publisher names none: `exact` for
+/// integer and boolean outputs, a tight tolerance for floats.
+pub fn default_policy(outputs: &[TensorSpec]) -> VerificationPolicy {
+	if outputs.iter().any(|o| is_float(o.dtype)) {
+		VerificationPolicy::Tolerance {
+			abs: FixedU64::from_rational(1, 100_000),
+			rel: FixedU64::from_rational(1, 10_000),
+		}
+	} else {
+		VerificationPolicy::Exact
+	}
 }
 
 /// Parses `exact`, `tolerance:ABS,REL`, `argmax`, `topk:K`.
@@ -207,7 +224,17 @@ async fn register(ctx: &Context, r: Register) -> anyhow::Result<()> {
 	let bytes = read_file(&r.file)?;
 	let sig = signature(&r.file, &bytes)?;
 	let signer = ctx.signer()?;
-	let policy = parse_policy(&r.policy)?;
+	let policy = match &r.policy {
+		Some(p) => parse_policy(p)?,
+		None => default_policy(&sig.outputs),
+	};
+	if policy == VerificationPolicy::Exact && sig.outputs.iter().any(|o| is_float(o.dtype)) {
+		bail!(
+			"--policy exact needs integer or boolean outputs; {} has float outputs, which honest \
+			 machines compute differently in the last bits: use tolerance:ABS,REL, argmax or topk:K",
+			r.file
+		);
+	}
 	let version = parse_version(&r.version)?;
 	let id = H256(sp_crypto_hashing::blake2_256(&bytes));
 	if !r.no_check {

@@ -182,9 +182,10 @@ pub fn account_of(v: &Value) -> [u8; 32] {
 	value_bytes(v).try_into().expect("32 bytes")
 }
 
-/// Index of the largest element.
+/// Index of the largest element (primitives' rule: ties to the lower index).
 pub fn argmax(t: &Tensor) -> u32 {
-	let n = t.data.len() / t.dtype.size() as usize;
-	(0..n).max_by(|a, b| t.element_f64(*a).unwrap().total_cmp(&t.element_f64(*b).unwrap())).unwrap()
-		as u32
+	let values: Vec<f64> = (0..t.data.len() / t.dtype.size() as usize)
+		.map(|i| t.element_f64(i).expect("in range"))
+		.collect();
+	verity_primitives::argmax(&values).expect("a non-empty tensor") as u32
 }

@@ -248,20 +248,17 @@ pub fn image_tensor(pixels: &[u8; PIXELS]) -> Tensor {
 }
 
 /// The label a classifier's output stands for: the index of the largest of
-/// the ten scores of the first output.
+/// the ten scores of the first output ([`verity_primitives::argmax`]'s rule).
 pub fn label_of(output: &[u8]) -> Option<u8> {
 	let tensors = decode_tensors(output).ok()?;
 	let scores = tensors.first()?;
-	if scores.element_count()? != 10 || !scores.is_consistent() {
+	if scores.element_count()? != 10 {
 		return None;
 	}
-	let mut best = 0;
-	for i in 1..10 {
-		if scores.element_f64(i)? > scores.element_f64(best)? {
-			best = i;
-		}
+	match scores.argmax_rows()[..] {
+		[label] => Some(label as u8),
+		_ => None,
 	}
-	Some(best as u8)
 }
 
 impl<T: Config> Pallet<T> {

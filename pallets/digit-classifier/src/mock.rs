@@ -54,6 +54,7 @@ impl pallet_model_registry::Config for Test {
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Slash = frame_support::traits::tokens::imbalance::ResolveTo<TreasuryAccount, Balances>;
 	type ModelUsage = Inference;
+	type MaxOutputSize = ConstU32<4096>;
 	type MaxModelSize = ConstU32<{ 1024 * 1024 }>;
 	type ChunkSize = ConstU32<1024>;
 	type ModelDeposit = ConstU64<10>;
@@ -124,7 +125,8 @@ impl pallet_inference::Config for Test {
 	type MinVerifierStake = ConstU64<1_000>;
 	type UnbondingPeriod = ConstU64<10>;
 	type ResultTimeout = ConstU64<RESULT_TIMEOUT>;
-	type TimeoutSlash = Ten;
+	type TimeoutPenalty = ConstU32<2>;
+	type MaxDeclines = ConstU32<3>;
 	type ExecutorSlash = Fifty;
 	type ChallengeBond = ConstU64<1_000>;
 	type ChallengerReward = Ten;

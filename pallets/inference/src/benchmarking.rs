@@ -261,6 +261,21 @@ mod benchmarks {
 		assert_eq!(NextJobId::<T>::get(), 1);
 	}
 
+	/// A decline that reassigns the job: the executors are scanned again,
+	/// without the ones that declined it already.
+	#[benchmark]
+	fn decline_job(e: Linear<2, { T::MaxExecutors::get() }>) {
+		let model = model::<T>(4, 4);
+		executors::<T>(e);
+		let job = submitted_job::<T>(model);
+		let executor = Jobs::<T>::get(job).unwrap().executor;
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(executor.clone()), job);
+
+		assert_ne!(Jobs::<T>::get(job).unwrap().executor, executor);
+	}
+
 	#[benchmark]
 	fn submit_result(o: Linear<1, { floats_in(T::MaxOutputSize::get()) }>) {
 		let model = model::<T>(4, o);
@@ -297,13 +312,32 @@ mod benchmarks {
 		let challenger = funded::<T>("challenger", 0);
 		Pallet::<T>::challenge(RawOrigin::Signed(challenger).into(), job, T::ChallengeBond::get())
 			.unwrap();
-		let member = Disputes::<T>::get(job).unwrap().committee[0].clone();
-		let output = OutputOf::<T>::truncate_from(tensors(b"y", o));
+		// Worst case short of a decision: every earlier member dissented with
+		// an answer of its own, so this vote is compared with the executor's
+		// output and with each of theirs, and starts a group of its own.
+		let committee = Disputes::<T>::get(job).unwrap().committee;
+		let distinct = |k: u32| {
+			let mut t = decode_tensors(&tensors(b"y", o)).unwrap();
+			t[0].data =
+				(0..o).flat_map(|i| (1000.0 * (k + 1) as f32 + i as f32).to_le_bytes()).collect();
+			OutputOf::<T>::truncate_from(t.encode())
+		};
+		let earlier = committee.len().saturating_sub(2);
+		for (k, m) in committee.iter().take(earlier).enumerate() {
+			Pallet::<T>::submit_verdict(
+				RawOrigin::Signed(m.clone()).into(),
+				job,
+				Finding::Output(distinct(k as u32)),
+			)
+			.unwrap();
+		}
+		let member = committee[earlier].clone();
+		let output = distinct(earlier as u32);
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(member), job, Some(output));
+		_(RawOrigin::Signed(member), job, Finding::Output(output));
 
-		assert_eq!(Disputes::<T>::get(job).unwrap().votes.len(), 1);
+		assert_eq!(Disputes::<T>::get(job).unwrap().votes.len(), earlier + 1);
 	}
 
 	/// The deciding vote: every member but one voted "disagree" already, the
@@ -329,14 +363,14 @@ mod benchmarks {
 			Pallet::<T>::submit_verdict(
 				RawOrigin::Signed(m.clone()).into(),
 				job,
-				Some(wrong.clone()),
+				Finding::Output(wrong.clone()),
 			)
 			.unwrap();
 		}
 		let last = committee[needed - 1].clone();
 
 		#[extrinsic_call]
-		submit_verdict(RawOrigin::Signed(last), job, Some(wrong));
+		submit_verdict(RawOrigin::Signed(last), job, Finding::Output(wrong));
 
 		assert!(!Disputes::<T>::contains_key(job));
 	}

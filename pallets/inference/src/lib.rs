@@ -9,41 +9,56 @@
 //!
 //! 1. [`Pallet::submit_job`]: the requester names an active model of the
 //!    registry and passes SCALE-encoded tensors matching the model's declared
-//!    inputs. The fee (model price + `ExecutorFee` + `ProtocolFee`) is held in
-//!    escrow, and the job is assigned to an executor serving the model,
+//!    inputs, at a batch size whose declared outputs fit `MaxOutputSize`. The
+//!    fee (model price + `ExecutorFee` + `ProtocolFee`) is held in escrow,
+//!    and the job is assigned to an executor serving the model,
 //!    pseudo-randomly and weighted by stake (never the requester).
 //! 2. [`Pallet::submit_result`]: only the assigned executor, within
 //!    `ResultTimeout` blocks, posts an output matching the model's declared
-//!    outputs. The model's challenge window opens. A job without a result in
-//!    time fails: the requester is refunded and the executor loses
-//!    `TimeoutSlash` of its stake. (Jobs are not reassigned: a dApp that still
-//!    wants the answer submits again, with its refund.)
+//!    outputs. The model's challenge window opens. An executor that cannot
+//!    run the job for a reason of its own node declines it
+//!    ([`Pallet::decline_job`]) and the job goes to another executor; one
+//!    that finds the model or the input at fault reports it
+//!    ([`Pallet::report_fault`]), which opens a dispute with no challenger.
 //! 3. If nobody challenges, the job settles when the window closes: the model's
 //!    owner, the executor and the treasury are paid from the escrow.
 //! 4. [`Pallet::challenge`]: anyone but the executor, inside the window, with
 //!    a bond of at least `ChallengeBond`. `CommitteeSize` verifiers are drawn
 //!    (not the executor, not the challenger). Each re-executes the job and
-//!    posts its output with [`Pallet::submit_verdict`]; the pallet compares it
-//!    with the executor's under the model's [`VerificationPolicy`]. Two thirds
-//!    of the committee decide:
-//!    * executor wrong: `ExecutorSlash` of its stake is slashed; the
-//!      challenger gets its bond back plus `ChallengerReward` of the slash, the
-//!      verifiers who voted with the quorum share `VerifierReward` of it, the
-//!      rest goes to the treasury; the requester is refunded;
-//!    * challenger wrong: its bond is slashed, `ExecutorShare` of it to the
-//!      executor and the rest to the verifiers who voted with the quorum; the
-//!      job settles as normal;
-//!    * model unrunnable: the registry disables the model and slashes its
-//!      publisher; the requester is refunded and the challenger's bond returned.
-//!
-//!    Without a quorum by `DisputePeriod`, verifiers who did not vote lose
-//!    `VerifierPenalty` of their stake and the dispute is extended once; after
-//!    that it stalls until `ForceOrigin` resolves it ([`Pallet::resolve_dispute`]).
-//!    An executor that cannot run a model says so with
-//!    [`Pallet::report_unrunnable`], which opens a dispute with no challenger.
+//!    posts its [`Finding`] with [`Pallet::submit_verdict`]; the pallet
+//!    compares an output with the executor's, and with the other members',
+//!    under the model's [`VerificationPolicy`]. Two thirds of the committee
+//!    giving the same answer decide; if every member voted and no answer
+//!    has two thirds, honest nodes do not reproduce the model's results.
 //! 5. Outputs stay readable (storage, events, the `InferenceApi` runtime API)
 //!    for `ResultRetention` blocks after the job ends, then are pruned.
 //!
+//! ## Who pays: every way a job ends
+//!
+//! One rule: whoever could have avoided the loss pays for it, and only
+//! evidence that every node computes alike (outputs compared under the
+//! model's policy, sizes estimated from the job's shapes) can make anyone
+//! pay; wall-clock time and a node's own resources never can.
+//!
+//! | How the job ends | Requester | Executor | Publisher | Challenger | Verifiers |
+//! |---|---|---|---|---|---|
+//! | Settled, unchallenged (or `Vanilla`) | pays the fee | paid `ExecutorFee` | paid the price | - | - |
+//! | Challenged, executor right (a quorum agrees with it) | pays the fee | paid, plus `ExecutorShare` of the bond | paid the price | loses the bond | the quorum shares the rest of the bond |
+//! | Challenged, executor wrong (a quorum of members who agree with each other differs from it) | refunded | loses `ExecutorSlash` of its stake | - | bond back plus `ChallengerReward` of the slash | the quorum shares `VerifierReward` of the slash; the treasury gets the rest |
+//! | Model fault confirmed (reported or found: the model fails on input the runtime accepted) | refunded | nothing | model disabled, bond slashed | bond back | - |
+//! | Nondeterministic: every member voted, no answer has two thirds | refunded | nothing | model disabled, bond slashed | bond back | - |
+//! | Input too large for the engine's deterministic limits (a quorum confirms) | refunded all but `ExecutorFee` | paid `ExecutorFee` for the attempt | - | bond back | - |
+//! | A fault report refuted (the committee runs the job and agrees) | refunded | loses `ExecutorSlash` of its stake | - | - | the quorum shares `VerifierReward` of the slash |
+//! | Declined (node-local trouble), reassigned | as the new executor's job ends | the decliner: nothing | - | - | - |
+//! | Declined by every executor, or `MaxDeclines` times | refunded | nothing | - | - | - |
+//! | Timed out (no result, no decline within `ResultTimeout`) | refunded | loses `TimeoutPenalty` x the fee (at most its stake) to the treasury | - | - | - |
+//! | Dispute without a quorum by `DisputePeriod` | - | - | - | - | non-voters lose `VerifierPenalty`; the dispute is extended once, then stalls for `ForceOrigin` ([`Pallet::resolve_dispute`]) |
+//!
+//! Batches whose declared outputs could exceed `MaxOutputSize` are refused
+//! at submission (`OutputTooLarge`), and the registry refuses a model whose
+//! outputs exceed it for one item, and `Exact` for float outputs (honest
+//! machines differ in the last bits), so neither can end a job at all.
+
 //! ## Scheduling
 //!
 //! Every job has one `deadline`: its next step (result timeout, end of the
@@ -52,6 +67,17 @@
 //! the next one), and `on_initialize` processes at most `MaxStepsPerBlock`
 //! due steps, carrying the rest over to the next block. The work in a block
 //! therefore does not grow with the number of pending jobs.
+//!
+//! ## Code layout
+//!
+//! `mod pallet` holds the configuration, storage, events, errors and the
+//! calls' entry points; each call forwards to its topic module:
+//! `staking` (executors and verifiers),
+//! `assignment` (draws and job submission), `settlement` (results, payouts,
+//! callbacks), `disputes` (challenges, committees, verdicts), `scheduler`
+//! (deadlines and `on_initialize`), `funds` (holds, slashes, rewards),
+//! `impl_provider` (what other pallets and the runtime API use) and
+//! `try_state` (invariants).
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -67,6 +93,17 @@ mod tests;
 mod traits;
 mod types;
 pub mod weights;
+
+// The pallet's logic, one topic per module; `mod pallet` below keeps only the
+// configuration, storage, events, errors and the calls' entry points.
+mod assignment;
+mod disputes;
+mod funds;
+mod impl_provider;
+mod scheduler;
+mod settlement;
+mod staking;
+mod try_state;
 
 use alloc::{vec, vec::Vec};
 use frame_support::{
@@ -84,11 +121,12 @@ use sp_runtime::{
 	Perbill,
 };
 use verity_primitives::{
-	check_tensors, decode_tensors, outputs_agree, ModelId, VerificationPolicy,
+	check_tensors, decode_tensors, encoded_size_bound, outputs_agree, ModelId, VerificationPolicy,
 };
 
 pub use offchain::{crypto, KEY_TYPE};
 pub use pallet::*;
+pub use staking::Staker;
 pub use traits::{InferenceProvider, OnInferenceSettled};
 pub use types::*;
 pub use weights::WeightInfo;
@@ -112,6 +150,8 @@ pub type DisputeOf<T> =
 pub type InputOf<T> = BoundedVec<u8, <T as Config>::MaxInputSize>;
 /// A job's output: SCALE-encoded `Vec<Tensor>`.
 pub type OutputOf<T> = BoundedVec<u8, <T as Config>::MaxOutputSize>;
+/// A committee member's finding.
+pub type FindingOf<T> = Finding<OutputOf<T>>;
 
 const LOG_TARGET: &str = "runtime::inference";
 
@@ -170,9 +210,17 @@ pub mod pallet {
 		/// Blocks an executor has to post a result.
 		#[pallet::constant]
 		type ResultTimeout: Get<BlockNumberFor<Self>>;
-		/// Share of its stake an executor loses when it misses `ResultTimeout`.
+		/// An executor that misses `ResultTimeout` loses this many times the
+		/// job's whole fee from its stake (at most the stake), so that the
+		/// penalty scales with what was at stake in the job, not with the
+		/// executor's size. An executor that cannot make it in time declines
+		/// the job instead, at no cost.
 		#[pallet::constant]
-		type TimeoutSlash: Get<Perbill>;
+		type TimeoutPenalty: Get<u32>;
+		/// Declines after which a job fails (fully refunded) instead of being
+		/// reassigned again.
+		#[pallet::constant]
+		type MaxDeclines: Get<u32>;
 		/// Share of its stake an executor loses when a dispute finds it wrong.
 		#[pallet::constant]
 		type ExecutorSlash: Get<Perbill>;
@@ -305,6 +353,20 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Disputes<T: Config> = StorageMap<_, Twox64Concat, JobId, DisputeOf<T>>;
 
+	/// A running dispute's distinct dissenting answers: the first output of
+	/// each group of committee members who disagree with the executor but
+	/// agree with each other (at most `CommitteeSize` per job; removed when
+	/// the dispute ends).
+	#[pallet::storage]
+	pub type DissentingOutputs<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, JobId, Twox64Concat, u8, OutputOf<T>>;
+
+	/// The executors that declined a job still awaiting its result (it is
+	/// not offered to them again); removed when the job ends.
+	#[pallet::storage]
+	pub type Declines<T: Config> =
+		StorageMap<_, Twox64Concat, JobId, BoundedVec<T::AccountId, T::MaxDeclines>, ValueQuery>;
+
 	/// Jobs whose deadline falls in a block.
 	#[pallet::storage]
 	pub type Deadlines<T: Config> = StorageMap<
@@ -415,6 +477,22 @@ pub mod pallet {
 			/// Block by which the result is due.
 			deadline: BlockNumberFor<T>,
 		},
+		/// The assigned executor declined a job (trouble on its own node).
+		JobDeclined {
+			/// The job.
+			job: JobId,
+			/// The executor that declined it.
+			executor: T::AccountId,
+		},
+		/// A declined job went to another executor.
+		JobReassigned {
+			/// The job.
+			job: JobId,
+			/// Its new executor.
+			executor: T::AccountId,
+			/// Block by which the result is now due.
+			deadline: BlockNumberFor<T>,
+		},
 		/// The executor posted a result.
 		ResultSubmitted {
 			/// The job.
@@ -460,6 +538,16 @@ pub mod pallet {
 			committee: Vec<T::AccountId>,
 			/// Block by which they vote.
 			deadline: BlockNumberFor<T>,
+		},
+		/// The assigned executor reported that it cannot post a result; a
+		/// committee checks the claim.
+		FaultReported {
+			/// The job.
+			job: JobId,
+			/// Its executor.
+			executor: T::AccountId,
+			/// What it reported.
+			fault: Fault,
 		},
 		/// A committee member voted.
 		VerdictSubmitted {
@@ -561,6 +649,9 @@ pub mod pallet {
 		InvalidInput,
 		/// The output is not tensors matching the model's declared outputs.
 		InvalidOutput,
+		/// At this batch size the model's declared outputs could exceed
+		/// `MaxOutputSize`: submit fewer items per job.
+		OutputTooLarge,
 		/// The fee exceeds the requester's `max_fee`.
 		FeeAboveMax,
 		/// No executor serves this model.
@@ -653,14 +744,7 @@ pub mod pallet {
 		#[pallet::call_index(1)]
 		#[pallet::weight(T::WeightInfo::top_up_executor())]
 		pub fn top_up_executor(origin: OriginFor<T>, extra: BalanceOf<T>) -> DispatchResult {
-			let who = ensure_signed(origin)?;
-			let mut info = Executors::<T>::get(&who).ok_or(Error::<T>::NotExecutor)?;
-			Self::hold(HoldReason::ExecutorStake, &who, extra)?;
-			info.stake.saturating_accrue(extra);
-			let stake = info.stake;
-			Executors::<T>::insert(&who, info);
-			Self::deposit_event(Event::ExecutorStakeIncreased { executor: who, stake });
-			Ok(())
+			Self::do_top_up_executor(ensure_signed(origin)?, extra)
 		}
 
 		/// Stops taking new jobs; the stake can be withdrawn after
@@ -668,30 +752,14 @@ pub mod pallet {
 		#[pallet::call_index(2)]
 		#[pallet::weight(T::WeightInfo::unbond_executor())]
 		pub fn unbond_executor(origin: OriginFor<T>) -> DispatchResult {
-			let who = ensure_signed(origin)?;
-			let mut info = Executors::<T>::get(&who).ok_or(Error::<T>::NotExecutor)?;
-			ensure!(info.unbonding_until.is_none(), Error::<T>::AlreadyUnbonding);
-			let until = Self::now().saturating_add(T::UnbondingPeriod::get());
-			info.unbonding_until = Some(until);
-			Executors::<T>::insert(&who, info);
-			ActiveExecutors::<T>::mutate(|list| list.retain(|a| a != &who));
-			Self::deposit_event(Event::ExecutorUnbonding { executor: who, until });
-			Ok(())
+			Self::do_unbond(Staker::Executor, ensure_signed(origin)?)
 		}
 
 		/// Leaves after unbonding: releases the stake. Fails while jobs are open.
 		#[pallet::call_index(3)]
 		#[pallet::weight(T::WeightInfo::withdraw_executor())]
 		pub fn withdraw_executor(origin: OriginFor<T>) -> DispatchResult {
-			let who = ensure_signed(origin)?;
-			let info = Executors::<T>::get(&who).ok_or(Error::<T>::NotExecutor)?;
-			let until = info.unbonding_until.ok_or(Error::<T>::NotUnbonding)?;
-			ensure!(Self::now() >= until, Error::<T>::StillUnbonding);
-			ensure!(Assignments::<T>::decode_len(&who).unwrap_or(0) == 0, Error::<T>::OpenJobs);
-			Self::release(HoldReason::ExecutorStake, &who, info.stake);
-			Executors::<T>::remove(&who);
-			Self::deposit_event(Event::ExecutorWithdrawn { executor: who, stake: info.stake });
-			Ok(())
+			Self::do_withdraw(Staker::Executor, ensure_signed(origin)?)
 		}
 
 		/// Becomes a verifier with `stake` held (at least `MinVerifierStake`).
@@ -707,30 +775,14 @@ pub mod pallet {
 		#[pallet::call_index(5)]
 		#[pallet::weight(T::WeightInfo::unbond_verifier())]
 		pub fn unbond_verifier(origin: OriginFor<T>) -> DispatchResult {
-			let who = ensure_signed(origin)?;
-			let mut info = Verifiers::<T>::get(&who).ok_or(Error::<T>::NotVerifier)?;
-			ensure!(info.unbonding_until.is_none(), Error::<T>::AlreadyUnbonding);
-			let until = Self::now().saturating_add(T::UnbondingPeriod::get());
-			info.unbonding_until = Some(until);
-			Verifiers::<T>::insert(&who, info);
-			ActiveVerifiers::<T>::mutate(|list| list.retain(|a| a != &who));
-			Self::deposit_event(Event::VerifierUnbonding { verifier: who, until });
-			Ok(())
+			Self::do_unbond(Staker::Verifier, ensure_signed(origin)?)
 		}
 
 		/// Leaves after unbonding: releases the stake. Fails while disputes are open.
 		#[pallet::call_index(6)]
 		#[pallet::weight(T::WeightInfo::withdraw_verifier())]
 		pub fn withdraw_verifier(origin: OriginFor<T>) -> DispatchResult {
-			let who = ensure_signed(origin)?;
-			let info = Verifiers::<T>::get(&who).ok_or(Error::<T>::NotVerifier)?;
-			let until = info.unbonding_until.ok_or(Error::<T>::NotUnbonding)?;
-			ensure!(Self::now() >= until, Error::<T>::StillUnbonding);
-			ensure!(Duties::<T>::decode_len(&who).unwrap_or(0) == 0, Error::<T>::OpenJobs);
-			Self::release(HoldReason::VerifierStake, &who, info.stake);
-			Verifiers::<T>::remove(&who);
-			Self::deposit_event(Event::VerifierWithdrawn { verifier: who, stake: info.stake });
-			Ok(())
+			Self::do_withdraw(Staker::Verifier, ensure_signed(origin)?)
 		}
 
 		/// Submits a job: runs `model` on `input` (SCALE-encoded tensors matching
@@ -758,49 +810,19 @@ pub mod pallet {
 			job: JobId,
 			output: OutputOf<T>,
 		) -> DispatchResult {
-			let who = ensure_signed(origin)?;
-			let mut j = Jobs::<T>::get(job).ok_or(Error::<T>::JobNotFound)?;
-			ensure!(j.executor == who, Error::<T>::NotAssignedExecutor);
-			ensure!(j.status == JobStatus::Assigned, Error::<T>::NotAwaitingResult);
-			let model = T::Models::model(&j.model).ok_or(Error::<T>::ModelNotFound)?;
-			let tensors = decode_tensors(&output).map_err(|_| Error::<T>::InvalidOutput)?;
-			check_tensors(&tensors, &model.outputs).map_err(|_| Error::<T>::InvalidOutput)?;
-
-			let output_hash = sp_core::H256(sp_io::hashing::blake2_256(&output));
-			// A vanilla job cannot be challenged: it settles now.
-			let challenge_until = match j.mode {
-				VerificationMode::Optimistic => {
-					Self::schedule(job, Self::now().saturating_add(model.challenge_period))?
-				}
-				VerificationMode::Vanilla => Self::now(),
-			};
-			j.status = JobStatus::Submitted;
-			j.deadline = challenge_until;
-			j.output_hash = Some(output_hash);
-			Outputs::<T>::insert(job, output);
-			Self::deposit_event(Event::ResultSubmitted {
-				job,
-				executor: who,
-				output_hash,
-				challenge_until,
-			});
-			match j.mode {
-				VerificationMode::Optimistic => Jobs::<T>::insert(job, j),
-				VerificationMode::Vanilla => Self::settle(job, j),
-			}
-			Ok(())
+			Self::do_submit_result(ensure_signed(origin)?, job, output)
 		}
 
-		/// The assigned executor reports that the model cannot be run (it
-		/// crashes or exceeds the engine's limits). A committee checks the claim.
+		/// The assigned executor reports that it cannot post a result because
+		/// of `fault`: the model fails on the (runtime-validated) input, or the
+		/// input drives the model past the engine's deterministic size limits.
+		/// A committee checks the claim; an executor whose claim it refutes
+		/// is slashed. Node-local trouble (a timeout, a crashed worker) is not
+		/// a fault: the executor declines the job instead ([`Pallet::decline_job`]).
 		#[pallet::call_index(9)]
 		#[pallet::weight(T::WeightInfo::challenge(T::MaxVerifiers::get()))]
-		pub fn report_unrunnable(origin: OriginFor<T>, job: JobId) -> DispatchResult {
-			let who = ensure_signed(origin)?;
-			let j = Jobs::<T>::get(job).ok_or(Error::<T>::JobNotFound)?;
-			ensure!(j.executor == who, Error::<T>::NotAssignedExecutor);
-			ensure!(j.status == JobStatus::Assigned, Error::<T>::NotAwaitingResult);
-			Self::open_dispute(job, j, None, Zero::zero())
+		pub fn report_fault(origin: OriginFor<T>, job: JobId, fault: Fault) -> DispatchResult {
+			Self::do_report_fault(ensure_signed(origin)?, job, fault)
 		}
 
 		/// Challenges job `job`'s result, holding `bond` (at least
@@ -808,48 +830,21 @@ pub mod pallet {
 		#[pallet::call_index(10)]
 		#[pallet::weight(T::WeightInfo::challenge(T::MaxVerifiers::get()))]
 		pub fn challenge(origin: OriginFor<T>, job: JobId, bond: BalanceOf<T>) -> DispatchResult {
-			let who = ensure_signed(origin)?;
-			let j = Jobs::<T>::get(job).ok_or(Error::<T>::JobNotFound)?;
-			ensure!(j.status == JobStatus::Submitted, Error::<T>::NotChallengeable);
-			ensure!(Self::now() < j.deadline, Error::<T>::ChallengeWindowClosed);
-			ensure!(j.executor != who, Error::<T>::SelfChallenge);
-			ensure!(bond >= T::ChallengeBond::get(), Error::<T>::BondTooLow);
-			Self::open_dispute(job, j, Some(who), bond)
+			Self::do_challenge(ensure_signed(origin)?, job, bond)
 		}
 
-		/// A committee member's verdict: `output` is its own re-executed output
-		/// (compared with the executor's under the model's policy), or `None`
-		/// when the model could not be run.
+		/// A committee member's verdict: its [`Finding`] when it re-executed
+		/// the job. An output is compared with the executor's and with the
+		/// other members' under the model's policy: the executor is wrong
+		/// only if a quorum of members agree with each other and not with it.
 		#[pallet::call_index(11)]
 		#[pallet::weight(T::WeightInfo::submit_verdict(T::MaxOutputSize::get()).saturating_add(T::WeightInfo::resolve()).saturating_add(T::OnSettled::max_weight()))]
 		pub fn submit_verdict(
 			origin: OriginFor<T>,
 			job: JobId,
-			output: Option<OutputOf<T>>,
+			finding: FindingOf<T>,
 		) -> DispatchResult {
-			let who = ensure_signed(origin)?;
-			let j = Jobs::<T>::get(job).ok_or(Error::<T>::JobNotFound)?;
-			let mut dispute = Disputes::<T>::get(job).ok_or(Error::<T>::NoDispute)?;
-			ensure!(dispute.committee.contains(&who), Error::<T>::NotInCommittee);
-			ensure!(dispute.votes.iter().all(|(v, _)| v != &who), Error::<T>::AlreadyVoted);
-			let vote = match output {
-				None => Vote::Unrunnable,
-				Some(out) => {
-					let model = T::Models::model(&j.model).ok_or(Error::<T>::ModelNotFound)?;
-					let theirs = decode_tensors(&out).map_err(|_| Error::<T>::InvalidOutput)?;
-					check_tensors(&theirs, &model.outputs)
-						.map_err(|_| Error::<T>::InvalidOutput)?;
-					Self::compare(job, &model.policy, &theirs)
-				}
-			};
-			dispute.votes.try_push((who.clone(), vote)).map_err(|_| Error::<T>::AlreadyVoted)?;
-			Duties::<T>::mutate(&who, |d| d.retain(|x| *x != job));
-			Self::deposit_event(Event::VerdictSubmitted { job, verifier: who, vote });
-			match Self::quorum(&dispute) {
-				Some(outcome) => Self::resolve(job, j, dispute, outcome),
-				None => Disputes::<T>::insert(job, dispute),
-			}
-			Ok(())
+			Self::do_submit_verdict(ensure_signed(origin)?, job, finding)
 		}
 
 		/// Resolves a stalled dispute (no quorum after its extension).
@@ -861,725 +856,18 @@ pub mod pallet {
 			outcome: Outcome,
 		) -> DispatchResult {
 			T::ForceOrigin::ensure_origin(origin)?;
-			let j = Jobs::<T>::get(job).ok_or(Error::<T>::JobNotFound)?;
-			let dispute = Disputes::<T>::get(job).ok_or(Error::<T>::NoDispute)?;
-			ensure!(dispute.stalled, Error::<T>::NotStalled);
-			Self::resolve(job, j, dispute, outcome);
-			Ok(())
+			Self::do_resolve_dispute(job, outcome)
 		}
-	}
-}
 
-impl<T: Config> Pallet<T> {
-	fn now() -> BlockNumberFor<T> {
-		frame_system::Pallet::<T>::block_number()
-	}
-
-	fn hold(reason: HoldReason, who: &T::AccountId, amount: BalanceOf<T>) -> DispatchResult {
-		if amount.is_zero() {
-			return Ok(());
+		/// The assigned executor declines `job` because of trouble on its own
+		/// node (a timeout, a crashed engine worker, a sandbox denial): the
+		/// job is reassigned to another executor at no penalty, or fails with
+		/// a full refund when none is left or it was declined `MaxDeclines`
+		/// times.
+		#[pallet::call_index(13)]
+		#[pallet::weight(T::WeightInfo::decline_job(T::MaxExecutors::get()).saturating_add(Pallet::<T>::settlement_weight()))]
+		pub fn decline_job(origin: OriginFor<T>, job: JobId) -> DispatchResult {
+			Self::do_decline_job(ensure_signed(origin)?, job)
 		}
-		T::Currency::hold(&reason.into(), who, amount)
-			.map_err(|_| Error::<T>::InsufficientBalance.into())
-	}
-
-	fn release(reason: HoldReason, who: &T::AccountId, amount: BalanceOf<T>) {
-		if amount.is_zero() {
-			return;
-		}
-		if T::Currency::release(&reason.into(), who, amount, Precision::Exact).is_err() {
-			log::error!(target: LOG_TARGET, "could not release {reason:?}");
-			frame_support::defensive!("inference: held funds missing");
-		}
-	}
-
-	/// Pays `amount` of `from`'s escrow to `to`.
-	fn pay_from_escrow(from: &T::AccountId, to: &T::AccountId, amount: BalanceOf<T>) {
-		if amount.is_zero() {
-			return;
-		}
-		let moved = T::Currency::transfer_on_hold(
-			&HoldReason::JobEscrow.into(),
-			from,
-			to,
-			amount,
-			Precision::Exact,
-			Restriction::Free,
-			Fortitude::Force,
-		);
-		if moved.is_err() {
-			log::error!(target: LOG_TARGET, "escrow payment failed");
-			frame_support::defensive!("inference: escrow payment failed");
-		}
-	}
-
-	/// Slashes `share` of what `who` holds for `reason` (at most `held`).
-	fn slash(reason: HoldReason, who: &T::AccountId, amount: BalanceOf<T>) -> CreditOf<T> {
-		let (credit, _) = T::Currency::slash(&reason.into(), who, amount);
-		if !credit.peek().is_zero() {
-			Self::deposit_event(Event::Slashed { who: who.clone(), amount: credit.peek() });
-		}
-		credit
-	}
-
-	/// Pays `credit` to `who` (or the treasury, if `who` cannot receive it).
-	fn reward(who: &T::AccountId, credit: CreditOf<T>) {
-		let amount = credit.peek();
-		if amount.is_zero() {
-			return;
-		}
-		match T::Currency::resolve(who, credit) {
-			Ok(()) => Self::deposit_event(Event::Rewarded { who: who.clone(), amount }),
-			Err(credit) => Self::to_treasury(credit),
-		}
-	}
-
-	fn to_treasury(credit: CreditOf<T>) {
-		if let Err(lost) = T::Currency::resolve(&T::Treasury::get(), credit) {
-			log::warn!(target: LOG_TARGET, "treasury cannot receive {:?}; burnt", lost.peek());
-		}
-	}
-
-	/// Splits `credit` equally among `winners` (remainder to the treasury).
-	fn share(mut credit: CreditOf<T>, winners: &[T::AccountId]) {
-		if !winners.is_empty() {
-			let each = credit.peek() / (winners.len() as u32).into();
-			for w in winners {
-				let (part, rest) = credit.split(each);
-				credit = rest;
-				Self::reward(w, part);
-			}
-		}
-		Self::to_treasury(credit);
-	}
-
-	pub(crate) fn do_register_executor(
-		who: &T::AccountId,
-		stake: BalanceOf<T>,
-		models: Option<BoundedVec<ModelId, T::MaxModelsPerExecutor>>,
-	) -> DispatchResult {
-		ensure!(!Executors::<T>::contains_key(who), Error::<T>::AlreadyExecutor);
-		ensure!(stake >= T::MinExecutorStake::get(), Error::<T>::StakeTooLow);
-		ActiveExecutors::<T>::try_mutate(|list| list.try_push(who.clone()))
-			.map_err(|_| Error::<T>::TooMany)?;
-		Self::hold(HoldReason::ExecutorStake, who, stake)?;
-		Executors::<T>::insert(who, ExecutorInfo { stake, models, unbonding_until: None });
-		Self::deposit_event(Event::ExecutorRegistered { executor: who.clone(), stake });
-		Ok(())
-	}
-
-	pub(crate) fn do_register_verifier(who: &T::AccountId, stake: BalanceOf<T>) -> DispatchResult {
-		ensure!(!Verifiers::<T>::contains_key(who), Error::<T>::AlreadyVerifier);
-		ensure!(stake >= T::MinVerifierStake::get(), Error::<T>::StakeTooLow);
-		ActiveVerifiers::<T>::try_mutate(|list| list.try_push(who.clone()))
-			.map_err(|_| Error::<T>::TooMany)?;
-		Self::hold(HoldReason::VerifierStake, who, stake)?;
-		Verifiers::<T>::insert(who, VerifierInfo { stake, unbonding_until: None });
-		Self::deposit_event(Event::VerifierRegistered { verifier: who.clone(), stake });
-		Ok(())
-	}
-
-	/// A pseudo-random number for `job` and `salt`, from the parent block hash.
-	/// Good enough to spread jobs and committees; a block author can bias it.
-	fn random(job: JobId, salt: u32) -> u128 {
-		let seed = (frame_system::Pallet::<T>::parent_hash(), job, salt, b"verity/assign");
-		let h = sp_io::hashing::blake2_256(&seed.encode());
-		u128::from_le_bytes(h[..16].try_into().expect("16 bytes; qed"))
-	}
-
-	/// Draws one of `candidates` (with their weights), weighted.
-	fn draw(candidates: &[(T::AccountId, u128)], random: u128) -> Option<usize> {
-		let total = candidates.iter().fold(0u128, |acc, (_, w)| acc.saturating_add(*w));
-		if total == 0 {
-			return None;
-		}
-		let mut point = random % total;
-		for (i, (_, w)) in candidates.iter().enumerate() {
-			if point < *w {
-				return Some(i);
-			}
-			point -= w;
-		}
-		None
-	}
-
-	fn weight_of(stake: BalanceOf<T>) -> u128 {
-		stake.try_into().unwrap_or(u128::MAX).max(1)
-	}
-
-	/// Submits a job for `who`; the checks and escrow of [`Pallet::submit_job`].
-	pub fn do_submit_job(
-		who: T::AccountId,
-		model_id: ModelId,
-		input: InputOf<T>,
-		max_fee: BalanceOf<T>,
-		mode: VerificationMode,
-		callback: Option<Callback>,
-	) -> Result<JobId, DispatchError> {
-		let model = T::Models::model(&model_id).ok_or(Error::<T>::ModelNotFound)?;
-		ensure!(model.is_active(), Error::<T>::ModelNotActive);
-		let tensors = decode_tensors(&input).map_err(|_| Error::<T>::InvalidInput)?;
-		check_tensors(&tensors, &model.inputs).map_err(|_| Error::<T>::InvalidInput)?;
-		let fees = Self::fees(model.price, mode);
-		ensure!(fees.total() <= max_fee, Error::<T>::FeeAboveMax);
-
-		let job = NextJobId::<T>::get();
-		let candidates: Vec<(T::AccountId, u128)> = ActiveExecutors::<T>::get()
-			.into_iter()
-			.filter(|e| e != &who)
-			.filter_map(|e| {
-				let info = Executors::<T>::get(&e)?;
-				let serves = info.models.as_ref().is_none_or(|m| m.contains(&model_id));
-				let busy =
-					Assignments::<T>::decode_len(&e).unwrap_or(0) >= T::MaxOpenJobs::get() as usize;
-				(serves && !busy).then(|| (e, Self::weight_of(info.stake)))
-			})
-			.collect();
-		let pick =
-			Self::draw(&candidates, Self::random(job, 0)).ok_or(Error::<T>::NoExecutorAvailable)?;
-		let executor = candidates[pick].0.clone();
-
-		Self::hold(HoldReason::JobEscrow, &who, fees.total())?;
-		let deadline = Self::schedule(job, Self::now().saturating_add(T::ResultTimeout::get()))?;
-		Assignments::<T>::try_mutate(&executor, |list| list.try_push(job))
-			.map_err(|_| Error::<T>::NoExecutorAvailable)?;
-		JobsInFlight::<T>::mutate(model_id, |n| n.saturating_inc());
-		NextJobId::<T>::put(job.saturating_add(1));
-		Jobs::<T>::insert(
-			job,
-			Job {
-				requester: who.clone(),
-				model: model_id,
-				executor: executor.clone(),
-				fees,
-				status: JobStatus::Assigned,
-				submitted_at: Self::now(),
-				deadline,
-				output_hash: None,
-				mode,
-				callback,
-			},
-		);
-		Inputs::<T>::insert(job, input);
-		Self::deposit_event(Event::JobSubmitted {
-			job,
-			model: model_id,
-			requester: who,
-			executor,
-			fee: fees.total(),
-			deadline,
-		});
-		Ok(job)
-	}
-
-	/// Puts `job` in the deadlines of block `at`, or the first later block with
-	/// room (trying `MaxDeadlinesPerBlock` blocks). Returns the block used.
-	fn schedule(job: JobId, at: BlockNumberFor<T>) -> Result<BlockNumberFor<T>, DispatchError> {
-		let mut block = at;
-		for _ in 0..T::MaxDeadlinesPerBlock::get().max(16) {
-			let pushed = Deadlines::<T>::try_mutate(block, |list| list.try_push(job));
-			if pushed.is_ok() {
-				return Ok(block);
-			}
-			block.saturating_inc();
-		}
-		Err(Error::<T>::SchedulerFull.into())
-	}
-
-	fn compare(
-		job: JobId,
-		policy: &VerificationPolicy,
-		theirs: &[verity_primitives::Tensor],
-	) -> Vote {
-		let ours = Outputs::<T>::get(job).and_then(|o| decode_tensors(&o).ok());
-		match ours {
-			Some(ours) if outputs_agree(policy, &ours, theirs) => Vote::Agrees,
-			// No output (the executor reported the model unrunnable) or a
-			// different one: the verifier's output contradicts the executor.
-			_ => Vote::Disagrees,
-		}
-	}
-
-	/// Votes needed to decide: two thirds of the committee, rounded up.
-	pub fn quorum_size(committee: u32) -> u32 {
-		(committee.saturating_mul(2)).div_ceil(3).max(1)
-	}
-
-	fn quorum(dispute: &DisputeOf<T>) -> Option<Outcome> {
-		let needed = Self::quorum_size(dispute.committee.len() as u32) as usize;
-		[Vote::Agrees, Vote::Disagrees, Vote::Unrunnable]
-			.into_iter()
-			.find(|v| dispute.votes.iter().filter(|(_, x)| x == v).count() >= needed)
-			.map(Vote::outcome)
-	}
-
-	fn open_dispute(
-		job: JobId,
-		mut j: JobOf<T>,
-		challenger: Option<T::AccountId>,
-		bond: BalanceOf<T>,
-	) -> DispatchResult {
-		let excluded = |a: &T::AccountId| a == &j.executor || Some(a) == challenger.as_ref();
-		let mut candidates: Vec<(T::AccountId, u128)> = ActiveVerifiers::<T>::get()
-			.into_iter()
-			.filter(|v| !excluded(v))
-			.filter(|v| {
-				Duties::<T>::decode_len(v).unwrap_or(0) < T::MaxOpenDisputes::get() as usize
-			})
-			.filter_map(|v| Verifiers::<T>::get(&v).map(|i| (v, Self::weight_of(i.stake))))
-			.collect();
-		let size = T::CommitteeSize::get();
-		ensure!(candidates.len() as u32 >= size, Error::<T>::NotEnoughVerifiers);
-		let mut committee = BoundedVec::<T::AccountId, T::CommitteeSize>::new();
-		for salt in 0..size {
-			let i = Self::draw(&candidates, Self::random(job, salt + 1))
-				.ok_or(Error::<T>::NotEnoughVerifiers)?;
-			let (member, _) = candidates.swap_remove(i);
-			committee.try_push(member).map_err(|_| Error::<T>::NotEnoughVerifiers)?;
-		}
-		if let Some(c) = &challenger {
-			Self::hold(HoldReason::ChallengeBond, c, bond)?;
-		}
-		let deadline = Self::schedule(job, Self::now().saturating_add(T::DisputePeriod::get()))?;
-		for m in &committee {
-			Duties::<T>::try_mutate(m, |d| d.try_push(job))
-				.map_err(|_| Error::<T>::NotEnoughVerifiers)?;
-		}
-		j.status = JobStatus::Disputed;
-		j.deadline = deadline;
-		Jobs::<T>::insert(job, j);
-		Self::deposit_event(Event::JobChallenged {
-			job,
-			challenger: challenger.clone(),
-			bond,
-			committee: committee.to_vec(),
-			deadline,
-		});
-		Disputes::<T>::insert(
-			job,
-			Dispute {
-				challenger,
-				bond,
-				committee,
-				votes: BoundedVec::new(),
-				extended: false,
-				stalled: false,
-			},
-		);
-		Ok(())
-	}
-
-	/// Ends a job that leaves the market: the executor's open job and the
-	/// model's job in flight are counted down, and pruning is scheduled.
-	fn finish(job: JobId, mut j: JobOf<T>, status: JobStatus) {
-		Assignments::<T>::mutate(&j.executor, |list| list.retain(|x| *x != job));
-		JobsInFlight::<T>::mutate_exists(j.model, |n| {
-			let left = n.unwrap_or(0).saturating_sub(1);
-			*n = (left > 0).then_some(left);
-		});
-		j.status = status;
-		// If no block has room, the job is pruned at the next opportunity.
-		j.deadline = Self::schedule(job, Self::now().saturating_add(T::ResultRetention::get()))
-			.unwrap_or_else(|_| Self::now());
-		Jobs::<T>::insert(job, j);
-	}
-
-	fn settle(job: JobId, j: JobOf<T>) {
-		let owner = T::Models::model(&j.model).map(|m| m.owner);
-		match owner {
-			Some(owner) => Self::pay_from_escrow(&j.requester, &owner, j.fees.price),
-			// A model can only vanish if its upload was aborted, which cannot
-			// happen to an active one; keep the price with the requester.
-			None => Self::release(HoldReason::JobEscrow, &j.requester, j.fees.price),
-		}
-		Self::pay_from_escrow(&j.requester, &j.executor, j.fees.executor);
-		Self::pay_from_escrow(&j.requester, &T::Treasury::get(), j.fees.protocol);
-		Self::deposit_event(Event::JobSettled {
-			job,
-			executor: j.executor.clone(),
-			fee: j.fees.executor,
-			price: j.fees.price,
-			protocol_fee: j.fees.protocol,
-		});
-		let callback = j.callback;
-		Self::finish(job, j, JobStatus::Settled);
-		if let Some(cb) = callback {
-			let output = Outputs::<T>::get(job).map(|o| o.into_inner()).unwrap_or_default();
-			Self::deliver(job, cb, JobResult::Settled { output });
-		}
-	}
-
-	fn fail(job: JobId, j: JobOf<T>, reason: FailReason) {
-		let refund = j.fees.total();
-		Self::release(HoldReason::JobEscrow, &j.requester, refund);
-		Self::deposit_event(Event::JobFailed { job, reason, refund });
-		let callback = j.callback;
-		Self::finish(job, j, JobStatus::Failed(reason));
-		if let Some(cb) = callback {
-			Self::deliver(job, cb, JobResult::Failed { reason });
-		}
-	}
-
-	/// Tells the job's consumer how it ended, in a storage layer of its own:
-	/// a consumer's error discards its changes and is reported, nothing more.
-	fn deliver(job: JobId, callback: Callback, result: JobResult) {
-		let outcome = frame_support::storage::with_storage_layer(|| {
-			T::OnSettled::on_result(&callback, job, &result)
-				.unwrap_or_else(|| Err(Error::<T>::UnknownConsumer.into()))
-		});
-		match outcome {
-			Ok(()) => Self::deposit_event(Event::CallbackDelivered { job, callback }),
-			Err(error) => {
-				log::warn!(target: LOG_TARGET, "job {job}: consumer failed: {error:?}");
-				Self::deposit_event(Event::CallbackFailed { job, callback, error })
-			}
-		}
-	}
-
-	/// The fees of a job of a model priced `price`, in `mode`.
-	pub fn fees(price: BalanceOf<T>, mode: VerificationMode) -> Fees<BalanceOf<T>> {
-		Fees {
-			price,
-			executor: T::ExecutorFee::get(),
-			protocol: match mode {
-				VerificationMode::Optimistic => T::ProtocolFee::get(),
-				VerificationMode::Vanilla => Zero::zero(),
-			},
-		}
-	}
-
-	/// Upper bound of one settlement including its consumer's callback.
-	pub fn settlement_weight() -> Weight {
-		T::WeightInfo::on_initialize(1, 1)
-			.saturating_sub(T::WeightInfo::on_initialize(0, 1))
-			.saturating_add(T::OnSettled::max_weight())
-	}
-
-	fn resolve(job: JobId, j: JobOf<T>, dispute: DisputeOf<T>, outcome: Outcome) {
-		Disputes::<T>::remove(job);
-		for m in &dispute.committee {
-			Duties::<T>::mutate(m, |d| d.retain(|x| *x != job));
-		}
-		let winners: Vec<T::AccountId> = dispute
-			.votes
-			.iter()
-			.filter(|(_, v)| v.outcome() == outcome)
-			.map(|(a, _)| a.clone())
-			.collect();
-		Self::deposit_event(Event::DisputeResolved { job, outcome });
-		match outcome {
-			Outcome::ExecutorWrong => {
-				let stake = Executors::<T>::get(&j.executor).map(|e| e.stake).unwrap_or_default();
-				let slash = Self::slash_executor(&j.executor, T::ExecutorSlash::get() * stake);
-				let total = slash.peek();
-				let (to_verifiers, mut rest) = slash.split(T::VerifierReward::get() * total);
-				Self::share(to_verifiers, &winners);
-				if let Some(c) = &dispute.challenger {
-					Self::release(HoldReason::ChallengeBond, c, dispute.bond);
-					let (reward, left) = rest.split(T::ChallengerReward::get() * total);
-					rest = left;
-					Self::reward(c, reward);
-				}
-				Self::to_treasury(rest);
-				Self::fail(job, j, FailReason::ExecutorSlashed);
-			}
-			Outcome::ExecutorRight => {
-				if let Some(c) = &dispute.challenger {
-					let bond = Self::slash(HoldReason::ChallengeBond, c, dispute.bond);
-					let executor_share = T::ExecutorShare::get() * bond.peek();
-					let (to_executor, rest) = bond.split(executor_share);
-					Self::reward(&j.executor, to_executor);
-					Self::share(rest, &winners);
-				}
-				if j.output_hash.is_some() {
-					Self::settle(job, j);
-				} else {
-					// The executor claimed the model unrunnable, the committee ran it:
-					// the executor was wrong after all.
-					Self::fail(job, j, FailReason::ExecutorSlashed);
-				}
-			}
-			Outcome::ModelUnrunnable => {
-				if let Some(c) = &dispute.challenger {
-					Self::release(HoldReason::ChallengeBond, c, dispute.bond);
-				}
-				if let Err(e) = T::Models::disable_and_slash(&j.model) {
-					log::warn!(target: LOG_TARGET, "model of job {job} not slashed: {e:?}");
-				}
-				Self::fail(job, j, FailReason::ModelUnrunnable);
-			}
-		}
-	}
-
-	fn slash_executor(who: &T::AccountId, amount: BalanceOf<T>) -> CreditOf<T> {
-		let credit = Self::slash(HoldReason::ExecutorStake, who, amount);
-		Executors::<T>::mutate(who, |e| {
-			if let Some(e) = e {
-				e.stake = e.stake.saturating_sub(credit.peek());
-			}
-		});
-		credit
-	}
-
-	fn slash_verifier(who: &T::AccountId, amount: BalanceOf<T>) -> CreditOf<T> {
-		let credit = Self::slash(HoldReason::VerifierStake, who, amount);
-		Verifiers::<T>::mutate(who, |v| {
-			if let Some(v) = v {
-				v.stake = v.stake.saturating_sub(credit.peek());
-			}
-		});
-		credit
-	}
-
-	/// Runs the scheduled steps due by `now`, at most `MaxStepsPerBlock` of
-	/// them, oldest first; the rest waits for the next block.
-	pub(crate) fn process_deadlines(now: BlockNumberFor<T>) -> Weight {
-		let mut budget = T::MaxStepsPerBlock::get();
-		let mut steps = 0u32;
-		let mut blocks = 0u32;
-		let mut block = NextDue::<T>::get();
-		while block <= now && budget > 0 && blocks < T::MaxStepsPerBlock::get() {
-			blocks += 1;
-			let mut due = Deadlines::<T>::take(block).into_inner();
-			let rest = due.split_off((budget as usize).min(due.len()));
-			for job in due {
-				budget -= 1;
-				steps += 1;
-				Self::step(job, block, now);
-			}
-			if !rest.is_empty() {
-				Deadlines::<T>::insert(block, BoundedVec::truncate_from(rest));
-				break;
-			}
-			block.saturating_inc();
-		}
-		NextDue::<T>::put(block);
-		T::WeightInfo::on_initialize(steps, blocks)
-			.saturating_add(T::OnSettled::max_weight().saturating_mul(steps.into()))
-	}
-
-	/// The step `job` has due at block `at` (a stale entry is skipped).
-	fn step(job: JobId, at: BlockNumberFor<T>, now: BlockNumberFor<T>) {
-		let Some(j) = Jobs::<T>::get(job) else { return };
-		if j.deadline != at {
-			return;
-		}
-		match j.status {
-			JobStatus::Assigned => {
-				let stake = Executors::<T>::get(&j.executor).map(|e| e.stake).unwrap_or_default();
-				let slash = Self::slash_executor(&j.executor, T::TimeoutSlash::get() * stake);
-				Self::to_treasury(slash);
-				Self::fail(job, j, FailReason::TimedOut);
-			}
-			JobStatus::Submitted => Self::settle(job, j),
-			JobStatus::Disputed => Self::dispute_deadline(job, j, now),
-			JobStatus::Settled | JobStatus::Failed(_) => {
-				Jobs::<T>::remove(job);
-				Inputs::<T>::remove(job);
-				Outputs::<T>::remove(job);
-				Self::deposit_event(Event::JobPruned { job });
-			}
-		}
-	}
-
-	fn dispute_deadline(job: JobId, mut j: JobOf<T>, now: BlockNumberFor<T>) {
-		let Some(mut dispute) = Disputes::<T>::get(job) else { return };
-		if dispute.extended {
-			dispute.stalled = true;
-			Disputes::<T>::insert(job, dispute);
-			Self::deposit_event(Event::DisputeStalled { job });
-			return;
-		}
-		let penalised: Vec<T::AccountId> = dispute
-			.committee
-			.iter()
-			.filter(|m| dispute.votes.iter().all(|(v, _)| v != *m))
-			.cloned()
-			.collect();
-		for m in &penalised {
-			let stake = Verifiers::<T>::get(m).map(|v| v.stake).unwrap_or_default();
-			let credit = Self::slash_verifier(m, T::VerifierPenalty::get() * stake);
-			Self::to_treasury(credit);
-		}
-		dispute.extended = true;
-		match Self::schedule(job, now.saturating_add(T::DisputePeriod::get())) {
-			Ok(deadline) => {
-				j.deadline = deadline;
-				Jobs::<T>::insert(job, j);
-				Self::deposit_event(Event::DisputeExtended { job, penalised, deadline });
-			}
-			Err(_) => {
-				dispute.stalled = true;
-				Self::deposit_event(Event::DisputeStalled { job });
-			}
-		}
-		Disputes::<T>::insert(job, dispute);
-	}
-
-	/// A job with its output, for the runtime API.
-	pub fn job_with_output(job: JobId) -> Option<(JobOf<T>, Option<Vec<u8>>)> {
-		Jobs::<T>::get(job).map(|j| (j, Outputs::<T>::get(job).map(|o| o.into_inner())))
-	}
-
-	/// Checks the pallet's invariants:
-	/// * held funds per account equal its stakes, escrows and bonds;
-	/// * executors' open jobs and verifiers' open disputes match the jobs;
-	/// * every active executor/verifier is registered and not unbonding;
-	/// * every pending job has its deadline scheduled at or after `NextDue`.
-	#[cfg(any(feature = "try-runtime", feature = "test-utils", test))]
-	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
-		use alloc::collections::btree_map::BTreeMap;
-		use frame_support::traits::fungible::InspectHold;
-		let mut escrow: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
-		let mut bonds: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
-		let mut open_jobs: BTreeMap<T::AccountId, Vec<JobId>> = BTreeMap::new();
-		let mut duties: BTreeMap<T::AccountId, Vec<JobId>> = BTreeMap::new();
-		let mut in_flight: BTreeMap<ModelId, u32> = BTreeMap::new();
-		for (id, j) in Jobs::<T>::iter() {
-			let pending = matches!(
-				j.status,
-				JobStatus::Assigned | JobStatus::Submitted | JobStatus::Disputed
-			);
-			if pending {
-				escrow.entry(j.requester.clone()).or_default().saturating_accrue(j.fees.total());
-				open_jobs.entry(j.executor.clone()).or_default().push(id);
-				in_flight.entry(j.model).or_default().saturating_inc();
-			}
-			ensure!(
-				Deadlines::<T>::get(j.deadline).contains(&id) || j.deadline < NextDue::<T>::get(),
-				"job's deadline is not scheduled"
-			);
-			ensure!(
-				(j.status == JobStatus::Disputed) == Disputes::<T>::contains_key(id),
-				"dispute and job status disagree"
-			);
-		}
-		for (id, d) in Disputes::<T>::iter() {
-			if let Some(c) = &d.challenger {
-				bonds.entry(c.clone()).or_default().saturating_accrue(d.bond);
-			}
-			for m in d.committee.iter().filter(|m| d.votes.iter().all(|(v, _)| v != *m)) {
-				duties.entry(m.clone()).or_default().push(id);
-			}
-		}
-		let sorted = |mut v: Vec<JobId>| {
-			v.sort();
-			v
-		};
-		for (who, info) in Executors::<T>::iter() {
-			ensure!(
-				T::Currency::balance_on_hold(&HoldReason::ExecutorStake.into(), &who) == info.stake,
-				"executor stake held differs from its record"
-			);
-			ensure!(
-				sorted(open_jobs.remove(&who).unwrap_or_default())
-					== sorted(Assignments::<T>::get(&who).into_inner()),
-				"executor's assignments differ from its jobs"
-			);
-			ensure!(
-				info.unbonding_until.is_some() != ActiveExecutors::<T>::get().contains(&who),
-				"executor activity differs from its record"
-			);
-		}
-		ensure!(open_jobs.is_empty(), "jobs assigned to unknown executors");
-		for (who, info) in Verifiers::<T>::iter() {
-			ensure!(
-				T::Currency::balance_on_hold(&HoldReason::VerifierStake.into(), &who) == info.stake,
-				"verifier stake held differs from its record"
-			);
-			ensure!(
-				sorted(duties.remove(&who).unwrap_or_default())
-					== sorted(Duties::<T>::get(&who).into_inner()),
-				"verifier's duties differ from its disputes' missing votes"
-			);
-			ensure!(
-				info.unbonding_until.is_some() != ActiveVerifiers::<T>::get().contains(&who),
-				"verifier activity differs from its record"
-			);
-		}
-		ensure!(duties.is_empty(), "committee members who are not verifiers");
-		ensure!(
-			ActiveExecutors::<T>::get().iter().all(Executors::<T>::contains_key)
-				&& ActiveVerifiers::<T>::get().iter().all(Verifiers::<T>::contains_key),
-			"active list names an unregistered account"
-		);
-		for (who, amount) in escrow {
-			ensure!(
-				T::Currency::balance_on_hold(&HoldReason::JobEscrow.into(), &who) == amount,
-				"escrow held differs from pending jobs' fees"
-			);
-		}
-		for (who, amount) in bonds {
-			ensure!(
-				T::Currency::balance_on_hold(&HoldReason::ChallengeBond.into(), &who) == amount,
-				"challenge bonds held differ from disputes"
-			);
-		}
-		for (model, n) in JobsInFlight::<T>::iter() {
-			ensure!(in_flight.remove(&model) == Some(n), "jobs in flight differ");
-		}
-		ensure!(in_flight.is_empty(), "jobs in flight not counted");
-		Ok(())
-	}
-}
-
-/// Executors' and verifiers' `vrty` keys are session keys: a node started with
-/// a dev seed (`--alice`) gets one in its keystore.
-impl<T: Config> sp_runtime::BoundToRuntimeAppPublic for Pallet<T> {
-	type Public = crypto::Public;
-}
-
-/// The registry asks the market whether a model is still in use.
-impl<T: Config> pallet_model_registry::ModelUsage for Pallet<T> {
-	fn jobs_in_flight(id: &ModelId) -> u32 {
-		JobsInFlight::<T>::get(id)
-	}
-}
-
-impl<T: Config> InferenceProvider<T::AccountId> for Pallet<T> {
-	type Balance = BalanceOf<T>;
-
-	fn request(
-		payer: &T::AccountId,
-		model: ModelId,
-		input: Vec<u8>,
-		max_fee: BalanceOf<T>,
-		mode: VerificationMode,
-		callback: Option<Callback>,
-	) -> Result<JobId, DispatchError> {
-		let input = InputOf::<T>::try_from(input).map_err(|_| Error::<T>::InvalidInput)?;
-		Self::do_submit_job(payer.clone(), model, input, max_fee, mode, callback)
-	}
-
-	fn request_weight(input_len: u32) -> Weight {
-		T::WeightInfo::submit_job(input_len, T::MaxExecutors::get())
-	}
-
-	fn quote(model: &ModelId, mode: VerificationMode) -> Option<BalanceOf<T>> {
-		T::Models::model(model).map(|m| Self::fees(m.price, mode).total())
-	}
-
-	#[cfg(feature = "runtime-benchmarks")]
-	fn benchmark_ready_model(
-		inputs: verity_primitives::TensorSpecs,
-		outputs: verity_primitives::TensorSpecs,
-	) -> ModelId {
-		use frame_benchmarking::account;
-		let publisher: T::AccountId = account("publisher", 0, 0);
-		let model =
-			T::Models::benchmark_model(&publisher, inputs, outputs, VerificationPolicy::ArgMax);
-		let executor: T::AccountId = account("executor", 0, 0);
-		Self::benchmark_fund(&executor);
-		if !Executors::<T>::contains_key(&executor) {
-			Self::do_register_executor(&executor, T::MinExecutorStake::get(), None)
-				.expect("a funded account registers; qed");
-		}
-		model
-	}
-
-	#[cfg(feature = "runtime-benchmarks")]
-	fn benchmark_fund(who: &T::AccountId) {
-		use sp_runtime::traits::Bounded;
-		T::Currency::set_balance(who, BalanceOf::<T>::max_value() / 1024u32.into());
 	}
 }

@@ -53,6 +53,7 @@ impl pallet_model_registry::Config for Test {
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Slash = frame_support::traits::tokens::imbalance::ResolveTo<TreasuryAccount, Balances>;
 	type ModelUsage = Inference;
+	type MaxOutputSize = ConstU32<4096>;
 	type MaxModelSize = ConstU32<{ 1024 * 1024 }>;
 	type ChunkSize = ConstU32<1024>;
 	type ModelDeposit = ConstU64<10>;
@@ -130,7 +131,8 @@ impl Config for Test {
 	type MinVerifierStake = ConstU64<1_000>;
 	type UnbondingPeriod = ConstU64<UNBONDING>;
 	type ResultTimeout = ConstU64<RESULT_TIMEOUT>;
-	type TimeoutSlash = TimeoutSlash;
+	type TimeoutPenalty = ConstU32<2>;
+	type MaxDeclines = ConstU32<3>;
 	type ExecutorSlash = ExecutorSlash;
 	type ChallengeBond = ConstU64<BOND>;
 	type ChallengerReward = ChallengerReward;
@@ -193,7 +195,6 @@ impl OnInferenceSettled for TestConsumer {
 }
 
 parameter_types! {
-	pub const TimeoutSlash: Perbill = Perbill::from_percent(10);
 	pub const ExecutorSlash: Perbill = Perbill::from_percent(50);
 	pub const ChallengerReward: Perbill = Perbill::from_percent(20);
 	pub const VerifierReward: Perbill = Perbill::from_percent(30);
@@ -255,13 +256,23 @@ fn spec(name: &str, rows: u32) -> TensorSpec {
 
 /// Publishes `bytes` as an active model (4 floats in, 3 scores out).
 pub fn publish_model(bytes: &[u8], policy: VerificationPolicy) -> ModelId {
+	publish_model_with_outputs(bytes, policy, 3)
+}
+
+/// Publishes `bytes` as an active model with 4 floats in and `outputs` out
+/// per item.
+pub fn publish_model_with_outputs(
+	bytes: &[u8],
+	policy: VerificationPolicy,
+	outputs: u32,
+) -> ModelId {
 	let id = ModelId::from(sp_io::hashing::blake2_256(bytes));
 	let s = ModelSpec {
 		family: Name::try_from(bytes.to_vec()).unwrap(),
 		version: pallet_model_registry::ModelVersion { major: 1, minor: 0 },
 		size: bytes.len() as u32,
 		inputs: BoundedVec::try_from(vec![spec("x", 4)]).unwrap(),
-		outputs: BoundedVec::try_from(vec![spec("y", 3)]).unwrap(),
+		outputs: BoundedVec::try_from(vec![spec("y", outputs)]).unwrap(),
 		price: PRICE,
 		challenge_period: CHALLENGE_PERIOD,
 		policy,
@@ -289,7 +300,12 @@ fn tensors(name: &str, values: &[f32], rows: u32) -> Vec<u8> {
 
 /// A one-item input for the test model.
 pub fn input() -> InputOf<Test> {
-	BoundedVec::try_from(tensors("x", &[0.1, 0.2, 0.3, 0.4], 4)).unwrap()
+	batch_input(1)
+}
+
+/// An input of `items` items for the test model.
+pub fn batch_input(items: usize) -> InputOf<Test> {
+	BoundedVec::try_from(tensors("x", &[0.1, 0.2, 0.3, 0.4].repeat(items), 4)).unwrap()
 }
 
 /// A one-item output of the test model with these scores.

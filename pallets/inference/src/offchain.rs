@@ -2,11 +2,18 @@
 //!
 //! On every block, for each `vrty` key in the node's keystore:
 //! * as an executor, it runs the jobs assigned to that account that still wait
-//!   for a result, and posts [`Call::submit_result`] (or
-//!   [`Call::report_unrunnable`] when the model fails in the engine, e.g. it
-//!   exceeds the engine's limits);
+//!   for a result, and posts [`Call::submit_result`];
 //! * as a verifier, it re-executes the disputed jobs awaiting that account's
-//!   vote and posts [`Call::submit_verdict`].
+//!   vote and posts [`Call::submit_verdict`] with its [`Finding`].
+//!
+//! When the engine fails, [`EngineError::blame`] says who answers for it, the
+//! same way on every node: the model ([`Call::report_fault`] with
+//! [`Fault::Model`], or the finding [`Finding::ModelFault`]), the job's
+//! input (`Fault::Input`, `Finding::InputTooLarge`), or this node. A
+//! node-local failure (timeout, crashed worker) is retried up to
+//! [`MAX_ATTEMPTS`] times; then an executor declines the job
+//! ([`Call::decline_job`]) so that another executor gets it, and a verifier
+//! gives up (its missing vote is its own node's fault).
 //!
 //! Models run in the node's engine through the `verity_inference` host
 //! functions; a model is loaded once (from the registry's on-chain bytes) and
@@ -22,11 +29,15 @@ use frame_system::offchain::{Account, SendSignedTransaction, Signer};
 use sp_runtime::offchain::storage::{MutateStorageError, StorageValueRef};
 use verity_offchain_worker::{
 	host::{verity_inference, PURPOSE_EXECUTE, PURPOSE_VERIFY},
-	EngineError,
+	Blame, EngineError,
 };
 
 /// Blocks after which a claimed job whose answer did not land is tried again.
 pub const RETRY_AFTER: u32 = 10;
+
+/// Runs of one job that may fail for node-local reasons before the worker
+/// stops retrying (an executor then declines the job).
+pub const MAX_ATTEMPTS: u32 = 3;
 
 /// The key type of the accounts an inference node signs with.
 pub const KEY_TYPE: sp_core::crypto::KeyTypeId = sp_core::crypto::KeyTypeId(*b"vrty");
@@ -103,23 +114,38 @@ impl<T: Config> Pallet<T> {
 			Role::Verify => PURPOSE_VERIFY,
 		};
 		let call = match (Self::infer(&j.model, &input, purpose), role) {
-			(Ok(out), Role::Execute) => match OutputOf::<T>::try_from(out) {
-				Ok(output) => Call::submit_result { job, output },
-				Err(_) => Call::report_unrunnable { job },
-			},
-			(Ok(out), Role::Verify) => match OutputOf::<T>::try_from(out) {
-				Ok(output) => Call::submit_verdict { job, output: Some(output) },
-				Err(_) => Call::submit_verdict { job, output: None },
-			},
-			(Err(e), Role::Execute) if e.is_model_fault() => Call::report_unrunnable { job },
-			(Err(e), Role::Verify) if e.is_model_fault() => {
-				Call::submit_verdict { job, output: None }
+			(Ok(output), Role::Execute) => Call::submit_result { job, output },
+			(Ok(output), Role::Verify) => {
+				Call::submit_verdict { job, finding: Finding::Output(output) }
 			}
-			(Err(e), _) => {
-				log::warn!(target: LOG_TARGET, "job {job}: engine error {e:?}; will retry");
-				StorageValueRef::persistent(&key).clear();
-				return;
-			}
+			(Err((e, batch)), role) => match (e.blame(batch), role) {
+				(Blame::Model, Role::Execute) => Call::report_fault { job, fault: Fault::Model },
+				(Blame::Input, Role::Execute) => Call::report_fault { job, fault: Fault::Input },
+				(Blame::Model, Role::Verify) => {
+					Call::submit_verdict { job, finding: Finding::ModelFault }
+				}
+				(Blame::Input, Role::Verify) => {
+					Call::submit_verdict { job, finding: Finding::InputTooLarge }
+				}
+				(Blame::Node, role) => {
+					let attempts = Self::count_attempt(&key);
+					if attempts < MAX_ATTEMPTS {
+						log::warn!(target: LOG_TARGET, "job {job}: engine error {e:?} on this node; will retry ({attempts}/{MAX_ATTEMPTS})");
+						StorageValueRef::persistent(&key).clear();
+						return;
+					}
+					match role {
+						Role::Execute => {
+							log::warn!(target: LOG_TARGET, "job {job}: engine error {e:?} on this node {attempts} times; declining it");
+							Call::decline_job { job }
+						}
+						Role::Verify => {
+							log::error!(target: LOG_TARGET, "job {job}: engine error {e:?} on this node {attempts} times; not voting");
+							return;
+						}
+					}
+				}
+			},
 		};
 		let sent = Signer::<T, T::AuthorityId>::all_accounts()
 			.with_filter(vec![account.public.clone()])
@@ -133,23 +159,57 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// Runs `model` on `input` in the node's engine, loading it first if needed.
-	/// An output that is not what the model declares counts as the model's
-	/// fault (it runs, but not as published).
-	fn infer(model: &ModelId, input: &[u8], purpose: u32) -> Result<Vec<u8>, EngineError> {
-		let info = T::Models::model(model).ok_or(EngineError::NotLoaded)?;
-		if !verity_inference::is_loaded(model.0) {
+	/// Counts one more node-local failure of the work under `key` and
+	/// returns the count.
+	fn count_attempt(key: &[u8]) -> u32 {
+		let counter_key = (key, b"/attempts").encode();
+		let counter = StorageValueRef::persistent(&counter_key);
+		let n = counter.get::<u32>().ok().flatten().unwrap_or(0).saturating_add(1);
+		counter.set(&n);
+		n
+	}
+
+	/// Runs `model` on `input` in the node's engine, loading it first if
+	/// needed (and again if the engine evicted it meanwhile). The output is
+	/// capped at `MaxOutputSize` inside the engine's worker. An output that
+	/// is not what the model declares counts as the model's fault (it runs,
+	/// but not as published). Errors come with the job's batch size, which
+	/// [`EngineError::blame`] needs.
+	fn infer(
+		model: &ModelId,
+		input: &[u8],
+		purpose: u32,
+	) -> Result<OutputOf<T>, (EngineError, u32)> {
+		let info = T::Models::model(model).ok_or((EngineError::NotLoaded, 1))?;
+		let batch = decode_tensors(input)
+			.ok()
+			.and_then(|t| check_tensors(&t, &info.inputs).ok())
+			.unwrap_or(1);
+		let load = || -> Result<(), EngineError> {
 			let bytes = T::Models::model_bytes(model).ok_or(EngineError::NotLoaded)?;
-			verity_inference::load(model.0, &bytes)?;
+			verity_inference::load(model.0, &bytes)
+		};
+		let run = || verity_inference::run(model.0, input, purpose, T::MaxOutputSize::get());
+		if !verity_inference::is_loaded(model.0) {
+			load().map_err(|e| (e, batch))?;
 		}
-		let output = verity_inference::run(model.0, input, purpose)?;
+		let output = match run() {
+			Err(EngineError::NotLoaded) => {
+				load().map_err(|e| (e, batch))?;
+				run()
+			}
+			other => other,
+		}
+		.map_err(|e| (e, batch))?;
 		let declared =
 			decode_tensors(&output).ok().is_some_and(|t| check_tensors(&t, &info.outputs).is_ok());
-		if declared {
-			Ok(output)
-		} else {
-			log::warn!(target: LOG_TARGET, "model {model:?}: output does not match its declaration");
-			Err(EngineError::RunFailed)
+		match OutputOf::<T>::try_from(output) {
+			Ok(output) if declared => Ok(output),
+			Ok(_) => {
+				log::warn!(target: LOG_TARGET, "model {model:?}: output does not match its declaration");
+				Err((EngineError::RunFailed, batch))
+			}
+			Err(_) => Err((EngineError::OutputTooLarge, batch)),
 		}
 	}
 }

@@ -134,7 +134,8 @@ impl<Balance: Saturating + Copy> Fees<Balance> {
 	}
 }
 
-/// Why a job failed; the requester was refunded in every case.
+/// Why a job failed; the requester was refunded (all of the fee, except the
+/// executor's fee after [`FailReason::InputTooLarge`]).
 #[derive(
 	Encode,
 	Decode,
@@ -156,6 +157,15 @@ pub enum FailReason {
 	ModelUnrunnable,
 	/// Governance resolved a stalled dispute against the job.
 	Resolved,
+	/// The input drives the model past the engine's limits; the executor kept
+	/// its fee for the work, the rest was refunded.
+	InputTooLarge,
+	/// The model gave different answers on different honest nodes; it was
+	/// disabled.
+	Nondeterministic,
+	/// Every executor that could take the job declined it (node-local
+	/// failures), or none was left to reassign it to.
+	NoExecutor,
 }
 
 /// Where a job is.
@@ -210,8 +220,44 @@ pub struct Job<AccountId, Balance, BlockNumber> {
 	pub callback: Option<Callback>,
 }
 
-/// A committee member's finding, compared by the pallet with the executor's
-/// output under the model's verification policy.
+/// What a committee member found when it re-executed a job: its own output,
+/// or why the engine would not run it. The pallet compares an output with
+/// the executor's (and with the other members') under the model's policy.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
+)]
+pub enum Finding<Output> {
+	/// The member's own output (SCALE-encoded tensors).
+	Output(Output),
+	/// The model fails on an input the runtime accepted: the publisher's fault.
+	ModelFault,
+	/// The job's input drives the model past the engine's deterministic size
+	/// limits (a tensor or the output too large for its batch): the
+	/// requester's cost, nobody's fault.
+	InputTooLarge,
+}
+
+/// Why the assigned executor did not post a result, as it reports it.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+)]
+pub enum Fault {
+	/// The model fails on an input the runtime accepted.
+	Model,
+	/// The input drives the model past the engine's deterministic size limits.
+	Input,
+}
+
+/// A committee member's vote, derived by the pallet from its [`Finding`].
 #[derive(
 	Encode,
 	Decode,
@@ -227,10 +273,17 @@ pub struct Job<AccountId, Balance, BlockNumber> {
 pub enum Vote {
 	/// Its output agrees with the executor's.
 	Agrees,
-	/// Its output differs from the executor's.
-	Disagrees,
-	/// The model could not be run within the engine's limits.
+	/// Its output differs from the executor's. Dissenters whose outputs agree
+	/// with each other share a `group` (numbered from 0 in the order the
+	/// groups appeared): only a quorum of one group overturns the executor.
+	Disagrees {
+		/// Which of the distinct dissenting answers it gave.
+		group: u8,
+	},
+	/// The model failed on an input the runtime accepted.
 	Unrunnable,
+	/// The input exceeds the engine's deterministic limits.
+	InputTooLarge,
 }
 
 /// How a dispute ends.
@@ -249,10 +302,19 @@ pub enum Vote {
 pub enum Outcome {
 	/// The executor was right: the challenger loses its bond, the job settles.
 	ExecutorRight,
-	/// The executor was wrong: it is slashed, the requester refunded.
+	/// The executor was wrong (a quorum of verifiers agreeing with each other
+	/// differs from it): it is slashed, the requester refunded.
 	ExecutorWrong,
 	/// The model cannot run: it is disabled and its publisher slashed.
 	ModelUnrunnable,
+	/// The input is too large for the engine's limits: the job fails at the
+	/// requester's cost (the executor keeps its fee), nobody is slashed.
+	InputTooLarge,
+	/// Every member voted and no answer reached a quorum: honest nodes do not
+	/// reproduce each other's results, so the model is nondeterministic (or
+	/// its policy too strict for it). Its publisher is slashed and the model
+	/// disabled; the executor and the challenger lose nothing.
+	Nondeterministic,
 }
 
 impl Vote {
@@ -260,8 +322,9 @@ impl Vote {
 	pub fn outcome(self) -> Outcome {
 		match self {
 			Vote::Agrees => Outcome::ExecutorRight,
-			Vote::Disagrees => Outcome::ExecutorWrong,
+			Vote::Disagrees { .. } => Outcome::ExecutorWrong,
 			Vote::Unrunnable => Outcome::ModelUnrunnable,
+			Vote::InputTooLarge => Outcome::InputTooLarge,
 		}
 	}
 }

@@ -109,6 +109,12 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxModelSize: Get<u32>;
 
+		/// Largest job output the inference market accepts, in bytes: a model
+		/// whose declared outputs exceed it even for one item could never
+		/// post a result, and is refused.
+		#[pallet::constant]
+		type MaxOutputSize: Get<u32>;
+
 		/// Size of every upload chunk but the last. Must fit in an extrinsic.
 		#[pallet::constant]
 		type ChunkSize: Get<u32>;
@@ -285,6 +291,12 @@ pub mod pallet {
 		InvalidTensorSpec,
 		/// The verification policy's parameters are out of range.
 		InvalidPolicy,
+		/// `Exact` is for integer and boolean outputs; floats differ in the
+		/// last bits between honest machines: use `Tolerance`, `ArgMax` or `TopK`.
+		ExactOnFloats,
+		/// The declared outputs of a single item exceed the market's
+		/// `MaxOutputSize`.
+		OutputTooLarge,
 		/// The challenge period is outside `MinChallengePeriod..=MaxChallengePeriod`.
 		ChallengePeriodOutOfBounds,
 		/// The family belongs to another account.
@@ -362,6 +374,17 @@ pub mod pallet {
 				Error::<T>::InvalidTensorSpec
 			);
 			ensure!(spec.policy.is_valid(), Error::<T>::InvalidPolicy);
+			// Honest machines compute floats differently in the last bits:
+			// under `Exact` an honest executor or verifier would pay for it.
+			ensure!(
+				spec.policy != VerificationPolicy::Exact
+					|| !spec.outputs.iter().any(|o| is_float(o.dtype)),
+				Error::<T>::ExactOnFloats
+			);
+			ensure!(
+				encoded_size_bound(&spec.outputs, 1) <= u64::from(T::MaxOutputSize::get()),
+				Error::<T>::OutputTooLarge
+			);
 			ensure!(
 				(T::MinChallengePeriod::get()..=T::MaxChallengePeriod::get())
 					.contains(&spec.challenge_period),

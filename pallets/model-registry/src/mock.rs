@@ -75,6 +75,7 @@ impl Config for Test {
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Slash = CountSlash;
 	type ModelUsage = TestUsage;
+	type MaxOutputSize = ConstU32<4096>;
 	type MaxModelSize = ConstU32<MAX_MODEL_SIZE>;
 	type ChunkSize = ChunkSize;
 	type ModelDeposit = frame_support::traits::ConstU64<MODEL_DEPOSIT>;

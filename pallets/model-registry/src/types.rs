@@ -3,8 +3,8 @@
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 pub use verity_primitives::{
-	specs_are_valid, DType, Dim, FamilyName, ModelId, Name, Shape, TensorSpec, TensorSpecs,
-	VerificationPolicy, MAX_NAME_LEN, MAX_RANK, MAX_TENSORS, MAX_TOP_K,
+	encoded_size_bound, is_float, specs_are_valid, DType, Dim, FamilyName, ModelId, Name, Shape,
+	TensorSpec, TensorSpecs, VerificationPolicy, MAX_NAME_LEN, MAX_RANK, MAX_TENSORS, MAX_TOP_K,
 };
 
 /// A release number within a family: `major.minor`.

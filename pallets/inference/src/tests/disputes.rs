@@ -29,7 +29,11 @@ fn challenges_are_checked() {
 		);
 		run_to_block(CHALLENGE_PERIOD);
 		assert_noop!(
-			Inference::submit_verdict(RuntimeOrigin::signed(VERIFIERS[0]), job, None),
+			Inference::submit_verdict(
+				RuntimeOrigin::signed(VERIFIERS[0]),
+				job,
+				Finding::ModelFault
+			),
 			Error::<Test>::NoDispute
 		);
 	});
@@ -90,7 +94,7 @@ fn verdicts_come_from_the_committee_once() {
 			Inference::submit_verdict(
 				RuntimeOrigin::signed(outsider),
 				job,
-				Some(output([1., 0., 0.]))
+				Finding::Output(output([1., 0., 0.]))
 			),
 			Error::<Test>::NotInCommittee
 		);
@@ -99,7 +103,7 @@ fn verdicts_come_from_the_committee_once() {
 			Inference::submit_verdict(
 				RuntimeOrigin::signed(committee[0]),
 				job,
-				Some(output([1., 0., 0.]))
+				Finding::Output(output([1., 0., 0.]))
 			),
 			Error::<Test>::AlreadyVoted
 		);
@@ -107,7 +111,7 @@ fn verdicts_come_from_the_committee_once() {
 			Inference::submit_verdict(
 				RuntimeOrigin::signed(committee[1]),
 				job,
-				Some(BoundedVec::try_from(vec![0u8; 3]).unwrap())
+				Finding::Output(BoundedVec::try_from(vec![0u8; 3]).unwrap())
 			),
 			Error::<Test>::InvalidOutput
 		);
@@ -210,10 +214,10 @@ fn an_executor_reports_a_model_unrunnable_and_the_committee_agrees() {
 	new_test_ext(|model| {
 		let job = submit(model);
 		assert_noop!(
-			Inference::report_unrunnable(RuntimeOrigin::signed(EXECUTOR_2), job),
+			Inference::report_fault(RuntimeOrigin::signed(EXECUTOR_2), job, Fault::Model),
 			Error::<Test>::NotAssignedExecutor
 		);
-		assert_ok!(Inference::report_unrunnable(RuntimeOrigin::signed(EXECUTOR), job));
+		assert_ok!(Inference::report_fault(RuntimeOrigin::signed(EXECUTOR), job, Fault::Model));
 		let committee = Disputes::<Test>::get(job).unwrap().committee;
 		assert!(Disputes::<Test>::get(job).unwrap().challenger.is_none());
 		vote(job, committee[0], None);
@@ -228,7 +232,7 @@ fn an_executor_reports_a_model_unrunnable_and_the_committee_agrees() {
 fn an_executor_that_falsely_reports_unrunnable_is_slashed() {
 	new_test_ext(|model| {
 		let job = submit(model);
-		assert_ok!(Inference::report_unrunnable(RuntimeOrigin::signed(EXECUTOR), job));
+		assert_ok!(Inference::report_fault(RuntimeOrigin::signed(EXECUTOR), job, Fault::Model));
 		let committee = Disputes::<Test>::get(job).unwrap().committee;
 		vote(job, committee[0], Some([0.1, 0.8, 0.1]));
 		vote(job, committee[1], Some([0.1, 0.8, 0.1]));

@@ -119,7 +119,7 @@ fn no_executor_means_no_job_and_never_the_requesters_own() {
 			Error::<Test>::NoExecutorAvailable
 		);
 		// An executor restricted to other models is not assigned either.
-		let other = publish_model(b"other-model", VerificationPolicy::Exact);
+		let other = publish_model(b"other-model", VerificationPolicy::ArgMax);
 		assert_ok!(Inference::unbond_executor(RuntimeOrigin::signed(EXECUTOR)));
 		let only_other = BoundedVec::try_from(vec![other]).unwrap();
 		assert_ok!(Inference::register_executor(
@@ -237,7 +237,8 @@ fn a_job_without_a_result_times_out_refunds_and_slashes() {
 		run_to_block(1 + RESULT_TIMEOUT);
 		assert_eq!(status(job), JobStatus::Failed(FailReason::TimedOut));
 		assert_eq!(free(REQUESTER), ENDOWMENT);
-		let slash = STAKE / 10;
+		// TimeoutPenalty: twice the job's fee, not a share of the whole stake.
+		let slash = 2 * FEE;
 		assert_eq!(stake(EXECUTOR), STAKE - slash);
 		assert_eq!(held(HoldReason::ExecutorStake, EXECUTOR), STAKE - slash);
 		assert_eq!(free(TREASURY), ENDOWMENT + slash);

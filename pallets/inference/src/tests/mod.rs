@@ -4,6 +4,7 @@
 use crate::{mock::*, *};
 use frame_support::{assert_noop, assert_ok};
 
+mod attribution;
 mod consumers;
 mod disputes;
 mod jobs;
@@ -37,8 +38,11 @@ pub fn challenge(job: JobId) -> Vec<AccountId> {
 	Disputes::<Test>::get(job).unwrap().committee.to_vec()
 }
 
+/// A committee member's verdict: its output's `scores`, or `None` for "the
+/// model fails" ([`Finding::ModelFault`]).
 pub fn vote(job: JobId, verifier: AccountId, scores: Option<[f32; 3]>) {
-	assert_ok!(Inference::submit_verdict(RuntimeOrigin::signed(verifier), job, scores.map(output)));
+	let finding = scores.map_or(Finding::ModelFault, |s| Finding::Output(output(s)));
+	assert_ok!(Inference::submit_verdict(RuntimeOrigin::signed(verifier), job, finding));
 }
 
 pub fn status(job: JobId) -> JobStatus {

@@ -159,6 +159,9 @@ fn policies_and_challenge_periods_are_checked() {
 			let mut s = spec(10);
 			s.challenge_period = period;
 			s.policy = policy;
+			if policy == VerificationPolicy::Exact {
+				s.outputs[0].dtype = DType::Int64;
+			}
 			s.version.minor = period as u16;
 			assert_ok!(Registry::register(
 				RuntimeOrigin::signed(ALICE),
@@ -187,5 +190,39 @@ fn publishers_must_afford_deposit_and_bond() {
 			Error::<Test>::InsufficientBalance
 		);
 		assert_eq!(free(CHARLIE), 1_000);
+	});
+}
+
+#[test]
+fn exact_is_refused_for_float_outputs() {
+	new_test_ext(|| {
+		let bytes = fake_model(10, 1);
+		let mut s = spec(10);
+		s.policy = VerificationPolicy::Exact;
+		// A float output among integer ones is enough.
+		s.outputs.try_push(tensor("label", DType::Int64, &[Dim::Batch])).unwrap();
+		assert_noop!(
+			Registry::register(RuntimeOrigin::signed(ALICE), id_of(&bytes), s.clone()),
+			Error::<Test>::ExactOnFloats
+		);
+		s.outputs.remove(0);
+		assert_ok!(Registry::register(RuntimeOrigin::signed(ALICE), id_of(&bytes), s));
+	});
+}
+
+#[test]
+fn outputs_that_cannot_fit_one_item_are_refused() {
+	new_test_ext(|| {
+		let bytes = fake_model(10, 1);
+		// `MaxOutputSize` is 4096 bytes: 2000 floats per item are too many, 2000 bytes are not.
+		let mut s = spec(10);
+		s.outputs[0] = tensor("y", DType::Float32, &[Dim::Batch, Dim::Fixed(2000)]);
+		assert_noop!(
+			Registry::register(RuntimeOrigin::signed(ALICE), id_of(&bytes), s.clone()),
+			Error::<Test>::OutputTooLarge
+		);
+		s.outputs[0] = tensor("y", DType::Uint8, &[Dim::Batch, Dim::Fixed(2000)]);
+		s.policy = VerificationPolicy::ArgMax;
+		assert_ok!(Registry::register(RuntimeOrigin::signed(ALICE), id_of(&bytes), s));
 	});
 }

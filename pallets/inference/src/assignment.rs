@@ -1,0 +1,154 @@
+//! Assignment: who runs a job and who sits on a committee, drawn at random
+//! weighted by stake.
+
+use super::*;
+
+impl<T: Config> Pallet<T> {
+	/// A pseudo-random number for `job` and `salt`, from the parent block hash.
+	/// Good enough to spread jobs and committees; a block author can bias it.
+	pub(crate) fn random(job: JobId, salt: u32) -> u128 {
+		let seed = (frame_system::Pallet::<T>::parent_hash(), job, salt, b"verity/assign");
+		let h = sp_io::hashing::blake2_256(&seed.encode());
+		u128::from_le_bytes(h[..16].try_into().expect("16 bytes; qed"))
+	}
+
+	/// Draws one of `candidates` (with their weights), weighted.
+	pub(crate) fn draw(candidates: &[(T::AccountId, u128)], random: u128) -> Option<usize> {
+		let total = candidates.iter().fold(0u128, |acc, (_, w)| acc.saturating_add(*w));
+		if total == 0 {
+			return None;
+		}
+		let mut point = random % total;
+		for (i, (_, w)) in candidates.iter().enumerate() {
+			if point < *w {
+				return Some(i);
+			}
+			point -= w;
+		}
+		None
+	}
+
+	pub(crate) fn weight_of(stake: BalanceOf<T>) -> u128 {
+		stake.try_into().unwrap_or(u128::MAX).max(1)
+	}
+
+	/// Submits a job for `who`; the checks and escrow of [`Pallet::submit_job`].
+	pub fn do_submit_job(
+		who: T::AccountId,
+		model_id: ModelId,
+		input: InputOf<T>,
+		max_fee: BalanceOf<T>,
+		mode: VerificationMode,
+		callback: Option<Callback>,
+	) -> Result<JobId, DispatchError> {
+		let model = T::Models::model(&model_id).ok_or(Error::<T>::ModelNotFound)?;
+		ensure!(model.is_active(), Error::<T>::ModelNotActive);
+		let tensors = decode_tensors(&input).map_err(|_| Error::<T>::InvalidInput)?;
+		let batch = check_tensors(&tensors, &model.inputs).map_err(|_| Error::<T>::InvalidInput)?;
+		// Refused up front rather than failed later: at this batch size the
+		// declared outputs could not be posted.
+		ensure!(
+			encoded_size_bound(&model.outputs, batch) <= u64::from(T::MaxOutputSize::get()),
+			Error::<T>::OutputTooLarge
+		);
+		let fees = Self::fees(model.price, mode);
+		ensure!(fees.total() <= max_fee, Error::<T>::FeeAboveMax);
+
+		let job = NextJobId::<T>::get();
+		let executor = Self::pick_executor(job, &model_id, &who, &[], 0)?;
+
+		Self::hold(HoldReason::JobEscrow, &who, fees.total())?;
+		let deadline = Self::schedule(job, Self::now().saturating_add(T::ResultTimeout::get()))?;
+		Assignments::<T>::try_mutate(&executor, |list| list.try_push(job))
+			.map_err(|_| Error::<T>::NoExecutorAvailable)?;
+		JobsInFlight::<T>::mutate(model_id, |n| n.saturating_inc());
+		NextJobId::<T>::put(job.saturating_add(1));
+		Jobs::<T>::insert(
+			job,
+			Job {
+				requester: who.clone(),
+				model: model_id,
+				executor: executor.clone(),
+				fees,
+				status: JobStatus::Assigned,
+				submitted_at: Self::now(),
+				deadline,
+				output_hash: None,
+				mode,
+				callback,
+			},
+		);
+		Inputs::<T>::insert(job, input);
+		Self::deposit_event(Event::JobSubmitted {
+			job,
+			model: model_id,
+			requester: who,
+			executor,
+			fee: fees.total(),
+			deadline,
+		});
+		Ok(job)
+	}
+
+	/// Draws an executor for `job` on `model`, weighted by stake, among the
+	/// active executors that serve the model and have room: never the
+	/// requester nor one of `excluded` (executors that declined the job).
+	/// `round` varies the draw between reassignments.
+	pub(crate) fn pick_executor(
+		job: JobId,
+		model: &ModelId,
+		requester: &T::AccountId,
+		excluded: &[T::AccountId],
+		round: u32,
+	) -> Result<T::AccountId, DispatchError> {
+		let candidates: Vec<(T::AccountId, u128)> = ActiveExecutors::<T>::get()
+			.into_iter()
+			.filter(|e| e != requester && !excluded.contains(e))
+			.filter_map(|e| {
+				let info = Executors::<T>::get(&e)?;
+				let serves = info.models.as_ref().is_none_or(|m| m.contains(model));
+				let busy =
+					Assignments::<T>::decode_len(&e).unwrap_or(0) >= T::MaxOpenJobs::get() as usize;
+				(serves && !busy).then(|| (e, Self::weight_of(info.stake)))
+			})
+			.collect();
+		// Salt 0 is the first assignment; committees use 1..=CommitteeSize.
+		let salt = if round == 0 { 0 } else { u32::MAX - round };
+		let pick = Self::draw(&candidates, Self::random(job, salt))
+			.ok_or(Error::<T>::NoExecutorAvailable)?;
+		Ok(candidates[pick].0.clone())
+	}
+
+	/// The assigned executor cannot run `job` for a reason of its own node (a
+	/// timeout, a crashed or killed engine worker, a sandbox denial): the job
+	/// goes to another executor with a fresh `ResultTimeout`, and nobody pays.
+	/// After `MaxDeclines` declines, or with no executor left, the job fails
+	/// and the requester is refunded in full.
+	pub(crate) fn do_decline_job(who: T::AccountId, job: JobId) -> DispatchResult {
+		let mut j = Jobs::<T>::get(job).ok_or(Error::<T>::JobNotFound)?;
+		ensure!(j.executor == who, Error::<T>::NotAssignedExecutor);
+		ensure!(j.status == JobStatus::Assigned, Error::<T>::NotAwaitingResult);
+		let mut declined = Declines::<T>::get(job);
+		let full = declined.try_push(who.clone()).is_err();
+		Assignments::<T>::mutate(&who, |list| list.retain(|x| *x != job));
+		Self::deposit_event(Event::JobDeclined { job, executor: who });
+		let next = if full || declined.len() as u32 >= T::MaxDeclines::get() {
+			None
+		} else {
+			Self::pick_executor(job, &j.model, &j.requester, &declined, declined.len() as u32).ok()
+		};
+		let Some(executor) = next else {
+			Self::fail(job, j, FailReason::NoExecutor);
+			return Ok(());
+		};
+		let deadline = Self::schedule(job, Self::now().saturating_add(T::ResultTimeout::get()))?;
+		Assignments::<T>::try_mutate(&executor, |list| list.try_push(job))
+			.map_err(|_| Error::<T>::NoExecutorAvailable)?;
+		Declines::<T>::insert(job, declined);
+		j.executor = executor.clone();
+		j.deadline = deadline;
+		Jobs::<T>::insert(job, j);
+		Self::deposit_event(Event::JobReassigned { job, executor, deadline });
+		Ok(())
+	}
+}
