@@ -138,6 +138,12 @@ impl pallet_model_registry::Config for Runtime {
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Slash = ResolveTo<TreasuryAccount, Balances>;
 	type ModelUsage = Inference;
+	// Verifiers check every uploaded model before jobs may use it.
+	type Admission = Inference;
+	type MaxGoldenVectors = ConstU32<8>;
+	type MinGoldenVectors = ConstU32<1>;
+	type MaxGoldenVectorSize = ConstU32<{ 128 * 1024 }>;
+	type RejectionSlash = RejectionSlash;
 	type MaxOutputSize = MaxOutputSize;
 	type MaxModelSize = ConstU32<{ 16 * 1024 * 1024 }>;
 	type ChunkSize = ConstU32<{ 1024 * 1024 }>;
@@ -150,6 +156,9 @@ impl pallet_model_registry::Config for Runtime {
 }
 
 parameter_types! {
+	/// Share of the publisher bond slashed when admission rejects a model: a
+	/// wrong declaration costs verifiers a check, not a dispute.
+	pub const RejectionSlash: Perbill = Perbill::from_percent(20);
 	/// Largest job output (the registry refuses models that could not fit one item).
 	pub const MaxOutputSize: u32 = 256 * 1024;
 	/// Share of its stake an executor loses for a wrong result.

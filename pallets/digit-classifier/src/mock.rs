@@ -44,6 +44,8 @@ impl pallet_balances::Config for Test {
 }
 
 parameter_types! {
+	/// Share of the publisher bond slashed when admission rejects a model.
+	pub const RejectionSlash: sp_runtime::Perbill = sp_runtime::Perbill::from_percent(50);
 	pub const TreasuryAccount: AccountId = TREASURY;
 	pub const Ten: Perbill = Perbill::from_percent(10);
 	pub const Fifty: Perbill = Perbill::from_percent(50);
@@ -53,6 +55,11 @@ impl pallet_model_registry::Config for Test {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Slash = frame_support::traits::tokens::imbalance::ResolveTo<TreasuryAccount, Balances>;
+	type Admission = ();
+	type MaxGoldenVectors = ConstU32<4>;
+	type MinGoldenVectors = ConstU32<0>;
+	type MaxGoldenVectorSize = ConstU32<4096>;
+	type RejectionSlash = RejectionSlash;
 	type ModelUsage = Inference;
 	type MaxOutputSize = ConstU32<4096>;
 	type MaxModelSize = ConstU32<{ 1024 * 1024 }>;

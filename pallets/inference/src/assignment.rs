@@ -4,10 +4,11 @@
 use super::*;
 
 impl<T: Config> Pallet<T> {
-	/// A pseudo-random number for `job` and `salt`, from the parent block hash.
-	/// Good enough to spread jobs and committees; a block author can bias it.
-	pub(crate) fn random(job: JobId, salt: u32) -> u128 {
-		let seed = (frame_system::Pallet::<T>::parent_hash(), job, salt, b"verity/assign");
+	/// A pseudo-random number for `subject` (a job, a model) and `salt`, from
+	/// the parent block hash. Good enough to spread jobs and committees; a
+	/// block author can bias it.
+	pub(crate) fn random(subject: impl Encode, salt: u32) -> u128 {
+		let seed = (frame_system::Pallet::<T>::parent_hash(), subject, salt, b"verity/assign");
 		let h = sp_io::hashing::blake2_256(&seed.encode());
 		u128::from_le_bytes(h[..16].try_into().expect("16 bytes; qed"))
 	}
@@ -150,5 +151,29 @@ impl<T: Config> Pallet<T> {
 		Jobs::<T>::insert(job, j);
 		Self::deposit_event(Event::JobReassigned { job, executor, deadline });
 		Ok(())
+	}
+
+	/// Draws `size` distinct verifiers for `subject`, weighted by stake, among
+	/// the active verifiers with room for another duty (`has_room`) that are
+	/// not `excluded`. Fails with `NotEnoughVerifiers` when too few qualify.
+	pub(crate) fn draw_committee(
+		subject: impl Encode + Copy,
+		size: u32,
+		excluded: &[T::AccountId],
+		has_room: impl Fn(&T::AccountId) -> bool,
+	) -> Result<Vec<T::AccountId>, DispatchError> {
+		let mut candidates: Vec<(T::AccountId, u128)> = ActiveVerifiers::<T>::get()
+			.into_iter()
+			.filter(|v| !excluded.contains(v) && has_room(v))
+			.filter_map(|v| Verifiers::<T>::get(&v).map(|i| (v, Self::weight_of(i.stake))))
+			.collect();
+		ensure!(candidates.len() as u32 >= size, Error::<T>::NotEnoughVerifiers);
+		let mut committee = Vec::with_capacity(size as usize);
+		for salt in 0..size {
+			let i = Self::draw(&candidates, Self::random(subject, salt + 1))
+				.ok_or(Error::<T>::NotEnoughVerifiers)?;
+			committee.push(candidates.swap_remove(i).0);
+		}
+		Ok(committee)
 	}
 }

@@ -56,24 +56,14 @@ impl<T: Config> Pallet<T> {
 		challenger: Option<T::AccountId>,
 		bond: BalanceOf<T>,
 	) -> DispatchResult {
-		let excluded = |a: &T::AccountId| a == &j.executor || Some(a) == challenger.as_ref();
-		let mut candidates: Vec<(T::AccountId, u128)> = ActiveVerifiers::<T>::get()
-			.into_iter()
-			.filter(|v| !excluded(v))
-			.filter(|v| {
-				Duties::<T>::decode_len(v).unwrap_or(0) < T::MaxOpenDisputes::get() as usize
-			})
-			.filter_map(|v| Verifiers::<T>::get(&v).map(|i| (v, Self::weight_of(i.stake))))
-			.collect();
-		let size = T::CommitteeSize::get();
-		ensure!(candidates.len() as u32 >= size, Error::<T>::NotEnoughVerifiers);
-		let mut committee = BoundedVec::<T::AccountId, T::CommitteeSize>::new();
-		for salt in 0..size {
-			let i = Self::draw(&candidates, Self::random(job, salt + 1))
-				.ok_or(Error::<T>::NotEnoughVerifiers)?;
-			let (member, _) = candidates.swap_remove(i);
-			committee.try_push(member).map_err(|_| Error::<T>::NotEnoughVerifiers)?;
-		}
+		let excluded: Vec<T::AccountId> =
+			core::iter::once(j.executor.clone()).chain(challenger.clone()).collect();
+		let has_room = |v: &T::AccountId| {
+			Duties::<T>::decode_len(v).unwrap_or(0) < T::MaxOpenDisputes::get() as usize
+		};
+		let drawn = Self::draw_committee(job, T::CommitteeSize::get(), &excluded, has_room)?;
+		let committee = BoundedVec::<T::AccountId, T::CommitteeSize>::try_from(drawn)
+			.map_err(|_| Error::<T>::NotEnoughVerifiers)?;
 		if let Some(c) = &challenger {
 			Self::hold(HoldReason::ChallengeBond, c, bond)?;
 		}

@@ -96,6 +96,7 @@ pub mod weights;
 
 // The pallet's logic, one topic per module; `mod pallet` below keeps only the
 // configuration, storage, events, errors and the calls' entry points.
+mod admission;
 mod assignment;
 mod disputes;
 mod funds;
@@ -152,6 +153,12 @@ pub type InputOf<T> = BoundedVec<u8, <T as Config>::MaxInputSize>;
 pub type OutputOf<T> = BoundedVec<u8, <T as Config>::MaxOutputSize>;
 /// A committee member's finding.
 pub type FindingOf<T> = Finding<OutputOf<T>>;
+/// A model's admission as stored.
+pub type AdmissionOf<T> = Admission<
+	<T as frame_system::Config>::AccountId,
+	BlockNumberFor<T>,
+	<T as Config>::CommitteeSize,
+>;
 
 const LOG_TARGET: &str = "runtime::inference";
 
@@ -366,6 +373,21 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Declines<T: Config> =
 		StorageMap<_, Twox64Concat, JobId, BoundedVec<T::AccountId, T::MaxDeclines>, ValueQuery>;
+
+	/// Models awaiting admission, with their committee and votes.
+	#[pallet::storage]
+	pub type Admissions<T: Config> = StorageMap<_, Blake2_128Concat, ModelId, AdmissionOf<T>>;
+
+	/// Each verifier's models awaiting its admission vote (its offchain
+	/// worker's to-do list).
+	#[pallet::storage]
+	pub type AdmissionDuties<T: Config> = StorageMap<
+		_,
+		Blake2_128Concat,
+		T::AccountId,
+		BoundedVec<ModelId, T::MaxOpenDisputes>,
+		ValueQuery,
+	>;
 
 	/// Jobs whose deadline falls in a block.
 	#[pallet::storage]
@@ -610,6 +632,31 @@ pub mod pallet {
 			/// The consumer's error.
 			error: DispatchError,
 		},
+		/// A committee was drawn to check an uploaded model.
+		AdmissionStarted {
+			/// The model.
+			model: ModelId,
+			/// The verifiers drawn (empty: too few verifiers; retry later).
+			committee: Vec<T::AccountId>,
+			/// After this block, non-voters may be replaced.
+			deadline: BlockNumberFor<T>,
+		},
+		/// A committee member voted on a model's admission.
+		AdmissionVoted {
+			/// The model.
+			model: ModelId,
+			/// The verifier.
+			verifier: T::AccountId,
+			/// Its vote.
+			vote: AdmissionVote,
+		},
+		/// An admission ended: the model is active, or rejected.
+		AdmissionDecided {
+			/// The model.
+			model: ModelId,
+			/// Whether it was admitted.
+			admitted: bool,
+		},
 		/// A finished job's records were removed.
 		JobPruned {
 			/// The job.
@@ -682,6 +729,10 @@ pub mod pallet {
 		NotStalled,
 		/// Every block a deadline could go into is full.
 		SchedulerFull,
+		/// No admission of this model is under way.
+		NoAdmission,
+		/// The admission's committee still has time to vote.
+		AdmissionNotDue,
 		/// No consumer of the runtime answers to the job's callback.
 		UnknownConsumer,
 	}
@@ -868,6 +919,30 @@ pub mod pallet {
 		#[pallet::weight(T::WeightInfo::decline_job(T::MaxExecutors::get()).saturating_add(Pallet::<T>::settlement_weight()))]
 		pub fn decline_job(origin: OriginFor<T>, job: JobId) -> DispatchResult {
 			Self::do_decline_job(ensure_signed(origin)?, job)
+		}
+
+		/// An admission committee member's vote on `model`: whether the model
+		/// is as declared, deterministic and matches its golden vectors. Free
+		/// for a committee member (`Pays::No`): checking is a verifier's duty.
+		#[pallet::call_index(14)]
+		#[pallet::weight(T::WeightInfo::submit_admission_vote())]
+		pub fn submit_admission_vote(
+			origin: OriginFor<T>,
+			model: ModelId,
+			vote: AdmissionVote,
+		) -> DispatchResultWithPostInfo {
+			Self::do_submit_admission_vote(ensure_signed(origin)?, model, vote)?;
+			Ok(Pays::No.into())
+		}
+
+		/// Replaces the members of `model`'s admission committee who did not
+		/// vote by its deadline (or draws a first committee where too few
+		/// verifiers were available). Anyone may call it.
+		#[pallet::call_index(15)]
+		#[pallet::weight(T::WeightInfo::challenge(T::MaxVerifiers::get()))]
+		pub fn retry_admission(origin: OriginFor<T>, model: ModelId) -> DispatchResult {
+			ensure_signed(origin)?;
+			Self::do_retry_admission(model)
 		}
 	}
 }

@@ -43,6 +43,8 @@ impl pallet_balances::Config for Test {
 }
 
 parameter_types! {
+	/// Share of the publisher bond slashed when admission rejects a model.
+	pub const RejectionSlash: sp_runtime::Perbill = sp_runtime::Perbill::from_percent(50);
 	pub const TreasuryAccount: AccountId = TREASURY;
 	/// Scheduled steps per block; tests of the carry-over lower it.
 	pub static MaxSteps: u32 = 8;
@@ -52,6 +54,11 @@ impl pallet_model_registry::Config for Test {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Slash = frame_support::traits::tokens::imbalance::ResolveTo<TreasuryAccount, Balances>;
+	type Admission = Inference;
+	type MaxGoldenVectors = ConstU32<4>;
+	type MinGoldenVectors = ConstU32<1>;
+	type MaxGoldenVectorSize = ConstU32<4096>;
+	type RejectionSlash = RejectionSlash;
 	type ModelUsage = Inference;
 	type MaxOutputSize = ConstU32<4096>;
 	type MaxModelSize = ConstU32<{ 1024 * 1024 }>;
@@ -278,6 +285,22 @@ pub fn publish_model_with_outputs(
 		policy,
 	};
 	Registry::register(RuntimeOrigin::signed(PUBLISHER), id, s).unwrap();
+	upload_pending(id, bytes, outputs);
+	admit(id);
+	id
+}
+
+/// Gives registered model `id` a golden vector (for `outputs` scores out) and
+/// uploads its `bytes`: the model is then pending admission.
+pub fn upload_pending(id: ModelId, bytes: &[u8], outputs: u32) {
+	let scores: Vec<f32> = (0..outputs).map(|i| i as f32).collect();
+	Registry::add_golden_vector(
+		RuntimeOrigin::signed(PUBLISHER),
+		id,
+		BoundedVec::try_from(tensors("x", &[0.1, 0.2, 0.3, 0.4], 4)).unwrap(),
+		BoundedVec::try_from(tensors("y", &scores, outputs)).unwrap(),
+	)
+	.unwrap();
 	Registry::upload_chunk(
 		RuntimeOrigin::signed(PUBLISHER),
 		id,
@@ -285,7 +308,16 @@ pub fn publish_model_with_outputs(
 		BoundedVec::try_from(bytes.to_vec()).unwrap(),
 	)
 	.unwrap();
-	id
+}
+
+/// Has a quorum of `model`'s admission committee vote to admit it.
+pub fn admit(model: ModelId) {
+	let committee = Admissions::<Test>::get(model).expect("admission under way").committee;
+	for m in committee.iter().take(2) {
+		Inference::submit_admission_vote(RuntimeOrigin::signed(*m), model, AdmissionVote::Admit)
+			.unwrap();
+	}
+	assert!(Registry::is_active(&model), "admitted");
 }
 
 fn tensors(name: &str, values: &[f32], rows: u32) -> Vec<u8> {

@@ -135,10 +135,12 @@ impl<T: Config> Pallet<T> {
 		let until = unbonding.ok_or(Error::<T>::NotUnbonding)?;
 		ensure!(Self::now() >= until, Error::<T>::StillUnbonding);
 		let open = match role {
-			Staker::Executor => Assignments::<T>::decode_len(&who),
-			Staker::Verifier => Duties::<T>::decode_len(&who),
+			Staker::Executor => Assignments::<T>::decode_len(&who).unwrap_or(0),
+			Staker::Verifier => Duties::<T>::decode_len(&who)
+				.unwrap_or(0)
+				.saturating_add(AdmissionDuties::<T>::decode_len(&who).unwrap_or(0)),
 		};
-		ensure!(open.unwrap_or(0) == 0, Error::<T>::OpenJobs);
+		ensure!(open == 0, Error::<T>::OpenJobs);
 		Self::release(role.hold_reason(), &who, stake);
 		match role {
 			Staker::Executor => {

@@ -8,7 +8,8 @@ impl<T: Config> Pallet<T> {
 	/// * executors' open jobs and verifiers' open disputes match the jobs;
 	/// * every active executor/verifier is registered and not unbonding;
 	/// * every pending job has its deadline scheduled at or after `NextDue`;
-	/// * declines and dissenting outputs are kept only while their job needs them.
+	/// * declines and dissenting outputs are kept only while their job needs them;
+	/// * admissions run only for pending models, and admission duties match them.
 	#[cfg(any(feature = "try-runtime", feature = "test-utils", test))]
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		use alloc::collections::btree_map::BTreeMap;
@@ -113,6 +114,25 @@ impl<T: Config> Pallet<T> {
 				"a job is assigned to an executor that declined it"
 			);
 		}
+		let mut admission_duties: BTreeMap<T::AccountId, Vec<ModelId>> = BTreeMap::new();
+		for (model, a) in Admissions::<T>::iter() {
+			ensure!(
+				T::Models::model(&model)
+					.is_some_and(|m| m.status == pallet_model_registry::ModelStatus::Pending),
+				"an admission runs for a model that is not pending"
+			);
+			for m in a.committee.iter().filter(|m| a.votes.iter().all(|(v, _)| v != *m)) {
+				admission_duties.entry(m.clone()).or_default().push(model);
+			}
+		}
+		for (who, duties) in AdmissionDuties::<T>::iter() {
+			let mut expected = admission_duties.remove(&who).unwrap_or_default();
+			let mut actual = duties.into_inner();
+			expected.sort();
+			actual.sort();
+			ensure!(expected == actual, "verifier's admission duties differ from admissions");
+		}
+		ensure!(admission_duties.is_empty(), "admission duties not recorded");
 		for (id, _, _) in DissentingOutputs::<T>::iter() {
 			ensure!(Disputes::<T>::contains_key(id), "dissenting outputs of no running dispute");
 		}

@@ -352,3 +352,72 @@ where
 	/// Whether it outlived its extension without a quorum and awaits governance.
 	pub stalled: bool,
 }
+
+/// Why an admission committee member refuses a model.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+)]
+pub enum AdmissionFault {
+	/// The declared inputs or outputs differ from the graph's (a name, an
+	/// element type, a rank, a fixed versus batch dimension).
+	SpecMismatch,
+	/// The graph draws random numbers without a seed: honest nodes would get
+	/// different outputs.
+	UnseededRandom,
+	/// A golden vector gave different outputs in two runs on the same node.
+	NotReproducible,
+	/// A golden vector's output disagrees with the publisher's expected
+	/// output under the model's policy.
+	WrongGoldenOutput,
+	/// The engine cannot load or run the model (or a golden vector's input
+	/// passes its limits at batch 1).
+	Unrunnable,
+}
+
+/// An admission committee member's vote on a model.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+)]
+pub enum AdmissionVote {
+	/// The model is as declared, deterministic and matches its golden vectors.
+	Admit,
+	/// The model fails the check for this reason.
+	Reject(AdmissionFault),
+}
+
+/// A model's admission under way.
+#[derive(
+	Encode, Decode, MaxEncodedLen, TypeInfo, CloneNoBound, PartialEqNoBound, EqNoBound, DebugNoBound,
+)]
+#[scale_info(skip_type_params(CommitteeSize))]
+pub struct Admission<AccountId, BlockNumber, CommitteeSize: Get<u32>>
+where
+	AccountId: Clone + PartialEq + Eq + core::fmt::Debug,
+	BlockNumber: Clone + PartialEq + Eq + core::fmt::Debug,
+{
+	/// The verifiers drawn to check the model (empty while too few verifiers
+	/// were available; [`crate::Pallet::retry_admission`] draws again).
+	pub committee: BoundedVec<AccountId, CommitteeSize>,
+	/// Votes so far.
+	pub votes: BoundedVec<(AccountId, AdmissionVote), CommitteeSize>,
+	/// After this block, anyone may have non-voters replaced.
+	pub deadline: BlockNumber,
+}

@@ -7,6 +7,7 @@
 
 use super::*;
 use alloc::vec;
+use codec::Encode;
 use frame_benchmarking::v2::*;
 use frame_support::traits::fungible::Mutate;
 use frame_system::RawOrigin;
@@ -20,6 +21,29 @@ fn funded<T: Config>(name: &'static str) -> T::AccountId {
 
 fn fake_bytes(size: u32, seed: u8) -> Vec<u8> {
 	(0..size).map(|i| (i % 251) as u8 ^ seed).collect()
+}
+
+/// One item of `floats` float32s named `name`, SCALE-encoded as a job carries it.
+fn tensors(name: &[u8], floats: u32) -> Vec<u8> {
+	vec![verity_primitives::Tensor {
+		name: name.to_vec(),
+		dtype: DType::Float32,
+		shape: vec![1, floats],
+		data: vec![0; floats as usize * 4],
+	}]
+	.encode()
+}
+
+/// Gives model `id` (declared as in [`spec`]) the golden vectors admission needs.
+fn with_golden_vectors<T: Config>(id: ModelId) {
+	let golden = GoldenVector {
+		input: BoundedVec::truncate_from(tensors(b"x", 64)),
+		output: BoundedVec::truncate_from(tensors(b"y", 64)),
+	};
+	GoldenVectors::<T>::insert(
+		id,
+		BoundedVec::truncate_from(vec![golden; T::MinGoldenVectors::get() as usize]),
+	);
 }
 
 fn spec<T: Config>(size: u32, minor: u16) -> ModelSpecOf<T> {
@@ -55,6 +79,7 @@ fn registered<T: Config>(owner: &T::AccountId, bytes: &[u8], chunks: u32) -> Mod
 		Chunks::<T>::insert(id, i as u32, BoundedVec::try_from(chunk.to_vec()).unwrap());
 		received += chunk.len() as u32;
 	}
+	with_golden_vectors::<T>(id);
 	Models::<T>::mutate(id, |m| {
 		let m = m.as_mut().unwrap();
 		m.chunks = chunks;
@@ -98,7 +123,8 @@ mod benchmarks {
 		#[extrinsic_call]
 		_(RawOrigin::Signed(caller), id, 0, chunk);
 
-		assert_eq!(Models::<T>::get(id).unwrap().status, ModelStatus::Active);
+		let status = Models::<T>::get(id).unwrap().status;
+		assert!(matches!(status, ModelStatus::Active | ModelStatus::Pending), "{status:?}");
 	}
 
 	#[benchmark]
@@ -115,7 +141,7 @@ mod benchmarks {
 			Pallet::<T>::complete_upload(&id, &mut model)?;
 		}
 
-		assert_eq!(model.status, ModelStatus::Active);
+		assert!(matches!(model.status, ModelStatus::Active | ModelStatus::Pending));
 		Ok(())
 	}
 
@@ -188,6 +214,32 @@ mod benchmarks {
 		_(RawOrigin::Signed(caller.clone()), id);
 
 		assert_eq!(Models::<T>::get(id).unwrap().owner, caller);
+	}
+
+	/// `b` bytes of input and expected output together (as many floats in
+	/// each as fit), checked against the declarations and stored.
+	#[benchmark]
+	fn add_golden_vector(b: Linear<64, { T::MaxGoldenVectorSize::get() }>) {
+		let caller = funded::<T>("caller");
+		let floats = (b.saturating_sub(60) / 8).max(1);
+		let bytes = fake_bytes(100, 9);
+		let id = ModelId::from(sp_io::hashing::blake2_256(&bytes));
+		let mut s = spec::<T>(100, 0);
+		let one = |name: &[u8]| TensorSpec {
+			name: Name::try_from(name.to_vec()).unwrap(),
+			dtype: DType::Float32,
+			shape: Shape::try_from(vec![Dim::Batch, Dim::Fixed(floats)]).unwrap(),
+		};
+		s.inputs = TensorSpecs::try_from(vec![one(b"x")]).unwrap();
+		s.outputs = TensorSpecs::try_from(vec![one(b"y")]).unwrap();
+		Pallet::<T>::register(RawOrigin::Signed(caller.clone()).into(), id, s).unwrap();
+		let input = BoundedVec::truncate_from(tensors(b"x", floats));
+		let output = BoundedVec::truncate_from(tensors(b"y", floats));
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller), id, input, output);
+
+		assert_eq!(GoldenVectors::<T>::decode_len(id), Some(1));
 	}
 
 	#[benchmark]

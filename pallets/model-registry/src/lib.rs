@@ -61,10 +61,14 @@ use frame_support::{
 	},
 };
 use frame_system::pallet_prelude::*;
-use sp_runtime::traits::{Saturating, Zero};
+use sp_runtime::{
+	traits::{Saturating, Zero},
+	Perbill,
+};
+use verity_primitives::{check_tensors, decode_tensors};
 
 pub use pallet::*;
-pub use traits::{ModelRegistry, ModelUsage};
+pub use traits::{ModelAdmission, ModelRegistry, ModelUsage};
 pub use types::*;
 pub use weights::WeightInfo;
 
@@ -78,6 +82,8 @@ pub type ModelInfoOf<T> =
 	ModelInfo<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
 /// What `register` takes.
 pub type ModelSpecOf<T> = ModelSpec<BalanceOf<T>, BlockNumberFor<T>>;
+/// A golden vector as stored.
+pub type GoldenVectorOf<T> = GoldenVector<<T as Config>::MaxGoldenVectorSize>;
 
 const LOG_TARGET: &str = "runtime::model-registry";
 
@@ -105,6 +111,10 @@ pub mod pallet {
 		/// Tells whether jobs still use a model (it cannot be retired until none does).
 		type ModelUsage: ModelUsage;
 
+		/// Admits uploaded models (the inference market's verifiers check
+		/// them); `()` admits every model as soon as its bytes are complete.
+		type Admission: ModelAdmission;
+
 		/// Largest model, in bytes.
 		#[pallet::constant]
 		type MaxModelSize: Get<u32>;
@@ -130,6 +140,23 @@ pub mod pallet {
 		/// Bond held per model; slashed when the model is proven unrunnable.
 		#[pallet::constant]
 		type PublisherBond: Get<BalanceOf<Self>>;
+
+		/// Most golden vectors one model may carry.
+		#[pallet::constant]
+		type MaxGoldenVectors: Get<u32>;
+
+		/// Golden vectors a model needs before its last chunk is accepted
+		/// (0 where no admission checks them).
+		#[pallet::constant]
+		type MinGoldenVectors: Get<u32>;
+
+		/// Largest golden vector (its input and expected output together), in bytes.
+		#[pallet::constant]
+		type MaxGoldenVectorSize: Get<u32>;
+
+		/// Share of the publisher bond slashed when admission rejects a model.
+		#[pallet::constant]
+		type RejectionSlash: Get<Perbill>;
 
 		/// Shortest challenge period a model may set.
 		#[pallet::constant]
@@ -177,6 +204,18 @@ pub mod pallet {
 	pub type Releases<T: Config> =
 		StorageDoubleMap<_, Blake2_128Concat, FamilyName, Twox64Concat, ModelVersion, ModelId>;
 
+	/// Each model's golden vectors: inputs with the outputs its publisher
+	/// expects, which admission runs (at most `MaxGoldenVectors`; removed
+	/// with the model's bytes). Paid for by the model's storage deposit.
+	#[pallet::storage]
+	pub type GoldenVectors<T: Config> = StorageMap<
+		_,
+		Blake2_128Concat,
+		ModelId,
+		BoundedVec<GoldenVectorOf<T>, T::MaxGoldenVectors>,
+		ValueQuery,
+	>;
+
 	/// Ownership offers waiting for the new owner's acceptance.
 	#[pallet::storage]
 	pub type PendingOwners<T: Config> = StorageMap<_, Blake2_128Concat, ModelId, T::AccountId>;
@@ -210,10 +249,30 @@ pub mod pallet {
 			/// Bytes stored so far.
 			received: u32,
 		},
-		/// All bytes arrived and hash to the model's id: jobs may use it.
+		/// All bytes arrived and hash to the model's id; admission checks the
+		/// model before jobs may use it.
+		UploadCompleted {
+			/// The model.
+			model: ModelId,
+		},
+		/// The model is admitted (or needed no admission): jobs may use it.
 		ModelActivated {
 			/// The model.
 			model: ModelId,
+		},
+		/// Admission rejected the model; part of its bond was slashed.
+		ModelRejected {
+			/// The model.
+			model: ModelId,
+			/// The amount slashed from the publisher bond.
+			slashed: BalanceOf<T>,
+		},
+		/// The publisher added a golden vector to a model it is uploading.
+		GoldenVectorAdded {
+			/// The model.
+			model: ModelId,
+			/// Golden vectors the model now has.
+			count: u32,
 		},
 		/// An upload was given up; deposit and bond were released.
 		UploadAborted {
@@ -279,6 +338,16 @@ pub mod pallet {
 	pub enum Error<T> {
 		/// No model has this id.
 		ModelNotFound,
+		/// The model has `MaxGoldenVectors` golden vectors already.
+		TooManyGoldenVectors,
+		/// The model needs `MinGoldenVectors` golden vectors before its last chunk.
+		TooFewGoldenVectors,
+		/// A golden vector's input or output does not match the model's
+		/// declared inputs or outputs, or its expected output disagrees with
+		/// the declared size limits.
+		InvalidGoldenVector,
+		/// The model is not awaiting admission.
+		NotPending,
 		/// A model with this id is already registered.
 		ModelAlreadyRegistered,
 		/// Only the model's owner may do this.
@@ -445,13 +514,15 @@ pub mod pallet {
 
 		/// Stores chunk `index` of model `id`. Chunks come in order from 0; every
 		/// chunk but the last is `ChunkSize` bytes. The chunk that completes the
-		/// model checks the hash of all bytes against `id` and activates it; if
-		/// the hash differs the chunk is rejected with `HashMismatch` (resend a
-		/// corrected chunk, or [`Pallet::abort_upload`]).
+		/// model checks the hash of all bytes against `id` and hands the model
+		/// to admission (`Pending`; it needs `MinGoldenVectors` golden vectors
+		/// by then); if the hash differs the chunk is rejected with
+		/// `HashMismatch` (resend a corrected chunk, or [`Pallet::abort_upload`]).
 		#[pallet::call_index(1)]
 		#[pallet::weight(
 			T::WeightInfo::upload_chunk(data.len() as u32)
 				.saturating_add(T::WeightInfo::complete_upload(T::MaxModelSize::get()))
+				.saturating_add(T::Admission::start_weight())
 		)]
 		pub fn upload_chunk(
 			origin: OriginFor<T>,
@@ -481,6 +552,7 @@ pub mod pallet {
 			if model.received == model.size {
 				Self::complete_upload(&id, &mut model)?;
 				weight.saturating_accrue(T::WeightInfo::complete_upload(model.size));
+				weight.saturating_accrue(T::Admission::start_weight());
 			}
 			Models::<T>::insert(id, model);
 			Ok(Some(weight).into())
@@ -497,6 +569,7 @@ pub mod pallet {
 			ensure!(model.status == ModelStatus::Uploading, Error::<T>::NotUploading);
 
 			Self::remove_chunks(&id, model.chunks);
+			GoldenVectors::<T>::remove(id);
 			Self::release_hold(HoldReason::StorageDeposit, &who, model.deposit);
 			Self::release_hold(HoldReason::PublisherBond, &who, model.bond);
 			Releases::<T>::remove(&model.family, model.version);
@@ -512,6 +585,44 @@ pub mod pallet {
 			Models::<T>::remove(id);
 			Self::deposit_event(Event::UploadAborted { model: id });
 			Ok(Some(T::WeightInfo::abort_upload(model.chunks)).into())
+		}
+
+		/// Adds a golden vector to a model being uploaded: an `input` and the
+		/// `output` its publisher expects (both SCALE-encoded tensors matching
+		/// the declarations). Admission runs it and compares the result under
+		/// the model's policy. Its bytes are added to the storage deposit.
+		#[pallet::call_index(9)]
+		#[pallet::weight(T::WeightInfo::add_golden_vector(input.len().saturating_add(output.len()) as u32))]
+		pub fn add_golden_vector(
+			origin: OriginFor<T>,
+			id: ModelId,
+			input: BoundedVec<u8, T::MaxGoldenVectorSize>,
+			output: BoundedVec<u8, T::MaxGoldenVectorSize>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let mut model = Models::<T>::get(id).ok_or(Error::<T>::ModelNotFound)?;
+			ensure!(model.owner == who, Error::<T>::NotOwner);
+			ensure!(model.status == ModelStatus::Uploading, Error::<T>::NotUploading);
+			let len = input.len().saturating_add(output.len()) as u32;
+			ensure!(len <= T::MaxGoldenVectorSize::get(), Error::<T>::InvalidGoldenVector);
+			let fits = |bytes: &[u8], specs: &[TensorSpec]| {
+				decode_tensors(bytes).is_ok_and(|t| check_tensors(&t, specs).is_ok())
+			};
+			ensure!(
+				fits(&input, &model.inputs) && fits(&output, &model.outputs),
+				Error::<T>::InvalidGoldenVector
+			);
+			let deposit = T::ByteDeposit::get().saturating_mul(len.into());
+			let count = GoldenVectors::<T>::try_mutate(id, |v| {
+				v.try_push(GoldenVector { input, output })
+					.map_err(|_| Error::<T>::TooManyGoldenVectors)?;
+				Ok::<_, DispatchError>(v.len() as u32)
+			})?;
+			Self::hold_funds(HoldReason::StorageDeposit, &who, deposit)?;
+			model.deposit.saturating_accrue(deposit);
+			Models::<T>::insert(id, model);
+			Self::deposit_event(Event::GoldenVectorAdded { model: id, count });
+			Ok(())
 		}
 
 		/// Sets the price per job paid to the owner. Jobs already submitted keep
@@ -547,7 +658,7 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Removes a deprecated (or disabled) model's bytes once no job uses it,
+		/// Removes a deprecated (or disabled, or rejected) model's bytes once no job uses it,
 		/// and releases its deposit and what is left of its bond. The record
 		/// stays, marked `Retired`.
 		#[pallet::call_index(5)]
@@ -557,13 +668,17 @@ pub mod pallet {
 			let mut model = Models::<T>::get(id).ok_or(Error::<T>::ModelNotFound)?;
 			ensure!(model.owner == who, Error::<T>::NotOwner);
 			ensure!(
-				matches!(model.status, ModelStatus::Deprecated | ModelStatus::Disabled),
+				matches!(
+					model.status,
+					ModelStatus::Deprecated | ModelStatus::Disabled | ModelStatus::Rejected
+				),
 				Error::<T>::NotDeprecated
 			);
 			ensure!(T::ModelUsage::jobs_in_flight(&id) == 0, Error::<T>::ModelInUse);
 
 			let chunks = model.chunks;
 			Self::remove_chunks(&id, chunks);
+			GoldenVectors::<T>::remove(id);
 			Self::release_hold(HoldReason::StorageDeposit, &who, model.deposit);
 			Self::release_hold(HoldReason::PublisherBond, &who, model.bond);
 			let released = model.deposit.saturating_add(model.bond);
@@ -670,7 +785,7 @@ impl<T: Config> Pallet<T> {
 	}
 
 	fn changeable(status: ModelStatus) -> bool {
-		!matches!(status, ModelStatus::Disabled | ModelStatus::Retired)
+		!matches!(status, ModelStatus::Disabled | ModelStatus::Retired | ModelStatus::Rejected)
 	}
 
 	fn hold_funds(reason: HoldReason, who: &T::AccountId, amount: BalanceOf<T>) -> DispatchResult {
@@ -692,13 +807,23 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// Checks that all of model `id`'s bytes are stored and hash to its id, and
-	/// activates it.
+	/// Checks that all of model `id`'s bytes are stored and hash to its id,
+	/// and hands it to admission (`Pending`), or activates it where
+	/// [`Config::Admission`] admits at once.
 	pub(crate) fn complete_upload(id: &ModelId, model: &mut ModelInfoOf<T>) -> DispatchResult {
+		ensure!(
+			GoldenVectors::<T>::decode_len(id).unwrap_or(0) as u32 >= T::MinGoldenVectors::get(),
+			Error::<T>::TooFewGoldenVectors
+		);
 		let bytes = Self::assemble(id, model.chunks);
 		ensure!(sp_io::hashing::blake2_256(&bytes) == id.0, Error::<T>::HashMismatch);
-		model.status = ModelStatus::Active;
-		Self::deposit_event(Event::ModelActivated { model: *id });
+		Self::deposit_event(Event::UploadCompleted { model: *id });
+		if T::Admission::start(id) {
+			model.status = ModelStatus::Pending;
+		} else {
+			model.status = ModelStatus::Active;
+			Self::deposit_event(Event::ModelActivated { model: *id });
+		}
 		Ok(())
 	}
 
@@ -729,6 +854,13 @@ impl<T: Config> Pallet<T> {
 		use frame_support::traits::fungible::InspectHold;
 		let mut held: BTreeMap<T::AccountId, (BalanceOf<T>, BalanceOf<T>)> = BTreeMap::new();
 		let mut releases: BTreeMap<FamilyName, u32> = BTreeMap::new();
+		for (id, golden) in GoldenVectors::<T>::iter() {
+			ensure!(
+				Models::<T>::get(id).is_some_and(|m| m.status != ModelStatus::Retired),
+				"golden vectors of a retired or unknown model"
+			);
+			ensure!(!golden.is_empty(), "an empty list of golden vectors is stored");
+		}
 		for (id, m) in Models::<T>::iter() {
 			let entry = held.entry(m.owner.clone()).or_default();
 			entry.0.saturating_accrue(m.deposit);
@@ -819,6 +951,40 @@ impl<T: Config> ModelRegistry<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for
 		Models::<T>::insert(id, model);
 		PendingOwners::<T>::remove(id);
 		Self::deposit_event(Event::ModelDisabled { model: *id, slashed });
+		Ok(slashed)
+	}
+
+	fn golden_vectors(id: &ModelId) -> Vec<(Vec<u8>, Vec<u8>)> {
+		GoldenVectors::<T>::get(id)
+			.into_iter()
+			.map(|g| (g.input.into_inner(), g.output.into_inner()))
+			.collect()
+	}
+
+	fn admit(id: &ModelId) -> DispatchResult {
+		Models::<T>::try_mutate(id, |m| {
+			let model = m.as_mut().ok_or(Error::<T>::ModelNotFound)?;
+			ensure!(model.status == ModelStatus::Pending, Error::<T>::NotPending);
+			model.status = ModelStatus::Active;
+			Ok::<_, DispatchError>(())
+		})?;
+		Self::deposit_event(Event::ModelActivated { model: *id });
+		Ok(())
+	}
+
+	fn reject(id: &ModelId) -> Result<BalanceOf<T>, DispatchError> {
+		let mut model = Models::<T>::get(id).ok_or(Error::<T>::ModelNotFound)?;
+		ensure!(model.status == ModelStatus::Pending, Error::<T>::NotPending);
+		let amount = T::RejectionSlash::get() * model.bond;
+		let (credit, _) =
+			T::Currency::slash(&HoldReason::PublisherBond.into(), &model.owner, amount);
+		let slashed = credit.peek();
+		T::Slash::on_unbalanced(credit);
+		model.bond = model.bond.saturating_sub(slashed);
+		model.status = ModelStatus::Rejected;
+		Models::<T>::insert(id, model);
+		PendingOwners::<T>::remove(id);
+		Self::deposit_event(Event::ModelRejected { model: *id, slashed });
 		Ok(slashed)
 	}
 

@@ -34,10 +34,27 @@ impl pallet_balances::Config for Test {
 }
 
 parameter_types! {
+	/// Share of the publisher bond slashed when admission rejects a model.
+	pub const RejectionSlash: sp_runtime::Perbill = sp_runtime::Perbill::from_percent(50);
 	/// Tests may change the chunk size (e.g. to 1 MiB for the 16 MiB upload).
 	pub static ChunkSize: u32 = 1024;
 	/// Slashed bonds end up here.
 	pub static Slashed: Balance = 0;
+	/// Whether uploaded models wait for admission (and how many golden vectors they need).
+	pub static AdmissionRuns: bool = false;
+	pub static MinGolden: u32 = 0;
+}
+
+/// Admission as the tests set it: off (models active at once) or on
+/// (models pending until a test admits or rejects them).
+pub struct TestAdmission;
+impl ModelAdmission for TestAdmission {
+	fn start(_: &ModelId) -> bool {
+		AdmissionRuns::get()
+	}
+	fn start_weight() -> frame_support::weights::Weight {
+		frame_support::weights::Weight::zero()
+	}
 }
 
 /// Counts slashed funds into [`Slashed`].
@@ -74,6 +91,11 @@ impl Config for Test {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Slash = CountSlash;
+	type Admission = TestAdmission;
+	type MaxGoldenVectors = ConstU32<4>;
+	type MinGoldenVectors = MinGolden;
+	type MaxGoldenVectorSize = ConstU32<4096>;
+	type RejectionSlash = RejectionSlash;
 	type ModelUsage = TestUsage;
 	type MaxOutputSize = ConstU32<4096>;
 	type MaxModelSize = ConstU32<MAX_MODEL_SIZE>;
@@ -109,6 +131,8 @@ pub fn new_test_ext(test: impl FnOnce()) {
 		ChunkSize::set(1024);
 		JobsInFlight::set(0);
 		Slashed::set(0);
+		AdmissionRuns::set(false);
+		MinGolden::set(0);
 		test();
 		Registry::do_try_state().expect("invariants hold after the test");
 	});

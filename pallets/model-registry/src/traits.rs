@@ -1,7 +1,7 @@
 //! How other pallets use the registry.
 
 use alloc::vec::Vec;
-use sp_runtime::DispatchError;
+use sp_runtime::{DispatchError, DispatchResult};
 
 use crate::{ModelId, ModelInfo};
 
@@ -22,6 +22,16 @@ pub trait ModelRegistry<AccountId, Balance, BlockNumber> {
 	/// Disables model `id` (no new jobs) and slashes its whole publisher bond,
 	/// returning the amount slashed.
 	fn disable_and_slash(id: &ModelId) -> Result<Balance, DispatchError>;
+
+	/// Model `id`'s golden vectors: `(input, expected output)`, SCALE-encoded tensors.
+	fn golden_vectors(id: &ModelId) -> Vec<(Vec<u8>, Vec<u8>)>;
+
+	/// Admits pending model `id`: jobs may use it.
+	fn admit(id: &ModelId) -> DispatchResult;
+
+	/// Rejects pending model `id`, slashing `RejectionSlash` of its publisher
+	/// bond; returns the amount slashed.
+	fn reject(id: &ModelId) -> Result<Balance, DispatchError>;
 
 	/// Puts an active model with these declarations in place, for other
 	/// pallets' benchmarks. No deposit or bond is held.
@@ -44,5 +54,29 @@ pub trait ModelUsage {
 impl ModelUsage for () {
 	fn jobs_in_flight(_: &ModelId) -> u32 {
 		0
+	}
+}
+
+/// Checks models before jobs may use them. The registry calls
+/// [`ModelAdmission::start`] when a model's bytes are complete; the
+/// implementation later calls [`ModelRegistry::admit`] or
+/// [`ModelRegistry::reject`].
+pub trait ModelAdmission {
+	/// Starts admitting model `id`. Returns whether admission runs (the model
+	/// is then `Pending`); `false` activates the model at once.
+	fn start(id: &ModelId) -> bool;
+
+	/// Upper bound of [`ModelAdmission::start`]'s weight.
+	fn start_weight() -> frame_support::weights::Weight;
+}
+
+/// No admission: every complete model is active at once.
+impl ModelAdmission for () {
+	fn start(_: &ModelId) -> bool {
+		false
+	}
+
+	fn start_weight() -> frame_support::weights::Weight {
+		frame_support::weights::Weight::zero()
 	}
 }

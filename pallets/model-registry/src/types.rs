@@ -1,6 +1,7 @@
 //! The registry's records: versions, life cycle, models and families.
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use frame_support::{traits::Get, BoundedVec};
 use scale_info::TypeInfo;
 pub use verity_primitives::{
 	encoded_size_bound, is_float, specs_are_valid, DType, Dim, FamilyName, ModelId, Name, Shape,
@@ -54,6 +55,14 @@ pub enum ModelStatus {
 	/// Bytes removed, deposits returned. The record stays so that the id keeps
 	/// meaning what it meant.
 	Retired,
+	/// All bytes uploaded and verified; a committee of verifiers checks the
+	/// model (its declarations against its graph, determinism, its golden
+	/// vectors) before any job may use it.
+	Pending,
+	/// Admission found the model not as declared (or not runnable,
+	/// reproducible or matching its golden vectors): no jobs, part of the
+	/// bond slashed. Its owner may retire it.
+	Rejected,
 }
 
 /// What a publisher declares when registering a model.
@@ -124,8 +133,23 @@ impl<AccountId, Balance, BlockNumber> ModelInfo<AccountId, Balance, BlockNumber>
 
 	/// Whether its bytes are complete and stored.
 	pub fn has_bytes(&self) -> bool {
-		matches!(self.status, ModelStatus::Active | ModelStatus::Deprecated | ModelStatus::Disabled)
+		!matches!(self.status, ModelStatus::Uploading | ModelStatus::Retired)
 	}
+}
+
+/// An input of a model and the output its publisher expects for it (both
+/// SCALE-encoded tensors matching the model's declarations). Admission runs
+/// the input and compares under the model's policy.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
+)]
+#[scale_info(skip_type_params(MaxSize))]
+#[codec(mel_bound())]
+pub struct GoldenVector<MaxSize: Get<u32>> {
+	/// The input tensors.
+	pub input: BoundedVec<u8, MaxSize>,
+	/// The expected output tensors.
+	pub output: BoundedVec<u8, MaxSize>,
 }
 
 /// A family of releases.

@@ -4,6 +4,7 @@
 use crate::{mock::*, *};
 use frame_support::{assert_noop, assert_ok};
 
+mod admission;
 mod attribution;
 mod consumers;
 mod disputes;

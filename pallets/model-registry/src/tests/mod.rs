@@ -5,6 +5,7 @@ use crate::{mock::*, *};
 use frame_support::{assert_noop, assert_ok, traits::fungible::InspectHold, BoundedVec};
 use sp_arithmetic::FixedU64;
 
+mod admission;
 mod lifecycle;
 mod ownership;
 mod provider;

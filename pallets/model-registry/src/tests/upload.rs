@@ -39,6 +39,7 @@ fn chunks_are_stored_in_order_and_the_last_one_activates() {
 				Event::ChunkUploaded { model: id, index: 0, received: 1024 },
 				Event::ChunkUploaded { model: id, index: 1, received: 2048 },
 				Event::ChunkUploaded { model: id, index: 2, received: 2500 },
+				Event::UploadCompleted { model: id },
 				Event::ModelActivated { model: id },
 			]
 		);
