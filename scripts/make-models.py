@@ -15,6 +15,9 @@ Deterministic (fixed seeds); needs numpy, scikit-learn, onnx and onnxruntime
   dynamic-range.onnx         Range(0, limit, 1): its output size is only known
                              when it runs: limit [] (int64) -> y [M] (int64)
   slow-matmul.onnx           64 chained 512x512 MatMuls, for timeout tests
+  noisy-scores.onnx          x + RandomUniformLike(x) with no seed: a different
+                             output on every run (admission must reject it):
+                             x [N,4] -> y [N,4]
   digits/NN-label-L.json     the first 10 held-out digits as tensor JSON inputs
                              (the `verity` CLI's format), L the true label
 """
@@ -164,6 +167,15 @@ def slow_matmul():
     save(helper.make_model(graph, opset_imports=OPSET, producer_name="verity"), "slow-matmul.onnx")
 
 
+def noisy_scores():
+    graph = helper.make_graph(
+        [helper.make_node("RandomUniformLike", ["x"], ["noise"], name="noise"),
+         helper.make_node("Add", ["x", "noise"], ["y"])], "noisy-scores",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])])
+    save(helper.make_model(graph, opset_imports=OPSET, producer_name="verity"), "noisy-scores.onnx")
+
+
 def digits_samples(count=10):
     """Tensor JSON inputs for the demo, from the committed reference file."""
     doc = json.loads((OUT / "digits-mlp.reference.json").read_text())
@@ -183,6 +195,7 @@ if __name__ == "__main__":
     hostile_expand()
     dynamic_range()
     slow_matmul()
+    noisy_scores()
     digits_samples()
     for p in sorted(OUT.glob("*.onnx")):
         print(f"{p.name}: {p.stat().st_size} bytes")

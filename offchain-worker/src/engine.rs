@@ -164,7 +164,8 @@ impl Engine {
 	}
 }
 
-/// Runs `f`, turning a panic inside tract into a [`Failure`] (`RunFailed`).
+/// Runs `f`, turning a panic inside tract into a [`Failure`]: `Crashed` when
+/// an allocation failed (this node's memory limit), else `RunFailed`.
 fn guard<T>(f: impl FnOnce() -> Result<T, Failure>) -> Result<T, Failure> {
 	match catch_unwind(AssertUnwindSafe(f)) {
 		Ok(r) => r,
@@ -174,9 +175,15 @@ fn guard<T>(f: impl FnOnce() -> Result<T, Failure>) -> Result<T, Failure> {
 				.cloned()
 				.or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
 				.unwrap_or_else(|| "panic".into());
-			// A panic inside tract on a model and input recurs on every node:
-			// it is the model's failure, unlike a worker process that dies.
-			Err(Failure::new(EngineError::RunFailed, format!("the engine panicked: {msg}")))
+			// Running out of memory depends on this node's limit: node-local,
+			// like a worker that dies. Any other panic inside tract recurs on
+			// every node for this model and input: the model's failure.
+			let kind = if msg.contains("allocat") {
+				EngineError::Crashed
+			} else {
+				EngineError::RunFailed
+			};
+			Err(Failure::new(kind, format!("the engine panicked: {msg}")))
 		}
 	}
 }
@@ -323,15 +330,7 @@ fn order_inputs(model: &Loaded, inputs: &[Tensor]) -> Result<TVec<TValue>, Failu
 		.collect()
 }
 
-/// What a model declares about its inputs and outputs, read from its ONNX
-/// graph: the specs a publisher registers it with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Signature {
-	/// Declared inputs (graph inputs that are not initializers).
-	pub inputs: Vec<verity_primitives::TensorSpec>,
-	/// Declared outputs.
-	pub outputs: Vec<verity_primitives::TensorSpec>,
-}
+pub use crate::Signature;
 
 /// Reads the declared inputs and outputs of an ONNX model. A symbolic (named
 /// or unknown) first dimension becomes the batch dimension; any other
@@ -421,5 +420,35 @@ pub fn describe(bytes: &[u8]) -> Result<Signature, Failure> {
 		.map(spec)
 		.collect::<Result<Vec<_>, _>>()?;
 	let outputs = graph.output.iter().map(spec).collect::<Result<Vec<_>, _>>()?;
-	Ok(Signature { inputs, outputs })
+	let mut unseeded_random_ops = Vec::new();
+	unseeded_random(&graph, &mut unseeded_random_ops);
+	Ok(Signature { inputs, outputs, unseeded_random_ops })
+}
+
+/// ONNX operators that draw random numbers; without a `seed` attribute the
+/// numbers (and so the outputs) differ from run to run and node to node.
+pub const RANDOM_OPS: [&str; 6] = [
+	"RandomUniform",
+	"RandomNormal",
+	"RandomUniformLike",
+	"RandomNormalLike",
+	"Bernoulli",
+	"Multinomial",
+];
+
+/// Collects the names of `graph`'s random operators without a seed,
+/// including those in subgraphs (`If`, `Loop`, `Scan` bodies).
+fn unseeded_random(graph: &tract_onnx::pb::GraphProto, found: &mut Vec<Vec<u8>>) {
+	for node in &graph.node {
+		let seeded = node.attribute.iter().any(|a| a.name == "seed");
+		if RANDOM_OPS.contains(&node.op_type.as_str()) && !seeded {
+			let name = if node.name.is_empty() { &node.op_type } else { &node.name };
+			found.push(name.as_bytes().to_vec());
+		}
+		for attr in &node.attribute {
+			for g in attr.g.iter().chain(&attr.graphs) {
+				unseeded_random(g, found);
+			}
+		}
+	}
 }

@@ -33,6 +33,14 @@ pub trait VerityInference {
 		crate::sandbox::global().load(&id, bytes).map_err(|f| f.kind)
 	}
 
+	/// Reads what the ONNX model in `bytes` declares and whether it has
+	/// unseeded random operators: a SCALE-encoded [`crate::Signature`].
+	/// Admission compares it with the model's registered declarations.
+	fn describe(bytes: PassFatPointerAndRead<&[u8]>) -> AllocateAndReturnByCodec<Result<Vec<u8>, EngineError>> {
+		use codec::Encode;
+		crate::sandbox::global().describe(bytes).map(|s| s.encode()).map_err(|f| f.kind)
+	}
+
 	/// Runs model `id` on `input` (SCALE-encoded `Vec<Tensor>`) and returns
 	/// its output (the same encoding). `purpose` is [`PURPOSE_EXECUTE`] or
 	/// [`PURPOSE_VERIFY`]. Version 1, kept for runtimes already on chain: the

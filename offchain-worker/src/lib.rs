@@ -119,6 +119,20 @@ impl EngineError {
 	}
 }
 
+/// What a model declares about its inputs and outputs, read from its ONNX
+/// graph (the specs a publisher registers it with), and what in it would make
+/// its results differ between runs.
+#[derive(Encode, Decode, Clone, PartialEq, Eq, Debug)]
+pub struct Signature {
+	/// Declared inputs (graph inputs that are not initializers).
+	pub inputs: alloc::vec::Vec<verity_primitives::TensorSpec>,
+	/// Declared outputs.
+	pub outputs: alloc::vec::Vec<verity_primitives::TensorSpec>,
+	/// Names of random operators without a seed (empty for a deterministic
+	/// graph).
+	pub unseeded_random_ops: alloc::vec::Vec<alloc::vec::Vec<u8>>,
+}
+
 /// Hard limits a model cannot pass.
 #[derive(Encode, Decode, Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Limits {

@@ -47,6 +47,12 @@ pub enum Request {
 		/// Its ONNX bytes.
 		bytes: Vec<u8>,
 	},
+	/// Read a model's [`crate::Signature`] from its bytes (parsing untrusted
+	/// protobuf happens in the worker too).
+	Describe {
+		/// The ONNX bytes.
+		bytes: Vec<u8>,
+	},
 	/// Run a loaded model.
 	Run {
 		/// Its id.
@@ -236,7 +242,7 @@ impl Sandbox {
 		let timeout = Duration::from_millis(self.config.limits.timeout_ms);
 		let cap = match req {
 			Request::Run { max_output, .. } => max_output.saturating_add(REPLY_SLACK),
-			Request::Load { .. } => REPLY_SLACK,
+			Request::Load { .. } | Request::Describe { .. } => REPLY_SLACK,
 		};
 		worker.frame_cap.store(cap, Ordering::SeqCst);
 		let sent = write_frame(&mut worker.stdin, &req.encode());
@@ -286,6 +292,16 @@ impl Sandbox {
 		})?;
 		*self.loaded.lock().unwrap_or_else(|p| p.into_inner()) = held.into_iter().collect();
 		Ok(())
+	}
+
+	/// Reads the signature of the model in `bytes`, in the worker process.
+	pub fn describe(&self, bytes: &[u8]) -> Result<crate::Signature, Failure> {
+		if bytes.len() as u64 > self.config.limits.max_model_bytes {
+			return Err(Failure::new(EngineError::ModelTooLarge, format!("{} bytes", bytes.len())));
+		}
+		let (reply, _) = self.request(&Request::Describe { bytes: bytes.to_vec() })?;
+		crate::Signature::decode(&mut &reply[..])
+			.map_err(|_| Failure::new(EngineError::Internal, "undecodable signature"))
 	}
 
 	/// Runs model `id` on SCALE-encoded `input`, with no cap on the output
@@ -427,6 +443,7 @@ pub fn serve(arg: Option<&str>) -> std::io::Result<()> {
 			Ok(Request::Load { id, bytes }) => {
 				engine.load(&id, &bytes).map(|()| engine.loaded().encode())
 			}
+			Ok(Request::Describe { bytes }) => crate::engine::describe(&bytes).map(|s| s.encode()),
 			Ok(Request::Run { id, input, max_output }) => {
 				engine.run_encoded(&id, &input, max_output)
 			}

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use verity_offchain_worker::{
 	engine::{describe, Engine},
 	sandbox::{perturb_output, Fault, Sandbox, SandboxConfig},
-	EngineError, Limits,
+	Blame, EngineError, Limits,
 };
 use verity_primitives::{
 	json::tensor_from_json, outputs_agree, DType, Dim, Tensor, VerificationPolicy,
@@ -118,7 +118,7 @@ fn bad_models_and_inputs_get_specific_errors() {
 	let mut wrong_type = f32_tensor("x", vec![1, 64], vec![0.0; 64]);
 	wrong_type.dtype = DType::Int32;
 	assert_eq!(run(&mut engine, wrong_type), EngineError::InvalidInput);
-	assert_eq!(engine.run_encoded(&id, &[1, 2, 3]).unwrap_err().kind, EngineError::InvalidInput);
+	assert_eq!(engine.run_encoded(&id, &[1, 2, 3], u64::MAX).unwrap_err().kind, EngineError::InvalidInput);
 
 	let small = Limits { max_model_bytes: 100, ..Limits::default() };
 	assert_eq!(Engine::new(small).load(&id, &bytes).unwrap_err().kind, EngineError::ModelTooLarge);
@@ -225,7 +225,9 @@ fn a_data_dependent_huge_allocation_kills_only_the_worker() {
 	sb.load(&id, &bytes).unwrap();
 	let err = sb.run(&id, &limit(1 << 34)).unwrap_err();
 	assert!(matches!(err.kind, EngineError::Crashed | EngineError::RunFailed), "{err}");
-	assert!(err.kind.is_model_fault());
+	// A dead worker is this node's trouble (it declines); a clean failure the model's.
+	let expected = if err.kind == EngineError::Crashed { Blame::Node } else { Blame::Model };
+	assert_eq!(err.kind.blame(1), expected);
 	// The same sandbox serves a reasonable request again, with a fresh worker.
 	sb.load(&id, &bytes).unwrap();
 	let out = verity_primitives::decode_tensors(&sb.run(&id, &limit(5)).unwrap()).unwrap();
@@ -239,9 +241,11 @@ fn fault_injection_changes_executed_answers_only() {
 	let sb = sandbox(Limits::default(), Fault::Always);
 	sb.load(&id, &bytes).unwrap();
 	let honest =
-		sb.run_for(&id, &digits_input(), verity_offchain_worker::host::PURPOSE_VERIFY).unwrap();
+		sb.run_for(&id, &digits_input(), verity_offchain_worker::host::PURPOSE_VERIFY, u64::MAX)
+			.unwrap();
 	let faulty =
-		sb.run_for(&id, &digits_input(), verity_offchain_worker::host::PURPOSE_EXECUTE).unwrap();
+		sb.run_for(&id, &digits_input(), verity_offchain_worker::host::PURPOSE_EXECUTE, u64::MAX)
+			.unwrap();
 	assert_eq!(faulty, perturb_output(&honest));
 	let (h, f) = (
 		verity_primitives::decode_tensors(&honest).unwrap(),
@@ -270,4 +274,53 @@ fn describe_reads_the_declared_inputs_and_outputs() {
 	);
 	let err = describe(b"definitely not onnx").unwrap_err();
 	assert_eq!(err.kind, EngineError::InvalidModel);
+}
+
+#[test]
+fn describe_finds_unseeded_random_operators() {
+	let sig = describe(&model("noisy-scores.onnx").0).unwrap();
+	assert_eq!(sig.unseeded_random_ops, vec![b"noise".to_vec()]);
+	assert!(describe(&model("digits-mlp.onnx").0).unwrap().unseeded_random_ops.is_empty());
+	// In the sandbox too, as the admission check calls it.
+	let sb = sandbox(Limits::default(), Fault::None);
+	assert_eq!(sb.describe(&model("noisy-scores.onnx").0).unwrap(), sig);
+	assert_eq!(sb.describe(b"not onnx").unwrap_err().kind, EngineError::InvalidModel);
+}
+
+#[test]
+fn an_output_over_the_cap_is_refused_inside_the_worker() {
+	use codec::Encode;
+	let (bytes, id) = model("digits-mlp.onnx");
+	let sb = sandbox(Limits::default(), Fault::None);
+	sb.load(&id, &bytes).unwrap();
+	let full = sb.run(&id, &digits_input()).unwrap();
+	let cap = full.len() as u64;
+	assert_eq!(sb.run_capped(&id, &digits_input(), cap).unwrap(), full);
+	let err = sb.run_capped(&id, &digits_input(), cap - 1).unwrap_err();
+	assert_eq!(err.kind, EngineError::OutputTooLarge, "{err}");
+	// Nothing was lost: the worker still serves the model.
+	assert_eq!(sb.run(&id, &digits_input()).unwrap(), full);
+	// Too large for one item is the model's fault; for a batch, the requester's.
+	assert_eq!(EngineError::OutputTooLarge.blame(1), Blame::Model);
+	assert_eq!(EngineError::OutputTooLarge.blame(64), Blame::Input);
+	let _ = full.encode();
+}
+
+#[test]
+fn node_local_failures_are_nobodys_fault_but_the_nodes() {
+	for e in [
+		EngineError::Timeout,
+		EngineError::Crashed,
+		EngineError::Internal,
+		EngineError::NotLoaded,
+		EngineError::ModelTooLarge,
+	] {
+		assert_eq!(e.blame(1), Blame::Node, "{e:?}");
+		assert_eq!(e.blame(8), Blame::Node, "{e:?}");
+	}
+	for e in [EngineError::InvalidModel, EngineError::UnsupportedModel, EngineError::RunFailed] {
+		assert_eq!(e.blame(8), Blame::Model, "{e:?}");
+	}
+	assert_eq!(EngineError::TensorTooLarge.blame(8), Blame::Input);
+	assert_eq!(EngineError::MemoryLimit.blame(1), Blame::Model);
 }

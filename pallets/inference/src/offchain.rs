@@ -15,6 +15,9 @@
 //! ([`Call::decline_job`]) so that another executor gets it, and a verifier
 //! gives up (its missing vote is its own node's fault).
 //!
+//! As an admission committee member, it checks each model awaiting its vote
+//! ([`Pallet::check_model`]) and posts [`Call::submit_admission_vote`].
+//!
 //! Models run in the node's engine through the `verity_inference` host
 //! functions; a model is loaded once (from the registry's on-chain bytes) and
 //! then referred to by its id.
@@ -78,6 +81,9 @@ impl<T: Config> Pallet<T> {
 			}
 			for job in Duties::<T>::get(&account.id) {
 				Self::work(job, account, Role::Verify, now);
+			}
+			for model in AdmissionDuties::<T>::get(&account.id) {
+				Self::admission_work(model, account, now);
 			}
 		}
 	}
@@ -157,6 +163,84 @@ impl<T: Config> Pallet<T> {
 				StorageValueRef::persistent(&key).clear();
 			}
 		}
+	}
+
+	fn admission_work(model: ModelId, account: &Account<T>, now: BlockNumberFor<T>) {
+		let key = (b"verity/ocw/admit", model, &account.id).encode();
+		if !Self::claim(&key, now) {
+			return;
+		}
+		let vote = match Self::check_model(&model) {
+			Ok(vote) => vote,
+			Err(e) => {
+				let attempts = Self::count_attempt(&key);
+				if attempts < MAX_ATTEMPTS {
+					log::warn!(target: LOG_TARGET, "model {model:?}: engine error {e:?} on this node; will retry the admission check");
+					StorageValueRef::persistent(&key).clear();
+				} else {
+					log::error!(target: LOG_TARGET, "model {model:?}: engine error {e:?} on this node {attempts} times; not voting");
+				}
+				return;
+			}
+		};
+		log::info!(target: LOG_TARGET, "model {model:?}: admission vote {vote:?}");
+		let call = Call::submit_admission_vote { model, vote };
+		let sent = Signer::<T, T::AuthorityId>::all_accounts()
+			.with_filter(vec![account.public.clone()])
+			.send_single_signed_transaction(account, call);
+		if !matches!(sent, Some(Ok(()))) {
+			log::warn!(target: LOG_TARGET, "model {model:?}: could not submit the admission vote; will retry");
+			StorageValueRef::persistent(&key).clear();
+		}
+	}
+
+	/// Checks model `model` for admission, in the node's engine: its graph
+	/// declares exactly the registered inputs and outputs (names, element
+	/// types, ranks, fixed versus batch dimensions), draws no unseeded random
+	/// numbers, and each golden vector gives the same output twice, agreeing
+	/// with the publisher's expected output under the model's policy.
+	/// `Err` is a node-local failure: no vote.
+	pub fn check_model(model: &ModelId) -> Result<AdmissionVote, EngineError> {
+		let reject = |fault| Ok(AdmissionVote::Reject(fault));
+		let info = T::Models::model(model).ok_or(EngineError::NotLoaded)?;
+		let bytes = T::Models::model_bytes(model).ok_or(EngineError::NotLoaded)?;
+		let signature = match verity_inference::describe(&bytes) {
+			Ok(encoded) => verity_offchain_worker::Signature::decode(&mut &encoded[..])
+				.map_err(|_| EngineError::Internal)?,
+			Err(e) if e.blame(1) == Blame::Node => return Err(e),
+			Err(_) => return reject(AdmissionFault::Unrunnable),
+		};
+		if !signature.unseeded_random_ops.is_empty() {
+			return reject(AdmissionFault::UnseededRandom);
+		}
+		let same = |declared: &[verity_primitives::TensorSpec],
+		            graph: &[verity_primitives::TensorSpec]| {
+			declared.len() == graph.len() && declared.iter().all(|d| graph.contains(d))
+		};
+		if !same(&info.inputs, &signature.inputs) || !same(&info.outputs, &signature.outputs) {
+			return reject(AdmissionFault::SpecMismatch);
+		}
+		for (input, expected) in T::Models::golden_vectors(model) {
+			let run = || match Self::infer(model, &input, PURPOSE_VERIFY) {
+				Ok(output) => Ok(Ok(output)),
+				Err((e, batch)) if e.blame(batch) == Blame::Node => Err(e),
+				Err(_) => Ok(Err(())),
+			};
+			let (Ok(first), Ok(second)) = (run()?, run()?) else {
+				return reject(AdmissionFault::Unrunnable);
+			};
+			if first != second {
+				return reject(AdmissionFault::NotReproducible);
+			}
+			let agrees = match (decode_tensors(&first), decode_tensors(&expected)) {
+				(Ok(ours), Ok(theirs)) => outputs_agree(&info.policy, &ours, &theirs),
+				_ => false,
+			};
+			if !agrees {
+				return reject(AdmissionFault::WrongGoldenOutput);
+			}
+		}
+		Ok(AdmissionVote::Admit)
 	}
 
 	/// Counts one more node-local failure of the work under `key` and
