@@ -1,6 +1,8 @@
 //! How the client shows chain data to people: one line per fact.
 
-use pallet_inference::{FailReason, JobStatus, Outcome, Vote};
+use pallet_inference::{
+	AdmissionFault, AdmissionVote, FailReason, Fault, JobStatus, Outcome, Vote,
+};
 use pallet_model_registry::{ModelStatus, ModelVersion};
 use sp_core::H256;
 use verity_primitives::{json::dtype_name, Dim, TensorSpec, VerificationPolicy};
@@ -48,9 +50,27 @@ fn fixed(inner: u64) -> String {
 	s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
-/// `Active`, `Retired`, ...
+/// `Active`, `Pending (awaiting admission)`, ...
 pub fn model_status(s: &ModelStatus) -> String {
-	format!("{s:?}")
+	match s {
+		ModelStatus::Pending => "Pending (awaiting admission by verifiers)".into(),
+		ModelStatus::Rejected => "Rejected (admission refused it; no jobs)".into(),
+		s => format!("{s:?}"),
+	}
+}
+
+/// An admission vote in words.
+pub fn admission_vote(v: &AdmissionVote) -> &'static str {
+	match v {
+		AdmissionVote::Admit => "admit",
+		AdmissionVote::Reject(f) => match f {
+			AdmissionFault::SpecMismatch => "reject: the declarations differ from the graph",
+			AdmissionFault::UnseededRandom => "reject: unseeded random operators",
+			AdmissionFault::NotReproducible => "reject: two runs gave different outputs",
+			AdmissionFault::WrongGoldenOutput => "reject: a golden vector's output differs",
+			AdmissionFault::Unrunnable => "reject: the engine cannot run it",
+		},
+	}
 }
 
 /// `Settled`, `Failed (TimedOut)`, ...
@@ -68,6 +88,13 @@ pub fn fail_reason(r: &FailReason) -> &'static str {
 		FailReason::ExecutorSlashed => "the executor's result was overturned and it was slashed",
 		FailReason::ModelUnrunnable => "the model cannot run; it was disabled",
 		FailReason::Resolved => "resolved by governance",
+		FailReason::InputTooLarge => {
+			"the input exceeds the engine's limits; the executor kept its fee"
+		}
+		FailReason::Nondeterministic => {
+			"honest nodes disagree on the model's output; it was disabled"
+		}
+		FailReason::NoExecutor => "every executor declined it",
 	}
 }
 
@@ -109,7 +136,7 @@ pub fn inference_event(e: &pallet_inference::Event<Runtime>) -> String {
 		}
 		JobChallenged { job, challenger, bond, committee, deadline } => format!(
 			"job {job}: challenged by {} (bond {}); committee {}; verdicts due by block {deadline}",
-			challenger.as_ref().map_or("its executor (model unrunnable)".into(), account),
+			challenger.as_ref().map_or("its executor (fault reported)".into(), account),
 			vrt(*bond),
 			committee.iter().map(account).collect::<Vec<_>>().join(", ")
 		),
@@ -125,6 +152,37 @@ pub fn inference_event(e: &pallet_inference::Event<Runtime>) -> String {
 		Slashed { who, amount } => format!("{} slashed {}", account(who), vrt(*amount)),
 		Rewarded { who, amount } => format!("{} rewarded {}", account(who), vrt(*amount)),
 		JobPruned { job } => format!("job {job}: pruned"),
+		FaultReported { job, executor, fault } => format!(
+			"job {job}: executor {} reports {}",
+			account(executor),
+			match fault {
+				Fault::Model => "a model fault",
+				Fault::Input => "an input too large for the engine",
+			}
+		),
+		JobDeclined { job, executor } => {
+			format!("job {job}: declined by {} (trouble on its node)", account(executor))
+		}
+		JobReassigned { job, executor, deadline } => format!(
+			"job {job}: reassigned to {}, result due by block {deadline}",
+			account(executor)
+		),
+		AdmissionStarted { model, committee, deadline } => format!(
+			"model {}: admission by {} (votes due by block {deadline})",
+			hash(model),
+			committee.iter().map(account).collect::<Vec<_>>().join(", ")
+		),
+		AdmissionVoted { model, verifier, vote } => format!(
+			"model {}: verifier {} voted {}",
+			hash(model),
+			account(verifier),
+			admission_vote(vote)
+		),
+		AdmissionDecided { model, admitted } => format!(
+			"model {}: {}",
+			hash(model),
+			if *admitted { "admitted; jobs may use it" } else { "rejected" }
+		),
 		CallbackDelivered { job, callback } => format!(
 			"job {job}: result delivered to consumer {}",
 			String::from_utf8_lossy(&callback.consumer)
@@ -141,8 +199,9 @@ pub fn inference_event(e: &pallet_inference::Event<Runtime>) -> String {
 pub fn vote_word(v: &Vote) -> &'static str {
 	match v {
 		Vote::Agrees => "agrees with the executor",
-		Vote::Disagrees => "disagrees with the executor",
+		Vote::Disagrees { .. } => "disagrees with the executor",
 		Vote::Unrunnable => "model unrunnable",
+		Vote::InputTooLarge => "input too large for the engine",
 	}
 }
 
@@ -155,6 +214,13 @@ pub fn outcome_word(o: &Outcome) -> &'static str {
 		}
 		Outcome::ModelUnrunnable => {
 			"the model is unrunnable; it is disabled and its publisher slashed"
+		}
+		Outcome::InputTooLarge => {
+			"the input exceeds the engine's limits; the requester pays the executor's fee"
+		}
+		Outcome::Nondeterministic => {
+			"no answer had a quorum: the model is nondeterministic; it is disabled and its \
+			 publisher slashed"
 		}
 	}
 }

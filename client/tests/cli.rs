@@ -179,6 +179,12 @@ async fn publish_submit_and_settle_on_a_dev_node() {
 	let mut node = Node::dev(&["--dev-block-time", "500"]);
 	let (rpc, _api) = node.connect(Duration::from_secs(180)).await;
 	insert_inference_key(&rpc, "//Bob", dev::bob().public_key().0).await;
+	// Genesis verifiers admit registered models.
+	for (suri, kp) in
+		[("//Charlie", dev::charlie()), ("//Dave", dev::dave()), ("//Eve", dev::eve())]
+	{
+		insert_inference_key(&rpc, suri, kp.public_key().0).await;
+	}
 	let url = node.url();
 	let dir = temp_dir("node");
 	let digits = model("digits-mlp.onnx");
@@ -228,6 +234,18 @@ async fn publish_submit_and_settle_on_a_dev_node() {
 		"is already registered",
 	);
 	run_fails(with(&["model", "retire", &expected], "//Dave"), "ModelRegistry.NotOwner");
+	// Exact is refused for float outputs before anything is sent.
+	let noisy = model("noisy-scores.onnx");
+	run_fails(
+		with(
+			&[
+				"model", "register", "--file", &noisy, "--name", "n", "--price", "1", "--policy",
+				"exact",
+			],
+			"//Charlie",
+		),
+		"--policy exact needs integer or boolean outputs",
+	);
 
 	// A dApp submits a job and waits until it settles; the output is what
 	// the engine computes locally, bit for bit.

@@ -11,7 +11,8 @@ use std::time::Duration;
 use common::{
 	insert_inference_key,
 	market::{
-		argmax, digits_reference, models_dir, publish, tensor_spec, tolerance, wait_for_event,
+		argmax, digits_golden, digits_reference, models_dir, publish, tensor_spec, tolerance,
+		wait_for_admission, wait_for_event,
 	},
 	submit, Node,
 };
@@ -25,12 +26,21 @@ async fn a_consumer_pallet_receives_the_settled_label() {
 	let mut node = Node::dev(&["--dev-block-time", "500"]);
 	let (rpc, api) = node.connect(Duration::from_secs(180)).await;
 	insert_inference_key(&rpc, "//Bob", dev::bob().public_key().0).await;
+	// The genesis verifiers admit the model.
+	for (suri, kp) in
+		[("//Charlie", dev::charlie()), ("//Dave", dev::dave()), ("//Eve", dev::eve())]
+	{
+		insert_inference_key(&rpc, suri, kp.public_key().0).await;
+	}
 
 	let bytes = std::fs::read(models_dir().join("digits-mlp.onnx")).unwrap();
 	let specs =
 		(tensor_spec("x", &[None, Some(64)]), tensor_spec("probabilities", &[None, Some(10)]));
 	let policy = tolerance(10_000, 100_000);
-	let model = publish(&api, &dev::charlie(), "digits-mlp", &bytes, specs, UNIT, policy).await;
+	let model =
+		publish(&api, &dev::charlie(), "digits-mlp", &bytes, specs, UNIT, policy, digits_golden())
+			.await;
+	assert!(wait_for_admission(&api, model).await, "the verifiers admit digits-mlp");
 
 	// Governance (sudo on the dev chain) points the classifier at the model.
 	let set_model = Value::unnamed_variant(

@@ -5,8 +5,11 @@
 //! (b) a faulty executor (`--inference-fault always`) is challenged, the
 //!     verifier committee re-executes, the executor is slashed and the
 //!     requester refunded;
-//! (c) hostile models (random bytes; an Expand to 2^34 elements) fail cleanly
-//!     with an event, and the node keeps producing blocks.
+//! (c) admission rejects hostile or misdeclared models (random bytes, an
+//!     Expand to 2^34 elements, an unseeded random operator, digits-mlp
+//!     declared with an input its graph does not have) at the publisher's
+//!     cost, no executor or verifier balance changes, and the node keeps
+//!     producing blocks.
 
 mod common;
 
@@ -16,8 +19,8 @@ use codec::Encode;
 use common::{
 	insert_inference_key,
 	market::{
-		account_of, argmax, digits_reference, models_dir, publish, tensor_spec, tolerance,
-		value_bytes, wait_for_job_event,
+		account_of, argmax, digits_golden, digits_reference, models_dir, publish, tensor_spec,
+		tolerance, value_bytes, wait_for_admission, wait_for_job_event,
 	},
 	submit, Api, Node,
 };
@@ -39,11 +42,17 @@ const FEE: u128 = PRICE + EXECUTOR_FEE + PROTOCOL_FEE;
 const ABS: u64 = 10_000;
 const REL: u64 = 100_000;
 
+/// Publishes the digits model and waits for the verifiers to admit it (the
+/// node must serve them).
 async fn publish_digits(api: &Api, publisher: &Keypair) -> [u8; 32] {
 	let bytes = std::fs::read(models_dir().join("digits-mlp.onnx")).unwrap();
 	let specs =
 		(tensor_spec("x", &[None, Some(64)]), tensor_spec("probabilities", &[None, Some(10)]));
-	publish(api, publisher, "digits-mlp", &bytes, specs, PRICE, tolerance(ABS, REL)).await
+	let policy = tolerance(ABS, REL);
+	let id =
+		publish(api, publisher, "digits-mlp", &bytes, specs, PRICE, policy, digits_golden()).await;
+	assert!(wait_for_admission(api, id).await, "the verifiers admit digits-mlp");
+	id
 }
 
 /// Submits a job; returns its id and the block number it was included in.
@@ -158,6 +167,7 @@ async fn a_job_matches_onnxruntime_and_settles_with_exact_balances() {
 	let mut node = Node::dev(&["--dev-block-time", "1000"]);
 	let (rpc, api) = node.connect(STARTUP).await;
 	serve_executors(&rpc).await;
+	serve_verifiers(&rpc).await;
 	let (publisher, requester) = (dev::charlie(), dev::eve());
 	let model = publish_digits(&api, &publisher).await;
 	let reference = digits_reference();
@@ -250,39 +260,102 @@ async fn executor_stake(api: &Api, who: &Keypair) -> u128 {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn hostile_models_fail_cleanly_and_the_node_lives_on() {
+async fn admission_rejects_hostile_and_misdeclared_models_at_the_publishers_cost() {
 	let mut node = Node::dev(&["--dev-block-time", "1000"]);
 	let (rpc, api) = node.connect(STARTUP).await;
 	serve_executors(&rpc).await;
 	serve_verifiers(&rpc).await;
 	let publisher = dev::charlie();
-	let requester = dev::eve();
+	let market = [dev::alice(), dev::bob(), dev::dave(), dev::eve(), dev::ferdie()];
+	let mut before = Vec::new();
+	for who in &market {
+		before.push(balance(&api, who).await);
+	}
+	let one = |name: &str, dtype: DType, shape: Vec<u32>, data: Vec<u8>| {
+		vec![Tensor { name: name.as_bytes().to_vec(), dtype, shape, data }].encode()
+	};
+	let floats = |n: usize| 0.5f32.to_le_bytes().repeat(n);
 
 	let garbage: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
 	let expand = std::fs::read(models_dir().join("hostile-expand.onnx")).unwrap();
-	let cases = [("garbage", garbage), ("expand", expand)];
-	for (family, bytes) in cases {
-		let specs = (tensor_spec("x", &[Some(1)]), tensor_spec("y", &[None]));
+	let noisy = std::fs::read(models_dir().join("noisy-scores.onnx")).unwrap();
+	let digits = std::fs::read(models_dir().join("digits-mlp.onnx")).unwrap();
+	let tiny = || {
+		let golden = (
+			one("x", DType::Float32, vec![1], floats(1)),
+			one("y", DType::Float32, vec![1], floats(1)),
+		);
+		((tensor_spec("x", &[Some(1)]), tensor_spec("y", &[None])), golden)
+	};
+	let cases = [
+		("garbage", garbage, tiny(), "Unrunnable"),
+		("expand", expand, tiny(), "Unrunnable"),
+		(
+			"noisy-scores",
+			noisy,
+			(
+				(tensor_spec("x", &[None, Some(4)]), tensor_spec("y", &[None, Some(4)])),
+				(
+					one("x", DType::Float32, vec![1, 4], floats(4)),
+					one("y", DType::Float32, vec![1, 4], floats(4)),
+				),
+			),
+			"UnseededRandom",
+		),
+		(
+			// The real digits graph, declared with an input name it does not have.
+			"digits-misdeclared",
+			digits,
+			(
+				(
+					tensor_spec("pixels", &[None, Some(64)]),
+					tensor_spec("probabilities", &[None, Some(10)]),
+				),
+				(
+					one("pixels", DType::Float32, vec![1, 64], floats(64)),
+					one("probabilities", DType::Float32, vec![1, 10], floats(10)),
+				),
+			),
+			"SpecMismatch",
+		),
+	];
+	for (family, bytes, (specs, golden), fault) in cases {
 		let model =
-			publish(&api, &publisher, family, &bytes, specs, PRICE, tolerance(ABS, REL)).await;
-		let input = Tensor {
-			name: b"x".to_vec(),
-			dtype: DType::Float32,
-			shape: vec![1],
-			data: 1f32.to_le_bytes().to_vec(),
-		};
-		let job = submit_job(&api, &requester, model, &input).await;
-		let (resolved, _) =
-			wait_for_job_event(&api, job, "DisputeResolved", Duration::from_secs(120)).await;
-		let outcome =
-			subxt::ext::scale_value::stringify::to_string(resolved.at("outcome").unwrap());
-		assert!(outcome.contains("ModelUnrunnable"), "{family}: {outcome}");
-		let (failed, _) = wait_for_job_event(&api, job, "JobFailed", Duration::from_secs(30)).await;
-		let reason = subxt::ext::scale_value::stringify::to_string(failed.at("reason").unwrap());
-		assert!(reason.contains("ModelUnrunnable"), "{family}: {reason}");
+			publish(&api, &publisher, family, &bytes, specs, PRICE, tolerance(ABS, REL), golden)
+				.await;
+		assert!(!wait_for_admission(&api, model).await, "{family} is rejected");
+		let (voted, _) = common::market::wait_for_event(
+			&api,
+			("Inference", "AdmissionVoted"),
+			|f| f.at("model").is_some_and(|m| value_bytes(m) == model),
+			Duration::from_secs(5),
+		)
+		.await;
+		let vote = subxt::ext::scale_value::stringify::to_string(voted.at("vote").unwrap());
+		assert!(vote.contains(fault), "{family}: {vote}");
+		// A job on it is refused: it never reached an executor.
+		let status = model_status(&api, model).await;
+		assert!(status.contains("Rejected"), "{family}: {status}");
+	}
+	// Nobody in the market paid anything: admission votes are free.
+	for (who, was) in market.iter().zip(before) {
+		assert_eq!(balance(&api, who).await, was, "{}", account_of_keypair(who));
 	}
 	// The node is alive and still producing blocks.
 	let before = api.at_current_block().await.unwrap().block_number();
 	tokio::time::sleep(Duration::from_secs(4)).await;
 	assert!(api.at_current_block().await.unwrap().block_number() > before);
+}
+
+/// A model's status, as text (e.g. `Rejected`).
+async fn model_status(api: &Api, id: [u8; 32]) -> String {
+	let at = api.at_current_block().await.unwrap();
+	let addr = dynamic::storage::<(Value,), Value>("ModelRegistry", "Models");
+	let info = at.storage().try_fetch(addr, (Value::from_bytes(id),)).await.unwrap().unwrap();
+	let info = info.decode().unwrap();
+	subxt::ext::scale_value::stringify::to_string(info.at("status").unwrap())
+}
+
+fn account_of_keypair(k: &Keypair) -> String {
+	format!("0x{}", k.public_key().0.iter().map(|b| format!("{b:02x}")).collect::<String>())
 }

@@ -178,11 +178,8 @@ fn guard<T>(f: impl FnOnce() -> Result<T, Failure>) -> Result<T, Failure> {
 			// Running out of memory depends on this node's limit: node-local,
 			// like a worker that dies. Any other panic inside tract recurs on
 			// every node for this model and input: the model's failure.
-			let kind = if msg.contains("allocat") {
-				EngineError::Crashed
-			} else {
-				EngineError::RunFailed
-			};
+			let kind =
+				if msg.contains("allocat") { EngineError::Crashed } else { EngineError::RunFailed };
 			Err(Failure::new(kind, format!("the engine panicked: {msg}")))
 		}
 	}

@@ -36,7 +36,9 @@ pub trait VerityInference {
 	/// Reads what the ONNX model in `bytes` declares and whether it has
 	/// unseeded random operators: a SCALE-encoded [`crate::Signature`].
 	/// Admission compares it with the model's registered declarations.
-	fn describe(bytes: PassFatPointerAndRead<&[u8]>) -> AllocateAndReturnByCodec<Result<Vec<u8>, EngineError>> {
+	fn describe(
+		bytes: PassFatPointerAndRead<&[u8]>,
+	) -> AllocateAndReturnByCodec<Result<Vec<u8>, EngineError>> {
 		use codec::Encode;
 		crate::sandbox::global().describe(bytes).map(|s| s.encode()).map_err(|f| f.kind)
 	}

@@ -118,7 +118,10 @@ fn bad_models_and_inputs_get_specific_errors() {
 	let mut wrong_type = f32_tensor("x", vec![1, 64], vec![0.0; 64]);
 	wrong_type.dtype = DType::Int32;
 	assert_eq!(run(&mut engine, wrong_type), EngineError::InvalidInput);
-	assert_eq!(engine.run_encoded(&id, &[1, 2, 3], u64::MAX).unwrap_err().kind, EngineError::InvalidInput);
+	assert_eq!(
+		engine.run_encoded(&id, &[1, 2, 3], u64::MAX).unwrap_err().kind,
+		EngineError::InvalidInput
+	);
 
 	let small = Limits { max_model_bytes: 100, ..Limits::default() };
 	assert_eq!(Engine::new(small).load(&id, &bytes).unwrap_err().kind, EngineError::ModelTooLarge);
@@ -240,12 +243,12 @@ fn fault_injection_changes_executed_answers_only() {
 	let (bytes, id) = model("digits-mlp.onnx");
 	let sb = sandbox(Limits::default(), Fault::Always);
 	sb.load(&id, &bytes).unwrap();
-	let honest =
-		sb.run_for(&id, &digits_input(), verity_offchain_worker::host::PURPOSE_VERIFY, u64::MAX)
-			.unwrap();
-	let faulty =
-		sb.run_for(&id, &digits_input(), verity_offchain_worker::host::PURPOSE_EXECUTE, u64::MAX)
-			.unwrap();
+	let honest = sb
+		.run_for(&id, &digits_input(), verity_offchain_worker::host::PURPOSE_VERIFY, u64::MAX)
+		.unwrap();
+	let faulty = sb
+		.run_for(&id, &digits_input(), verity_offchain_worker::host::PURPOSE_EXECUTE, u64::MAX)
+		.unwrap();
 	assert_eq!(faulty, perturb_output(&honest));
 	let (h, f) = (
 		verity_primitives::decode_tensors(&honest).unwrap(),

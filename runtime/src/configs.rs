@@ -5,7 +5,7 @@ use frame_support::{
 	traits::{ConstBool, ConstU128, ConstU32, ConstU64, ConstU8, VariantCountOf},
 	weights::{
 		constants::{RocksDbWeight, WEIGHT_REF_TIME_PER_SECOND},
-		IdentityFee, Weight,
+		ConstantMultiplier, IdentityFee, Weight,
 	},
 };
 use frame_support::{traits::tokens::imbalance::ResolveTo, PalletId};
@@ -110,6 +110,10 @@ impl pallet_balances::Config for Runtime {
 parameter_types! {
 	/// Fees are not adjusted by congestion.
 	pub FeeMultiplier: Multiplier = Multiplier::one();
+	/// Fee per byte of a transaction: one micro-VRT, 1 VRT per MiB, what a
+	/// byte of model or job data pays as deposit (docs/ECONOMICS.md). One
+	/// planck per byte made a 1 MiB job input cost a millionth of a VRT.
+	pub const TransactionByteFee: Balance = BYTE_DEPOSIT;
 }
 
 impl pallet_transaction_payment::Config for Runtime {
@@ -117,7 +121,7 @@ impl pallet_transaction_payment::Config for Runtime {
 	type OnChargeTransaction = FungibleAdapter<Balances, ()>;
 	type OperationalFeeMultiplier = ConstU8<5>;
 	type WeightToFee = IdentityFee<Balance>;
-	type LengthToFee = IdentityFee<Balance>;
+	type LengthToFee = ConstantMultiplier<Balance, TransactionByteFee>;
 	type FeeMultiplierUpdate = ConstFeeMultiplier<FeeMultiplier>;
 	type WeightInfo = pallet_transaction_payment::weights::SubstrateWeight<Runtime>;
 }
@@ -243,6 +247,7 @@ impl pallet_inference::Config for Runtime {
 	// by taking a job it cannot run, and declining costs nothing.
 	type TimeoutPenalty = ConstU32<2>;
 	type MaxDeclines = ConstU32<3>;
+	type MaxMissedDeadlines = ConstU32<3>;
 	type ExecutorSlash = ExecutorSlash;
 	type ChallengeBond = ConstU128<{ 10 * UNIT }>;
 	type ChallengerReward = ChallengerReward;
@@ -251,6 +256,8 @@ impl pallet_inference::Config for Runtime {
 	type VerifierPenalty = VerifierPenalty;
 	type CommitteeSize = ConstU32<3>;
 	type DisputePeriod = ConstU32<30>;
+	// Job data pays what model bytes pay (docs/ECONOMICS.md).
+	type DataByteDeposit = ConstU128<BYTE_DEPOSIT>;
 	type ResultRetention = ConstU32<DAYS>;
 	type MaxInputSize = ConstU32<{ 1024 * 1024 }>;
 	type MaxOutputSize = MaxOutputSize;
@@ -267,5 +274,7 @@ impl pallet_inference::Config for Runtime {
 impl pallet_digit_classifier::Config for Runtime {
 	type Inference = Inference;
 	type AdminOrigin = frame_system::EnsureRoot<AccountId>;
+	// As long as the market keeps a job's output readable.
+	type RequestRetention = ConstU32<DAYS>;
 	type WeightInfo = pallet_digit_classifier::weights::SubstrateWeight<Runtime>;
 }

@@ -4,14 +4,16 @@ use std::io::{IsTerminal, Write};
 
 use anyhow::{anyhow, bail};
 use clap::{Args, Subcommand};
+use codec::Encode;
 use pallet_model_registry::{ModelInfo, ModelSpec, ModelStatus, ModelVersion};
 use sp_arithmetic::FixedU64;
 use sp_core::H256;
 use verity_offchain_worker::Limits;
-use verity_primitives::{is_float, TensorSpec, VerificationPolicy};
+use verity_offchain_worker::Signature;
+use verity_primitives::{is_float, DType, Tensor, TensorSpec, VerificationPolicy};
 use verity_runtime::{AccountId, Balance, BlockNumber, RuntimeCall};
 
-use super::{local::signature, parse_model_id, read_file, Context};
+use super::{local::signature, parse_model_id, read_file, read_tensors, Context};
 use crate::{
 	amount::{parse_decimal, Amount},
 	chain::{account_of, parse_account, Chain},
@@ -106,9 +108,71 @@ pub struct Register {
 	/// minimum).
 	#[arg(long)]
 	pub challenge_period: Option<BlockNumber>,
-	/// Skip loading the model in the local engine before registering.
+	/// A golden vector's input (tensor JSON; repeatable). Its expected output
+	/// is this machine's run of the model. Admission verifiers run each one
+	/// twice and compare under the policy. Default: one generated input of
+	/// batch 1 (every float 0.5, every integer 0, every boolean false).
+	#[arg(long = "golden")]
+	pub golden: Vec<String>,
+	/// Return once the bytes are uploaded instead of waiting for the
+	/// verifiers' admission (`verity model show` tells the outcome later).
 	#[arg(long)]
-	pub no_check: bool,
+	pub no_wait: bool,
+}
+
+/// Seconds `model register` waits for the verifiers' admission.
+const ADMISSION_WAIT_SECS: u32 = 120;
+
+/// The golden vectors to register with: each `--golden` input (or one
+/// generated input) with the output this machine's engine gives for it.
+fn golden_vectors(
+	r: &Register,
+	sig: &Signature,
+	id: &H256,
+	bytes: &[u8],
+) -> anyhow::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+	let inputs = if r.golden.is_empty() {
+		vec![generated_input(&sig.inputs)]
+	} else {
+		r.golden.iter().map(|p| read_tensors(p)).collect::<anyhow::Result<Vec<_>>>()?
+	};
+	let sandbox = super::local::sandbox(Limits::default());
+	sandbox.load(&id.0, bytes).map_err(|e| anyhow!("the engine cannot load {}: {e}", r.file))?;
+	inputs
+		.into_iter()
+		.map(|input| {
+			super::local::check_inputs(&input, &sig.inputs)?;
+			let encoded = input.encode();
+			let output = sandbox
+				.run(&id.0, &encoded)
+				.map_err(|e| anyhow!("the model fails on a golden input: {e}"))?;
+			Ok((encoded, output))
+		})
+		.collect()
+}
+
+/// One item for each declared input: floats 0.5, integers 0, booleans false.
+pub fn generated_input(specs: &[TensorSpec]) -> Vec<Tensor> {
+	specs
+		.iter()
+		.map(|s| {
+			let shape: Vec<u32> = s
+				.shape
+				.iter()
+				.map(|d| match d {
+					verity_primitives::Dim::Batch => 1,
+					verity_primitives::Dim::Fixed(n) => *n,
+				})
+				.collect();
+			let n = shape.iter().product::<u32>() as usize;
+			let data = match s.dtype {
+				DType::Float32 => 0.5f32.to_le_bytes().repeat(n),
+				DType::Float64 => 0.5f64.to_le_bytes().repeat(n),
+				other => vec![0; n * other.size() as usize],
+			};
+			Tensor { name: s.name.to_vec(), dtype: s.dtype, shape, data }
+		})
+		.collect()
 }
 
 /// The policy a model gets when its publisher names none: `exact` for
@@ -237,13 +301,9 @@ async fn register(ctx: &Context, r: Register) -> anyhow::Result<()> {
 	}
 	let version = parse_version(&r.version)?;
 	let id = H256(sp_crypto_hashing::blake2_256(&bytes));
-	if !r.no_check {
-		// The publisher's bond is slashed for a model the engine cannot run:
-		// find out now, for free.
-		super::local::sandbox(Limits::default())
-			.load(&id.0, &bytes)
-			.map_err(|e| anyhow!("the engine cannot load {}: {e}", r.file))?;
-	}
+	// The publisher's bond is slashed for a model admission rejects: run it
+	// here first, for free, which also gives the golden vectors' outputs.
+	let golden = golden_vectors(&r, &sig, &id, &bytes)?;
 	let chain = ctx.chain().await?;
 	let max_size: u32 = chain.constant("ModelRegistry", "MaxModelSize")?;
 	if bytes.len() as u64 > max_size as u64 {
@@ -277,6 +337,18 @@ async fn register(ctx: &Context, r: Register) -> anyhow::Result<()> {
 			};
 			let call = pallet_model_registry::Call::register { id, spec };
 			chain.submit(&signer, RuntimeCall::ModelRegistry(call)).await?;
+			for (input, output) in golden {
+				let bounded = |v: Vec<u8>| {
+					v.try_into()
+						.map_err(|_| anyhow!("a golden vector is larger than the chain accepts"))
+				};
+				let call = pallet_model_registry::Call::add_golden_vector {
+					id,
+					input: bounded(input)?,
+					output: bounded(output)?,
+				};
+				chain.submit(&signer, RuntimeCall::ModelRegistry(call)).await?;
+			}
 			0
 		}
 		Some(info) if info.status == ModelStatus::Uploading && info.owner == me => {
@@ -304,9 +376,30 @@ async fn register(ctx: &Context, r: Register) -> anyhow::Result<()> {
 		chain.submit(&signer, RuntimeCall::ModelRegistry(call)).await?;
 		progress.show(index as u32 + 1);
 	}
-	let info = fetch(&chain, id).await?;
-	if info.status != ModelStatus::Active {
-		bail!("the upload finished but the model is {}", format::model_status(&info.status));
+	let mut info = fetch(&chain, id).await?;
+	if info.status == ModelStatus::Pending && !r.no_wait {
+		eprintln!("uploaded; verifiers are checking the model (admission)");
+		for _ in 0..ADMISSION_WAIT_SECS {
+			tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+			info = fetch(&chain, id).await?;
+			if info.status != ModelStatus::Pending {
+				break;
+			}
+		}
+	}
+	match info.status {
+		ModelStatus::Active => {}
+		ModelStatus::Pending if r.no_wait => {}
+		ModelStatus::Pending => bail!(
+			"model {} still awaits admission after {ADMISSION_WAIT_SECS} s; \
+			 `verity model show` follows it",
+			format::hash(&id)
+		),
+		status => bail!(
+			"the upload finished but the model is {}; `verity model show {}` gives the votes",
+			format::model_status(&status),
+			format::hash(&id)
+		),
 	}
 	eprintln!(
 		"registered {} {} ({} bytes): deposit {}, bond {} held",
@@ -317,6 +410,36 @@ async fn register(ctx: &Context, r: Register) -> anyhow::Result<()> {
 		format::vrt(info.bond)
 	);
 	println!("{}", format::hash(&id));
+	Ok(())
+}
+
+/// A model's admission as stored.
+type AdmissionInfo = pallet_inference::Admission<
+	AccountId,
+	BlockNumber,
+	<verity_runtime::Runtime as pallet_inference::Config>::CommitteeSize,
+>;
+
+/// Prints the admission committee of a pending model and its votes.
+async fn show_admission(chain: &Chain, id: H256) -> anyhow::Result<()> {
+	let admission: Option<AdmissionInfo> =
+		chain.storage("Inference", "Admissions", subxt::dynamic::Value::from_bytes(id.0)).await?;
+	let Some(a) = admission else { return Ok(()) };
+	if a.committee.is_empty() {
+		println!(
+			"admission:        no committee yet (too few verifiers); `retry_admission` draws one"
+		);
+	}
+	for member in &a.committee {
+		let vote =
+			a.votes.iter().find(|(v, _)| v == member).map(|(_, v)| format::admission_vote(v));
+		println!(
+			"admission:        {} {}",
+			format::account(member),
+			vote.unwrap_or("has not voted")
+		);
+	}
+	println!("admission due:    block {}", a.deadline);
 	Ok(())
 }
 
@@ -346,8 +469,7 @@ fn show(id: H256, m: &Info) {
 
 async fn download(chain: &Chain, id: H256, out: &str) -> anyhow::Result<()> {
 	let info = fetch(chain, id).await?;
-	if !matches!(info.status, ModelStatus::Active | ModelStatus::Deprecated | ModelStatus::Disabled)
-	{
+	if matches!(info.status, ModelStatus::Uploading | ModelStatus::Retired) {
 		bail!(
 			"model {} has no bytes on chain ({})",
 			format::hash(&id),
@@ -415,7 +537,11 @@ pub async fn run(ctx: &Context, cmd: ModelCmd) -> anyhow::Result<()> {
 		ModelCmd::Show { model } => {
 			let chain = ctx.chain().await?;
 			let id = resolve(&chain, &model).await?;
-			show(id, &fetch(&chain, id).await?);
+			let info = fetch(&chain, id).await?;
+			show(id, &info);
+			if info.status == ModelStatus::Pending {
+				show_admission(&chain, id).await?;
+			}
 		}
 		ModelCmd::SetPrice { model, price } => {
 			let chain = ctx.chain().await?;

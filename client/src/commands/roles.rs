@@ -32,6 +32,15 @@ pub enum ExecutorCmd {
 		#[arg(long)]
 		amount: Amount,
 	},
+	/// Sets how many jobs the executor runs at once (default: the chain's
+	/// `MaxOpenJobs`); assignment gives it no more.
+	SetCapacity {
+		/// Jobs at once.
+		capacity: u32,
+	},
+	/// Takes jobs again after a suspension for missed deadlines (the node's
+	/// offchain worker does this by itself when it runs).
+	Resume,
 	/// Stops taking jobs; the stake is released after the unbonding period.
 	Unbond,
 	/// Takes the stake back after unbonding.
@@ -88,6 +97,11 @@ pub async fn executor(ctx: &Context, cmd: ExecutorCmd) -> anyhow::Result<()> {
 			Call::top_up_executor { extra: amount.0 },
 			format!("executor stake increased by {amount}"),
 		),
+		ExecutorCmd::SetCapacity { capacity } => (
+			Call::set_capacity { capacity },
+			format!("executor capacity set to {capacity} jobs at once"),
+		),
+		ExecutorCmd::Resume => (Call::resume_executor {}, "executor resumed".into()),
 		ExecutorCmd::Unbond => (Call::unbond_executor {}, "unbonding as an executor".into()),
 		ExecutorCmd::Withdraw => (Call::withdraw_executor {}, "executor stake withdrawn".into()),
 	};

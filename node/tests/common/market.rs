@@ -77,8 +77,10 @@ pub fn tolerance(abs: u64, rel: u64) -> Value {
 	)
 }
 
-/// Registers and uploads `bytes` as release 1.0 of `family` (challenge
-/// period 5 blocks); returns its id.
+/// Registers `bytes` as release 1.0 of `family` (challenge period 5 blocks)
+/// with one golden vector (`golden`: SCALE-encoded input and expected output)
+/// and uploads it; returns its id. The model then awaits admission
+/// ([`wait_for_admission`]).
 pub async fn publish(
 	api: &Api,
 	publisher: &Keypair,
@@ -87,6 +89,7 @@ pub async fn publish(
 	(inputs, outputs): (Value, Value),
 	price: u128,
 	policy: Value,
+	golden: (Vec<u8>, Vec<u8>),
 ) -> [u8; 32] {
 	let id = sp_crypto_hashing::blake2_256(bytes);
 	let spec = Value::named_composite([
@@ -105,6 +108,16 @@ pub async fn publish(
 		dynamic::transaction("ModelRegistry", "register", (Value::from_bytes(id), spec)),
 	)
 	.await;
+	submit(
+		api,
+		publisher,
+		dynamic::transaction(
+			"ModelRegistry",
+			"add_golden_vector",
+			(Value::from_bytes(id), Value::from_bytes(golden.0), Value::from_bytes(golden.1)),
+		),
+	)
+	.await;
 	for (index, chunk) in bytes.chunks(1024 * 1024).enumerate() {
 		submit(
 			api,
@@ -118,6 +131,27 @@ pub async fn publish(
 		.await;
 	}
 	id
+}
+
+/// Waits until the verifiers decide model `id`'s admission; returns whether
+/// they admitted it. The node must hold the verifiers' keys.
+pub async fn wait_for_admission(api: &Api, id: [u8; 32]) -> bool {
+	let (decided, _) = wait_for_event(
+		api,
+		("Inference", "AdmissionDecided"),
+		|f| f.at("model").is_some_and(|m| value_bytes(m) == id),
+		Duration::from_secs(120),
+	)
+	.await;
+	decided.at("admitted").and_then(|v| v.as_bool()) == Some(true)
+}
+
+/// The golden vector of the digits model: the first held-out image and
+/// onnxruntime's output for it.
+pub fn digits_golden() -> (Vec<u8>, Vec<u8>) {
+	use codec::Encode;
+	let reference = digits_reference();
+	(vec![reference.inputs[0].clone()].encode(), vec![reference.outputs[0].clone()].encode())
 }
 
 /// Waits for an event `pallet.name` whose fields satisfy `matches`, scanning

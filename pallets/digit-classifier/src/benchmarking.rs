@@ -76,5 +76,23 @@ mod benches {
 		assert_eq!(Requests::<T>::get(0).unwrap().state, Classification::Label(9));
 	}
 
+	/// One answered request past its retention, pruned.
+	#[benchmark]
+	fn prune_request() {
+		let who: T::AccountId = account("user", 0, 0);
+		Requests::<T>::insert(
+			0,
+			Request { who, job: 0, at: 0u32.into(), state: Classification::Label(3) },
+		);
+		NextRequest::<T>::put(1);
+		let now = T::RequestRetention::get();
+		let each = T::WeightInfo::prune_request();
+		#[block]
+		{
+			Pallet::<T>::prune(now, each.saturating_add(T::DbWeight::get().reads_writes(2, 1)));
+		}
+		assert!(Requests::<T>::get(0).is_none());
+	}
+
 	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);
 }

@@ -23,6 +23,10 @@
 //! The callback runs inside settlement, in its own storage layer: if it
 //! returns an error its changes are discarded and the inference pallet emits
 //! `CallbackFailed`, but nobody's funds are affected.
+//!
+//! Answered requests stay readable for `RequestRetention` blocks; then the
+//! pallet prunes them, oldest first, in the block's spare weight (`on_idle`),
+//! so that its storage does not grow with every classification ever made.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -45,6 +49,7 @@ use pallet_inference::{
 	VerificationMode,
 };
 use scale_info::TypeInfo;
+use sp_runtime::Saturating;
 use verity_primitives::{decode_tensors, DType, ModelId, Tensor};
 
 pub use pallet::*;
@@ -111,6 +116,9 @@ pub mod pallet {
 		type Inference: InferenceProvider<Self::AccountId>;
 		/// May choose the classifier model.
 		type AdminOrigin: EnsureOrigin<Self::RuntimeOrigin>;
+		/// Blocks an answered request stays readable before it is pruned.
+		#[pallet::constant]
+		type RequestRetention: Get<BlockNumberFor<Self>>;
 		/// Weights from this pallet's benchmarks.
 		type WeightInfo: WeightInfo;
 	}
@@ -128,6 +136,10 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Requests<T: Config> =
 		StorageMap<_, Twox64Concat, u64, Request<T::AccountId, BlockNumberFor<T>>>;
+
+	/// The oldest request not yet pruned: requests below it are gone.
+	#[pallet::storage]
+	pub type OldestRequest<T: Config> = StorageValue<_, u64, ValueQuery>;
 
 	/// Requests not yet answered. Every request enters once and leaves once,
 	/// when its callback arrives.
@@ -189,6 +201,10 @@ pub mod pallet {
 
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		fn on_idle(now: BlockNumberFor<T>, remaining: Weight) -> Weight {
+			Self::prune(now, remaining)
+		}
+
 		#[cfg(feature = "try-runtime")]
 		fn try_state(_: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
 			Self::do_try_state()
@@ -287,6 +303,37 @@ impl<T: Config> Pallet<T> {
 		})
 	}
 
+	/// Removes answered requests older than `RequestRetention`, oldest first,
+	/// while `remaining` weight allows; stops at the first request still
+	/// pending or too young (ids grow with time, so later ones are younger).
+	pub(crate) fn prune(now: BlockNumberFor<T>, remaining: Weight) -> Weight {
+		let each = T::WeightInfo::prune_request();
+		let mut used = T::DbWeight::get().reads(2);
+		if !used.saturating_add(each).all_lte(remaining) {
+			return Weight::zero();
+		}
+		let mut oldest = OldestRequest::<T>::get();
+		let next = NextRequest::<T>::get();
+		while oldest < next && used.saturating_add(each).all_lte(remaining) {
+			used.saturating_accrue(each);
+			match Requests::<T>::get(oldest) {
+				Some(r)
+					if r.state == Classification::Pending
+						|| now < r.at.saturating_add(T::RequestRetention::get()) =>
+				{
+					break
+				}
+				_ => Requests::<T>::remove(oldest),
+			}
+			oldest += 1;
+		}
+		if oldest != OldestRequest::<T>::get() {
+			OldestRequest::<T>::put(oldest);
+			used.saturating_accrue(T::DbWeight::get().writes(1));
+		}
+		used
+	}
+
 	/// Checks that the pending count matches the pending requests.
 	#[cfg(any(feature = "try-runtime", test))]
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
@@ -297,6 +344,10 @@ impl<T: Config> Pallet<T> {
 		ensure!(
 			Requests::<T>::iter_keys().all(|k| k < NextRequest::<T>::get()),
 			"a request id at or beyond NextRequest"
+		);
+		ensure!(
+			Requests::<T>::iter_keys().all(|k| k >= OldestRequest::<T>::get()),
+			"a request below OldestRequest was not pruned"
 		);
 		Ok(())
 	}

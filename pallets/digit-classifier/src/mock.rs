@@ -134,6 +134,7 @@ impl pallet_inference::Config for Test {
 	type ResultTimeout = ConstU64<RESULT_TIMEOUT>;
 	type TimeoutPenalty = ConstU32<2>;
 	type MaxDeclines = ConstU32<3>;
+	type MaxMissedDeadlines = ConstU32<3>;
 	type ExecutorSlash = Fifty;
 	type ChallengeBond = ConstU64<1_000>;
 	type ChallengerReward = Ten;
@@ -142,6 +143,7 @@ impl pallet_inference::Config for Test {
 	type VerifierPenalty = Ten;
 	type CommitteeSize = ConstU32<3>;
 	type DisputePeriod = ConstU64<5>;
+	type DataByteDeposit = ConstU64<0>;
 	type ResultRetention = ConstU64<20>;
 	type MaxInputSize = ConstU32<4096>;
 	type MaxOutputSize = ConstU32<4096>;
@@ -155,9 +157,13 @@ impl pallet_inference::Config for Test {
 	type WeightInfo = ();
 }
 
+/// Blocks an answered request stays readable in the tests.
+pub const REQUEST_RETENTION: u64 = 10;
+
 impl Config for Test {
 	type Inference = Inference;
 	type AdminOrigin = EnsureRoot<AccountId>;
+	type RequestRetention = ConstU64<REQUEST_RETENTION>;
 	type WeightInfo = ();
 }
 

@@ -1,7 +1,10 @@
 //! The classifier against the real inference market (mock runtime).
 
 use crate::{mock::*, *};
-use frame_support::{assert_noop, assert_ok, traits::fungible::Inspect};
+use frame_support::{
+	assert_noop, assert_ok,
+	traits::{fungible::Inspect, Hooks},
+};
 
 /// A "7"-ish image.
 const IMAGE: [u8; PIXELS] = [3; PIXELS];
@@ -104,4 +107,26 @@ fn the_label_is_the_largest_score() {
 	let out = scores(4);
 	assert_eq!(label_of(&out), Some(4));
 	assert_eq!(label_of(&[1, 2, 3]), None);
+}
+
+#[test]
+fn answered_requests_are_pruned_after_their_retention_oldest_first() {
+	new_test_ext(|_| {
+		let (first, job) = classify(VerificationMode::Vanilla);
+		assert_ok!(Inference::submit_result(RuntimeOrigin::signed(EXECUTOR), job, scores(3)));
+		// A second request still pending blocks nothing before it, but waits itself.
+		let (second, _) = classify(VerificationMode::Optimistic);
+		let plenty = Weight::from_parts(u64::MAX, u64::MAX);
+		// Too young: nothing is pruned.
+		Digits::on_idle(REQUEST_RETENTION, plenty);
+		assert!(Requests::<Test>::get(first).is_some());
+		// Old enough: the answered one goes; the pending one stays.
+		Digits::on_idle(1 + REQUEST_RETENTION, plenty);
+		assert!(Requests::<Test>::get(first).is_none());
+		assert!(Requests::<Test>::get(second).is_some());
+		assert_eq!(OldestRequest::<Test>::get(), second);
+		// No weight, no work.
+		assert_eq!(Digits::on_idle(1_000, Weight::zero()), Weight::zero());
+		Digits::do_try_state().unwrap();
+	});
 }

@@ -48,10 +48,8 @@ impl<T: Config> Pallet<T> {
 		let batch = check_tensors(&tensors, &model.inputs).map_err(|_| Error::<T>::InvalidInput)?;
 		// Refused up front rather than failed later: at this batch size the
 		// declared outputs could not be posted.
-		ensure!(
-			encoded_size_bound(&model.outputs, batch) <= u64::from(T::MaxOutputSize::get()),
-			Error::<T>::OutputTooLarge
-		);
+		let output_bound = encoded_size_bound(&model.outputs, batch);
+		ensure!(output_bound <= u64::from(T::MaxOutputSize::get()), Error::<T>::OutputTooLarge);
 		let fees = Self::fees(model.price, mode);
 		ensure!(fees.total() <= max_fee, Error::<T>::FeeAboveMax);
 
@@ -59,6 +57,14 @@ impl<T: Config> Pallet<T> {
 		let executor = Self::pick_executor(job, &model_id, &who, &[], 0)?;
 
 		Self::hold(HoldReason::JobEscrow, &who, fees.total())?;
+		// The job's input and (at most) output bytes stay on chain until it is
+		// pruned: the requester's deposit pays for them meanwhile.
+		let data_bytes = (input.len() as u64).saturating_add(output_bound);
+		let deposit = Self::data_deposit(data_bytes);
+		Self::hold(HoldReason::JobData, &who, deposit)?;
+		if !deposit.is_zero() {
+			DataDeposits::<T>::insert(job, deposit);
+		}
 		let deadline = Self::schedule(job, Self::now().saturating_add(T::ResultTimeout::get()))?;
 		Assignments::<T>::try_mutate(&executor, |list| list.try_push(job))
 			.map_err(|_| Error::<T>::NoExecutorAvailable)?;
@@ -92,8 +98,9 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Draws an executor for `job` on `model`, weighted by stake, among the
-	/// active executors that serve the model and have room: never the
-	/// requester nor one of `excluded` (executors that declined the job).
+	/// active executors that serve the model, have room under their declared
+	/// capacity and are not suspended: never the requester nor one of
+	/// `excluded` (executors that declined the job).
 	/// `round` varies the draw between reassignments.
 	pub(crate) fn pick_executor(
 		job: JobId,
@@ -108,9 +115,10 @@ impl<T: Config> Pallet<T> {
 			.filter_map(|e| {
 				let info = Executors::<T>::get(&e)?;
 				let serves = info.models.as_ref().is_none_or(|m| m.contains(model));
-				let busy =
-					Assignments::<T>::decode_len(&e).unwrap_or(0) >= T::MaxOpenJobs::get() as usize;
-				(serves && !busy).then(|| (e, Self::weight_of(info.stake)))
+				let room = info.capacity.min(T::MaxOpenJobs::get()) as usize;
+				let busy = Assignments::<T>::decode_len(&e).unwrap_or(0) >= room;
+				let suspended = info.is_suspended(T::MaxMissedDeadlines::get());
+				(serves && !busy && !suspended).then(|| (e, Self::weight_of(info.stake)))
 			})
 			.collect();
 		// Salt 0 is the first assignment; committees use 1..=CommitteeSize.
@@ -126,13 +134,21 @@ impl<T: Config> Pallet<T> {
 	/// After `MaxDeclines` declines, or with no executor left, the job fails
 	/// and the requester is refunded in full.
 	pub(crate) fn do_decline_job(who: T::AccountId, job: JobId) -> DispatchResult {
-		let mut j = Jobs::<T>::get(job).ok_or(Error::<T>::JobNotFound)?;
+		let j = Jobs::<T>::get(job).ok_or(Error::<T>::JobNotFound)?;
 		ensure!(j.executor == who, Error::<T>::NotAssignedExecutor);
 		ensure!(j.status == JobStatus::Assigned, Error::<T>::NotAwaitingResult);
+		Self::deposit_event(Event::JobDeclined { job, executor: who });
+		Self::reassign(job, j)
+	}
+
+	/// Gives `job` (awaiting its result) to another executor with a fresh
+	/// `ResultTimeout`, never one that had it before; after `MaxDeclines`
+	/// executors, or with none left, the job fails with a full refund.
+	pub(crate) fn reassign(job: JobId, mut j: JobOf<T>) -> DispatchResult {
+		let who = j.executor.clone();
 		let mut declined = Declines::<T>::get(job);
 		let full = declined.try_push(who.clone()).is_err();
 		Assignments::<T>::mutate(&who, |list| list.retain(|x| *x != job));
-		Self::deposit_event(Event::JobDeclined { job, executor: who });
 		let next = if full || declined.len() as u32 >= T::MaxDeclines::get() {
 			None
 		} else {
@@ -175,5 +191,11 @@ impl<T: Config> Pallet<T> {
 			committee.push(candidates.swap_remove(i).0);
 		}
 		Ok(committee)
+	}
+
+	/// The deposit for `bytes` bytes of job data (input and output).
+	pub fn data_deposit(bytes: u64) -> BalanceOf<T> {
+		let bytes: BalanceOf<T> = bytes.try_into().unwrap_or_else(|_| BalanceOf::<T>::max_value());
+		T::DataByteDeposit::get().saturating_mul(bytes)
 	}
 }

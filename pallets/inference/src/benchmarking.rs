@@ -124,7 +124,13 @@ fn pending_jobs<T: Config>(n: u32, at: BlockNumberFor<T>, index: u32) {
 			executor = funded::<T>("pending-executor", index * 1_000_000 + i as u32);
 			Executors::<T>::insert(
 				&executor,
-				ExecutorInfo { stake: Zero::zero(), models: None, unbonding_until: None },
+				ExecutorInfo {
+					stake: Zero::zero(),
+					models: None,
+					unbonding_until: None,
+					capacity: T::MaxOpenJobs::get(),
+					missed: 0,
+				},
 			);
 		}
 		let deadline = Pallet::<T>::schedule(job, block).unwrap();
@@ -277,6 +283,29 @@ mod benchmarks {
 	}
 
 	#[benchmark]
+	fn set_capacity() {
+		let executor = executors::<T>(1).remove(0);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(executor.clone()), 1);
+
+		assert_eq!(Executors::<T>::get(executor).unwrap().capacity, 1);
+	}
+
+	#[benchmark]
+	fn resume_executor() {
+		let executor = executors::<T>(1).remove(0);
+		Executors::<T>::mutate(&executor, |e| {
+			e.as_mut().unwrap().missed = T::MaxMissedDeadlines::get()
+		});
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(executor.clone()));
+
+		assert_eq!(Executors::<T>::get(executor).unwrap().missed, 0);
+	}
+
+	#[benchmark]
 	fn submit_result(o: Linear<1, { floats_in(T::MaxOutputSize::get()) }>) {
 		let model = model::<T>(4, o);
 		let executor = executors::<T>(1).remove(0);
@@ -373,6 +402,30 @@ mod benchmarks {
 		submit_verdict(RawOrigin::Signed(last), job, Finding::Output(wrong));
 
 		assert!(!Disputes::<T>::contains_key(job));
+	}
+
+	/// The deciding admission vote: every member but one rejected already,
+	/// so this vote rejects the model and slashes its publisher.
+	#[benchmark]
+	fn submit_admission_vote() {
+		let c = T::CommitteeSize::get();
+		let model = model::<T>(4, 4);
+		T::Models::benchmark_pending(&model);
+		verifiers::<T>(c);
+		assert!(<Pallet<T> as pallet_model_registry::ModelAdmission>::start(&model));
+		let committee = Admissions::<T>::get(model).unwrap().committee;
+		let needed = Pallet::<T>::quorum_size(c) as usize;
+		let no = AdmissionVote::Reject(AdmissionFault::WrongGoldenOutput);
+		for m in committee.iter().take(needed - 1) {
+			Pallet::<T>::submit_admission_vote(RawOrigin::Signed(m.clone()).into(), model, no)
+				.unwrap();
+		}
+		let last = committee[needed - 1].clone();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(last), model, no);
+
+		assert!(!Admissions::<T>::contains_key(model));
 	}
 
 	#[benchmark]

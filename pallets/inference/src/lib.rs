@@ -51,8 +51,12 @@
 //! | A fault report refuted (the committee runs the job and agrees) | refunded | loses `ExecutorSlash` of its stake | - | - | the quorum shares `VerifierReward` of the slash |
 //! | Declined (node-local trouble), reassigned | as the new executor's job ends | the decliner: nothing | - | - | - |
 //! | Declined by every executor, or `MaxDeclines` times | refunded | nothing | - | - | - |
-//! | Timed out (no result, no decline within `ResultTimeout`) | refunded | loses `TimeoutPenalty` x the fee (at most its stake) to the treasury | - | - | - |
+//! | Timed out (no result, no decline within `ResultTimeout`) | refunded | loses `TimeoutPenalty` x the fee (at most its stake) to the treasury; suspended after `MaxMissedDeadlines` in a row | - | - | - |
+//! | Its executor suspended (missed deadlines in a row) | as the new executor's job ends | nothing more: the job is reassigned | - | - | - |
 //! | Dispute without a quorum by `DisputePeriod` | - | - | - | - | non-voters lose `VerifierPenalty`; the dispute is extended once, then stalls for `ForceOrigin` ([`Pallet::resolve_dispute`]) |
+//!
+//! In every case the requester's data deposit (`DataByteDeposit` per byte of
+//! input and largest output) is held until the job is pruned, then returned.
 //!
 //! Batches whose declared outputs could exceed `MaxOutputSize` are refused
 //! at submission (`OutputTooLarge`), and the registry refuses a model whose
@@ -118,7 +122,7 @@ use frame_support::{
 use frame_system::pallet_prelude::*;
 use pallet_model_registry::ModelRegistry;
 use sp_runtime::{
-	traits::{Saturating, Zero},
+	traits::{Bounded, Saturating, Zero},
 	Perbill,
 };
 use verity_primitives::{
@@ -224,6 +228,11 @@ pub mod pallet {
 		/// the job instead, at no cost.
 		#[pallet::constant]
 		type TimeoutPenalty: Get<u32>;
+		/// Result deadlines an executor may miss in a row before it is taken
+		/// out of assignment (until it resumes); its other pending jobs are
+		/// then reassigned at their deadlines instead of timing out.
+		#[pallet::constant]
+		type MaxMissedDeadlines: Get<u32>;
 		/// Declines after which a job fails (fully refunded) instead of being
 		/// reassigned again.
 		#[pallet::constant]
@@ -253,6 +262,10 @@ pub mod pallet {
 		/// Blocks a committee has to vote (once more after an extension).
 		#[pallet::constant]
 		type DisputePeriod: Get<BlockNumberFor<Self>>;
+		/// Deposit per byte of a job's input and (at most) output, held from
+		/// the requester until the job is pruned.
+		#[pallet::constant]
+		type DataByteDeposit: Get<BalanceOf<Self>>;
 		/// Blocks a finished job's output stays readable.
 		#[pallet::constant]
 		type ResultRetention: Get<BlockNumberFor<Self>>;
@@ -298,6 +311,9 @@ pub mod pallet {
 		JobEscrow,
 		/// A challenger's bond.
 		ChallengeBond,
+		/// A requester's deposit for its job's input and output bytes, until
+		/// the job is pruned.
+		JobData,
 	}
 
 	/// Executors, by account.
@@ -351,6 +367,10 @@ pub mod pallet {
 	/// Job inputs, until the job is pruned.
 	#[pallet::storage]
 	pub type Inputs<T: Config> = StorageMap<_, Twox64Concat, JobId, InputOf<T>>;
+
+	/// Each unpruned job's data deposit (absent when zero).
+	#[pallet::storage]
+	pub type DataDeposits<T: Config> = StorageMap<_, Twox64Concat, JobId, BalanceOf<T>>;
 
 	/// Job outputs, until the job is pruned.
 	#[pallet::storage]
@@ -448,6 +468,24 @@ pub mod pallet {
 			executor: T::AccountId,
 			/// Its stake now.
 			stake: BalanceOf<T>,
+		},
+		/// An executor set how many jobs it runs at once.
+		ExecutorCapacitySet {
+			/// The executor.
+			executor: T::AccountId,
+			/// Its capacity.
+			capacity: u32,
+		},
+		/// An executor missed `MaxMissedDeadlines` result deadlines in a row
+		/// and gets no new jobs until it resumes.
+		ExecutorSuspended {
+			/// The executor.
+			executor: T::AccountId,
+		},
+		/// A suspended executor showed it is alive and takes jobs again.
+		ExecutorResumed {
+			/// The executor.
+			executor: T::AccountId,
 		},
 		/// An executor stopped taking jobs.
 		ExecutorUnbonding {
@@ -688,6 +726,10 @@ pub mod pallet {
 		StillUnbonding,
 		/// The executor still has jobs (or the verifier disputes) open.
 		OpenJobs,
+		/// A capacity must be between 1 and `MaxOpenJobs`.
+		CapacityOutOfRange,
+		/// The executor is not suspended.
+		NotSuspended,
 		/// No model has this id.
 		ModelNotFound,
 		/// The model takes no new jobs.
@@ -701,7 +743,8 @@ pub mod pallet {
 		OutputTooLarge,
 		/// The fee exceeds the requester's `max_fee`.
 		FeeAboveMax,
-		/// No executor serves this model.
+		/// No executor serves this model with room for another job (each
+		/// takes at most its declared capacity, and suspended ones none).
 		NoExecutorAvailable,
 		/// No job has this id.
 		JobNotFound,
@@ -755,6 +798,8 @@ pub mod pallet {
 			);
 			assert!(!T::ResultTimeout::get().is_zero(), "executors need time to post results");
 			assert!(!T::DisputePeriod::get().is_zero(), "committees need time to vote");
+			assert!(T::MaxMissedDeadlines::get() >= 1, "an executor may miss a deadline");
+			assert!(T::MaxDeclines::get() >= 1, "a job can be declined");
 			assert!(
 				T::ChallengerReward::get().saturating_add(T::VerifierReward::get())
 					<= Perbill::one(),
@@ -763,7 +808,11 @@ pub mod pallet {
 			assert!(T::MaxDeadlinesPerBlock::get() > 0 && T::MaxStepsPerBlock::get() > 0);
 			let steps = T::MaxStepsPerBlock::get();
 			let worst = T::WeightInfo::on_initialize(steps, steps)
-				.saturating_add(T::OnSettled::max_weight().saturating_mul(steps.into()));
+				.saturating_add(T::OnSettled::max_weight().saturating_mul(steps.into()))
+				.saturating_add(
+					Pallet::<T>::reassignment_weight()
+						.saturating_mul(scheduler::REASSIGNMENTS_PER_BLOCK.into()),
+				);
 			assert!(
 				worst.all_lte(T::BlockWeights::get().max_block / 4),
 				"a block's settlements with their callbacks may take over a quarter of the block"
@@ -943,6 +992,23 @@ pub mod pallet {
 		pub fn retry_admission(origin: OriginFor<T>, model: ModelId) -> DispatchResult {
 			ensure_signed(origin)?;
 			Self::do_retry_admission(model)
+		}
+
+		/// Sets how many jobs the caller, an executor, runs at once (1 to
+		/// `MaxOpenJobs`; `MaxOpenJobs` at registration). Assignment gives it
+		/// no more; jobs it holds already stay.
+		#[pallet::call_index(16)]
+		#[pallet::weight(T::WeightInfo::set_capacity())]
+		pub fn set_capacity(origin: OriginFor<T>, capacity: u32) -> DispatchResult {
+			Self::do_set_capacity(ensure_signed(origin)?, capacity)
+		}
+
+		/// A suspended executor (it missed `MaxMissedDeadlines` result
+		/// deadlines in a row) shows it is alive again and takes new jobs.
+		#[pallet::call_index(17)]
+		#[pallet::weight(T::WeightInfo::resume_executor())]
+		pub fn resume_executor(origin: OriginFor<T>) -> DispatchResult {
+			Self::do_resume_executor(ensure_signed(origin)?)
 		}
 	}
 }

@@ -48,6 +48,8 @@ parameter_types! {
 	pub const TreasuryAccount: AccountId = TREASURY;
 	/// Scheduled steps per block; tests of the carry-over lower it.
 	pub static MaxSteps: u32 = 8;
+	/// Deposit per byte of job data; 0 except in the deposit tests.
+	pub static DataDeposit: Balance = 0;
 }
 
 impl pallet_model_registry::Config for Test {
@@ -140,6 +142,7 @@ impl Config for Test {
 	type ResultTimeout = ConstU64<RESULT_TIMEOUT>;
 	type TimeoutPenalty = ConstU32<2>;
 	type MaxDeclines = ConstU32<3>;
+	type MaxMissedDeadlines = ConstU32<3>;
 	type ExecutorSlash = ExecutorSlash;
 	type ChallengeBond = ConstU64<BOND>;
 	type ChallengerReward = ChallengerReward;
@@ -148,6 +151,7 @@ impl Config for Test {
 	type VerifierPenalty = VerifierPenalty;
 	type CommitteeSize = ConstU32<3>;
 	type DisputePeriod = ConstU64<DISPUTE_PERIOD>;
+	type DataByteDeposit = DataDeposit;
 	type ResultRetention = ConstU64<RETENTION>;
 	type MaxInputSize = ConstU32<4096>;
 	type MaxOutputSize = ConstU32<4096>;
@@ -242,6 +246,7 @@ pub fn new_test_ext(test: impl FnOnce(ModelId)) {
 	let mut ext = sp_io::TestExternalities::new(storage);
 	ext.execute_with(|| {
 		MaxSteps::set(8);
+		DataDeposit::set(0);
 		Delivered::set(vec![]);
 		ConsumerFails::set(false);
 		System::set_block_number(1);

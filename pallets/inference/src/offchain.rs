@@ -15,6 +15,9 @@
 //! ([`Call::decline_job`]) so that another executor gets it, and a verifier
 //! gives up (its missing vote is its own node's fault).
 //!
+//! An executor suspended for missing deadlines resumes as soon as its node
+//! runs again ([`Call::resume_executor`]), the heartbeat that shows it alive.
+//!
 //! As an admission committee member, it checks each model awaiting its vote
 //! ([`Pallet::check_model`]) and posts [`Call::submit_admission_vote`].
 //!
@@ -74,6 +77,7 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn run_offchain_worker(now: BlockNumberFor<T>) {
 		let accounts: Vec<Account<T>> = Signer::<T, T::AuthorityId>::keystore_accounts().collect();
 		for account in &accounts {
+			Self::heartbeat(account, now);
 			for job in Assignments::<T>::get(&account.id) {
 				if Jobs::<T>::get(job).is_some_and(|j| j.status == JobStatus::Assigned) {
 					Self::work(job, account, Role::Execute, now);
@@ -162,6 +166,24 @@ impl<T: Config> Pallet<T> {
 				log::warn!(target: LOG_TARGET, "job {job}: could not submit; will retry");
 				StorageValueRef::persistent(&key).clear();
 			}
+		}
+	}
+
+	/// A suspended executor whose node runs is alive: it resumes.
+	fn heartbeat(account: &Account<T>, now: BlockNumberFor<T>) {
+		let limit = T::MaxMissedDeadlines::get();
+		if !Executors::<T>::get(&account.id).is_some_and(|e| e.is_suspended(limit)) {
+			return;
+		}
+		let key = (b"verity/ocw/resume", &account.id).encode();
+		if !Self::claim(&key, now) {
+			return;
+		}
+		let sent = Signer::<T, T::AuthorityId>::all_accounts()
+			.with_filter(vec![account.public.clone()])
+			.send_single_signed_transaction(account, Call::resume_executor {});
+		if matches!(sent, Some(Ok(()))) {
+			log::info!(target: LOG_TARGET, "executor suspended for missed deadlines; resuming");
 		}
 	}
 

@@ -3,6 +3,10 @@
 
 use super::*;
 
+/// Jobs of suspended executors reassigned in one block at most (each scans
+/// the executors again).
+pub const REASSIGNMENTS_PER_BLOCK: u32 = 4;
+
 impl<T: Config> Pallet<T> {
 	pub(crate) fn now() -> BlockNumberFor<T> {
 		frame_system::Pallet::<T>::block_number()
@@ -32,6 +36,9 @@ impl<T: Config> Pallet<T> {
 		let mut steps = 0u32;
 		let mut blocks = 0u32;
 		let mut block = NextDue::<T>::get();
+		// Steps heavier than a settlement (a reassignment) add their excess.
+		let mut extra = Weight::zero();
+		let mut reassignments = REASSIGNMENTS_PER_BLOCK;
 		while block <= now && budget > 0 && blocks < T::MaxStepsPerBlock::get() {
 			blocks += 1;
 			let mut due = Deadlines::<T>::take(block).into_inner();
@@ -39,7 +46,7 @@ impl<T: Config> Pallet<T> {
 			for job in due {
 				budget -= 1;
 				steps += 1;
-				Self::step(job, block, now);
+				extra.saturating_accrue(Self::step(job, block, now, &mut reassignments));
 			}
 			if !rest.is_empty() {
 				Deadlines::<T>::insert(block, BoundedVec::truncate_from(rest));
@@ -50,20 +57,41 @@ impl<T: Config> Pallet<T> {
 		NextDue::<T>::put(block);
 		T::WeightInfo::on_initialize(steps, blocks)
 			.saturating_add(T::OnSettled::max_weight().saturating_mul(steps.into()))
+			.saturating_add(extra)
 	}
 
 	/// The step `job` has due at block `at` (a stale entry is skipped).
-	pub(crate) fn step(job: JobId, at: BlockNumberFor<T>, now: BlockNumberFor<T>) {
-		let Some(j) = Jobs::<T>::get(job) else { return };
+	/// Returns the weight it took beyond a settlement's; `reassignments` is
+	/// what is left of the block's budget of reassignments.
+	pub(crate) fn step(
+		job: JobId,
+		at: BlockNumberFor<T>,
+		now: BlockNumberFor<T>,
+		reassignments: &mut u32,
+	) -> Weight {
+		let Some(j) = Jobs::<T>::get(job) else { return Weight::zero() };
 		if j.deadline != at {
-			return;
+			return Weight::zero();
 		}
 		match j.status {
 			JobStatus::Assigned => {
+				let limit = T::MaxMissedDeadlines::get();
+				let suspended =
+					Executors::<T>::get(&j.executor).is_some_and(|e| e.is_suspended(limit));
+				if suspended && *reassignments > 0 {
+					// Its executor already missed too many deadlines in a row:
+					// the job goes to another executor instead of timing out
+					// (a few per block; beyond them it times out as usual).
+					*reassignments -= 1;
+					if Self::reassign(job, j.clone()).is_ok() {
+						return Self::reassignment_weight();
+					}
+				}
 				let stake = Self::stake_of(Staker::Executor, &j.executor);
 				let penalty = j.fees.total().saturating_mul(T::TimeoutPenalty::get().into());
 				let slash = Self::slash_stake(Staker::Executor, &j.executor, penalty.min(stake));
 				Self::to_treasury(slash);
+				Self::note_deadline(&j.executor, true);
 				Self::fail(job, j, FailReason::TimedOut);
 			}
 			JobStatus::Submitted => Self::settle(job, j),
@@ -72,8 +100,17 @@ impl<T: Config> Pallet<T> {
 				Jobs::<T>::remove(job);
 				Inputs::<T>::remove(job);
 				Outputs::<T>::remove(job);
+				if let Some(deposit) = DataDeposits::<T>::take(job) {
+					Self::release(HoldReason::JobData, &j.requester, deposit);
+				}
 				Self::deposit_event(Event::JobPruned { job });
 			}
 		}
+		Weight::zero()
+	}
+
+	/// What a step that reassigns a job costs beyond a settlement.
+	pub(crate) fn reassignment_weight() -> Weight {
+		T::WeightInfo::decline_job(T::MaxExecutors::get())
 	}
 }

@@ -37,7 +37,9 @@ impl<T: Config> Pallet<T> {
 		ActiveExecutors::<T>::try_mutate(|list| list.try_push(who.clone()))
 			.map_err(|_| Error::<T>::TooMany)?;
 		Self::hold(HoldReason::ExecutorStake, who, stake)?;
-		Executors::<T>::insert(who, ExecutorInfo { stake, models, unbonding_until: None });
+		let capacity = T::MaxOpenJobs::get();
+		let info = ExecutorInfo { stake, models, unbonding_until: None, capacity, missed: 0 };
+		Executors::<T>::insert(who, info);
 		Self::deposit_event(Event::ExecutorRegistered { executor: who.clone(), stake });
 		Ok(())
 	}
@@ -166,5 +168,45 @@ impl<T: Config> Pallet<T> {
 		let taken = credit.peek();
 		Self::update_stake_record(role, who, |stake, _| *stake = stake.saturating_sub(taken));
 		credit
+	}
+
+	/// Sets how many jobs `who` runs at once; see [`Pallet::set_capacity`].
+	pub(crate) fn do_set_capacity(who: T::AccountId, capacity: u32) -> DispatchResult {
+		ensure!((1..=T::MaxOpenJobs::get()).contains(&capacity), Error::<T>::CapacityOutOfRange);
+		Executors::<T>::try_mutate(&who, |info| {
+			let info = info.as_mut().ok_or(Error::<T>::NotExecutor)?;
+			info.capacity = capacity;
+			Ok::<_, DispatchError>(())
+		})?;
+		Self::deposit_event(Event::ExecutorCapacitySet { executor: who, capacity });
+		Ok(())
+	}
+
+	/// A suspended executor shows it is alive; see [`Pallet::resume_executor`].
+	pub(crate) fn do_resume_executor(who: T::AccountId) -> DispatchResult {
+		Executors::<T>::try_mutate(&who, |info| {
+			let info = info.as_mut().ok_or(Error::<T>::NotExecutor)?;
+			ensure!(info.is_suspended(T::MaxMissedDeadlines::get()), Error::<T>::NotSuspended);
+			info.missed = 0;
+			Ok::<_, DispatchError>(())
+		})?;
+		Self::deposit_event(Event::ExecutorResumed { executor: who });
+		Ok(())
+	}
+
+	/// Counts a missed result deadline of `who`, suspending it at
+	/// `MaxMissedDeadlines` in a row; a result resets the count.
+	pub(crate) fn note_deadline(who: &T::AccountId, missed: bool) {
+		Executors::<T>::mutate(who, |info| {
+			let Some(info) = info else { return };
+			if !missed {
+				info.missed = 0;
+				return;
+			}
+			info.missed = info.missed.saturating_add(1);
+			if info.missed == T::MaxMissedDeadlines::get() {
+				Self::deposit_event(Event::ExecutorSuspended { executor: who.clone() });
+			}
+		});
 	}
 }

@@ -4,7 +4,7 @@ use super::*;
 
 impl<T: Config> Pallet<T> {
 	/// Checks the pallet's invariants:
-	/// * held funds per account equal its stakes, escrows and bonds;
+	/// * held funds per account equal its stakes, escrows, bonds and data deposits;
 	/// * executors' open jobs and verifiers' open disputes match the jobs;
 	/// * every active executor/verifier is registered and not unbonding;
 	/// * every pending job has its deadline scheduled at or after `NextDue`;
@@ -91,6 +91,17 @@ impl<T: Config> Pallet<T> {
 			ensure!(
 				T::Currency::balance_on_hold(&HoldReason::JobEscrow.into(), &who) == amount,
 				"escrow held differs from pending jobs' fees"
+			);
+		}
+		let mut data: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
+		for (id, deposit) in DataDeposits::<T>::iter() {
+			let j = Jobs::<T>::get(id).ok_or("a data deposit of a pruned job")?;
+			data.entry(j.requester).or_default().saturating_accrue(deposit);
+		}
+		for (who, amount) in data {
+			ensure!(
+				T::Currency::balance_on_hold(&HoldReason::JobData.into(), &who) == amount,
+				"data deposits held differ from the jobs'"
 			);
 		}
 		for (who, amount) in bonds {

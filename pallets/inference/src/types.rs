@@ -94,6 +94,23 @@ where
 	pub models: Option<BoundedVec<ModelId, MaxModels>>,
 	/// When set, it takes no new jobs and may withdraw from this block on.
 	pub unbonding_until: Option<BlockNumber>,
+	/// Most jobs it runs at once (at most `MaxOpenJobs`): assignment gives
+	/// it no more.
+	pub capacity: u32,
+	/// Result deadlines it missed in a row. At `MaxMissedDeadlines` it is
+	/// out of assignment until it shows it is alive ([`crate::Pallet::resume_executor`]).
+	pub missed: u32,
+}
+
+impl<Balance, BlockNumber, MaxModels: Get<u32>> ExecutorInfo<Balance, BlockNumber, MaxModels>
+where
+	Balance: Clone + PartialEq + Eq + core::fmt::Debug,
+	BlockNumber: Clone + PartialEq + Eq + core::fmt::Debug,
+{
+	/// Whether it missed `limit` deadlines in a row and waits to resume.
+	pub fn is_suspended(&self, limit: u32) -> bool {
+		self.missed >= limit
+	}
 }
 
 /// A staked account that re-executes disputed jobs.

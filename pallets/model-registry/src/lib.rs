@@ -1024,4 +1024,13 @@ impl<T: Config> ModelRegistry<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for
 		);
 		id
 	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn benchmark_pending(id: &ModelId) {
+		Models::<T>::mutate(id, |m| {
+			if let Some(m) = m {
+				m.status = ModelStatus::Pending;
+			}
+		});
+	}
 }

@@ -42,6 +42,11 @@ pub trait ModelRegistry<AccountId, Balance, BlockNumber> {
 		outputs: crate::TensorSpecs,
 		policy: crate::VerificationPolicy,
 	) -> ModelId;
+
+	/// Puts model `id` back to `Pending` (awaiting admission), for other
+	/// pallets' benchmarks.
+	#[cfg(feature = "runtime-benchmarks")]
+	fn benchmark_pending(id: &ModelId);
 }
 
 /// Tells the registry whether jobs still use a model, so that it cannot be

@@ -158,9 +158,22 @@ fn assignment_is_spread_by_stake() {
 		let mut counts = [0u32; 2];
 		for block in 2..42 {
 			run_to_block(block);
-			let job = submit(model);
+			let job = NextJobId::<Test>::get();
+			assert_ok!(Inference::submit_job(
+				RuntimeOrigin::signed(REQUESTER),
+				model,
+				input(),
+				FEE,
+				VerificationMode::Vanilla
+			));
 			let e = Jobs::<Test>::get(job).unwrap().executor;
 			counts[(e == EXECUTOR_2) as usize] += 1;
+			// Answered at once: nobody misses a deadline or fills up.
+			assert_ok!(Inference::submit_result(
+				RuntimeOrigin::signed(e),
+				job,
+				output([1., 0., 0.])
+			));
 		}
 		// 40 draws at 1:3 odds: both are picked, the larger stake more often.
 		assert!(counts[0] > 0 && counts[1] > counts[0], "{counts:?}");

@@ -6,7 +6,9 @@ use frame_support::{assert_noop, assert_ok};
 
 mod admission;
 mod attribution;
+mod capacity;
 mod consumers;
+mod deposits;
 mod disputes;
 mod jobs;
 mod scheduling;
