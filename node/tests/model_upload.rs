@@ -40,6 +40,7 @@ async fn a_16_mib_model_round_trips_through_the_chain() {
 		("price", Value::u128(1_000_000_000)),
 		("challenge_period", Value::u128(10)),
 		("policy", Value::unnamed_variant("ArgMax", [])),
+		("max_batch", Value::u128(16)),
 	]);
 
 	submit(

@@ -10,7 +10,9 @@ use sp_arithmetic::FixedU64;
 use sp_core::H256;
 use verity_offchain_worker::Limits;
 use verity_offchain_worker::Signature;
-use verity_primitives::{is_float, DType, Tensor, TensorSpec, VerificationPolicy};
+use verity_primitives::{
+	encoded_size_bound, is_float, DType, Tensor, TensorSpec, VerificationPolicy,
+};
 use verity_runtime::{AccountId, Balance, BlockNumber, RuntimeCall};
 
 use super::{local::signature, parse_model_id, read_file, read_tensors, Context};
@@ -108,6 +110,10 @@ pub struct Register {
 	/// minimum).
 	#[arg(long)]
 	pub challenge_period: Option<BlockNumber>,
+	/// Most items per job. Default: as many as the chain's `MaxOutputSize`
+	/// allows for the declared outputs, at most 1024.
+	#[arg(long)]
+	pub max_batch: Option<u32>,
 	/// A golden vector's input (tensor JSON; repeatable). Its expected output
 	/// is this machine's run of the model. Admission verifiers run each one
 	/// twice and compare under the policy. Default: one generated input of
@@ -119,6 +125,9 @@ pub struct Register {
 	#[arg(long)]
 	pub no_wait: bool,
 }
+
+/// The largest default `--max-batch`.
+const MAX_BATCH_DEFAULT: u32 = 1024;
 
 /// Seconds `model register` waits for the verifiers' admission.
 const ADMISSION_WAIT_SECS: u32 = 120;
@@ -310,6 +319,17 @@ async fn register(ctx: &Context, r: Register) -> anyhow::Result<()> {
 		bail!("{} has {} bytes; the chain accepts at most {max_size}", r.file, bytes.len());
 	}
 	let chunk: u32 = chain.constant("ModelRegistry", "ChunkSize")?;
+	let max_output: u32 = chain.constant("ModelRegistry", "MaxOutputSize")?;
+	let fits = |batch: u32| encoded_size_bound(&sig.outputs, batch) <= u64::from(max_output);
+	let max_batch = match r.max_batch {
+		Some(b) if b >= 1 && fits(b) => b,
+		Some(b) => bail!(
+			"--max-batch {b}: the outputs of {b} items could exceed the chain's {max_output} bytes"
+		),
+		None => (1..=MAX_BATCH_DEFAULT).rev().find(|b| fits(*b)).ok_or_else(|| {
+			anyhow!("the declared outputs of one item could exceed the chain's {max_output} bytes")
+		})?,
+	};
 	let challenge_period = match r.challenge_period {
 		Some(p) => p,
 		None => chain.constant("ModelRegistry", "MinChallengePeriod")?,
@@ -334,6 +354,7 @@ async fn register(ctx: &Context, r: Register) -> anyhow::Result<()> {
 				price: r.price.0,
 				challenge_period,
 				policy,
+				max_batch,
 			};
 			let call = pallet_model_registry::Call::register { id, spec };
 			chain.submit(&signer, RuntimeCall::ModelRegistry(call)).await?;
@@ -462,6 +483,7 @@ fn show(id: H256, m: &Info) {
 	println!("price:            {} per job", format::vrt(m.price));
 	println!("challenge period: {} blocks", m.challenge_period);
 	println!("policy:           {}", format::policy(&m.policy));
+	println!("max batch:        {} items per job", m.max_batch);
 	println!("deposit held:     {}", format::vrt(m.deposit));
 	println!("bond held:        {}", format::vrt(m.bond));
 	println!("registered at:    block {}", m.registered_at);

@@ -101,6 +101,7 @@ pub async fn publish(
 		("price", Value::u128(price)),
 		("challenge_period", Value::u128(5)),
 		("policy", policy),
+		("max_batch", Value::u128(16)),
 	]);
 	submit(
 		api,

@@ -213,6 +213,7 @@ pub fn new_test_ext(test: impl FnOnce(ModelId)) {
 			outputs: BoundedVec::try_from(vec![spec("probabilities", 10)]).unwrap(),
 			price: PRICE,
 			challenge_period: CHALLENGE_PERIOD,
+			max_batch: 1,
 			policy: VerificationPolicy::ArgMax,
 		};
 		Registry::register(RuntimeOrigin::signed(PUBLISHER), id, s).unwrap();

@@ -48,6 +48,9 @@ impl<T: Config> Pallet<T> {
 		let batch = check_tensors(&tensors, &model.inputs).map_err(|_| Error::<T>::InvalidInput)?;
 		// Refused up front rather than failed later: at this batch size the
 		// declared outputs could not be posted.
+		ensure!(batch <= model.max_batch, Error::<T>::BatchTooLarge);
+		// Registration made sure `max_batch` items fit; checked again in
+		// case `MaxOutputSize` was lowered since.
 		let output_bound = encoded_size_bound(&model.outputs, batch);
 		ensure!(output_bound <= u64::from(T::MaxOutputSize::get()), Error::<T>::OutputTooLarge);
 		let fees = Self::fees(model.price, mode);

@@ -58,9 +58,9 @@
 //! In every case the requester's data deposit (`DataByteDeposit` per byte of
 //! input and largest output) is held until the job is pruned, then returned.
 //!
-//! Batches whose declared outputs could exceed `MaxOutputSize` are refused
-//! at submission (`OutputTooLarge`), and the registry refuses a model whose
-//! outputs exceed it for one item, and `Exact` for float outputs (honest
+//! Batches above the model's declared `max_batch` are refused at submission
+//! (`BatchTooLarge`), and the registry refuses a model whose outputs for
+//! `max_batch` items could exceed `MaxOutputSize`, and `Exact` for float outputs (honest
 //! machines differ in the last bits), so neither can end a job at all.
 
 //! ## Scheduling
@@ -741,6 +741,8 @@ pub mod pallet {
 		/// At this batch size the model's declared outputs could exceed
 		/// `MaxOutputSize`: submit fewer items per job.
 		OutputTooLarge,
+		/// More items than the model's `max_batch`: split the job.
+		BatchTooLarge,
 		/// The fee exceeds the requester's `max_fee`.
 		FeeAboveMax,
 		/// No executor serves this model with room for another job (each

@@ -287,6 +287,8 @@ pub fn publish_model_with_outputs(
 		outputs: BoundedVec::try_from(vec![spec("y", outputs)]).unwrap(),
 		price: PRICE,
 		challenge_period: CHALLENGE_PERIOD,
+		// As many items as fit `MaxOutputSize` (4096 bytes), at most 8.
+		max_batch: (4000 / (outputs * 4)).clamp(1, 8),
 		policy,
 	};
 	Registry::register(RuntimeOrigin::signed(PUBLISHER), id, s).unwrap();

@@ -60,6 +60,7 @@ fn spec<T: Config>(size: u32, minor: u16) -> ModelSpecOf<T> {
 		outputs: TensorSpecs::try_from(vec![tensor(b"y")]).unwrap(),
 		price: 1u32.into(),
 		challenge_period: T::MinChallengePeriod::get(),
+		max_batch: 1,
 		policy: VerificationPolicy::ArgMax,
 	}
 }

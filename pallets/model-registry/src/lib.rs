@@ -363,8 +363,8 @@ pub mod pallet {
 		/// `Exact` is for integer and boolean outputs; floats differ in the
 		/// last bits between honest machines: use `Tolerance`, `ArgMax` or `TopK`.
 		ExactOnFloats,
-		/// The declared outputs of a single item exceed the market's
-		/// `MaxOutputSize`.
+		/// The declared outputs of `max_batch` items exceed the market's
+		/// `MaxOutputSize` (or `max_batch` is 0).
 		OutputTooLarge,
 		/// The challenge period is outside `MinChallengePeriod..=MaxChallengePeriod`.
 		ChallengePeriodOutOfBounds,
@@ -450,8 +450,10 @@ pub mod pallet {
 					|| !spec.outputs.iter().any(|o| is_float(o.dtype)),
 				Error::<T>::ExactOnFloats
 			);
+			ensure!(spec.max_batch >= 1, Error::<T>::OutputTooLarge);
 			ensure!(
-				encoded_size_bound(&spec.outputs, 1) <= u64::from(T::MaxOutputSize::get()),
+				encoded_size_bound(&spec.outputs, spec.max_batch)
+					<= u64::from(T::MaxOutputSize::get()),
 				Error::<T>::OutputTooLarge
 			);
 			ensure!(
@@ -491,6 +493,7 @@ pub mod pallet {
 					outputs: spec.outputs,
 					price: spec.price,
 					challenge_period: spec.challenge_period,
+					max_batch: spec.max_batch,
 					policy: spec.policy,
 					status: ModelStatus::Uploading,
 					chunks: 0,
@@ -1014,6 +1017,7 @@ impl<T: Config> ModelRegistry<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for
 				price: 1u32.into(),
 				challenge_period: T::MinChallengePeriod::get(),
 				policy,
+				max_batch: 1,
 				status: ModelStatus::Active,
 				chunks: 1,
 				received: bytes.len() as u32,

@@ -86,6 +86,10 @@ pub struct ModelSpec<Balance, BlockNumber> {
 	pub challenge_period: BlockNumber,
 	/// When two outputs agree.
 	pub policy: VerificationPolicy,
+	/// Most items per job (the batch dimension's maximum); the registry
+	/// checks that the declared outputs of this many items fit the market's
+	/// `MaxOutputSize`, and jobs with more are refused.
+	pub max_batch: u32,
 }
 
 /// A registered model.
@@ -111,6 +115,8 @@ pub struct ModelInfo<AccountId, Balance, BlockNumber> {
 	pub challenge_period: BlockNumber,
 	/// When two outputs agree.
 	pub policy: VerificationPolicy,
+	/// Most items per job.
+	pub max_batch: u32,
 	/// Lifecycle state.
 	pub status: ModelStatus,
 	/// Chunks stored so far.

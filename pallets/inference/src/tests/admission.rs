@@ -20,6 +20,7 @@ fn pending(bytes: &[u8]) -> ModelId {
 		outputs: pallet_model_registry::Models::<Test>::iter().next().unwrap().1.outputs,
 		price: PRICE,
 		challenge_period: CHALLENGE_PERIOD,
+		max_batch: 1,
 		policy: VerificationPolicy::ArgMax,
 	};
 	assert_ok!(Registry::register(RuntimeOrigin::signed(PUBLISHER), id, s));

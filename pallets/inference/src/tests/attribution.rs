@@ -120,10 +120,12 @@ fn an_executor_whose_fault_report_is_refuted_is_slashed() {
 }
 
 #[test]
-fn a_batch_whose_outputs_could_not_be_posted_is_refused_up_front() {
+fn a_batch_above_the_models_maximum_is_refused_up_front() {
 	new_test_ext(|_| {
-		// 500 floats out per item: one item fits `MaxOutputSize` (4096 bytes), three do not.
+		// 500 floats out per item: two items fit `MaxOutputSize` (4096 bytes),
+		// so the model declares a maximum batch of 2.
 		let wide = publish_model_with_outputs(b"wide-model", VerificationPolicy::ArgMax, 500);
+		assert_eq!(pallet_model_registry::Models::<Test>::get(wide).unwrap().max_batch, 2);
 		let submit = |items| {
 			Inference::submit_job(
 				RuntimeOrigin::signed(REQUESTER),
@@ -133,8 +135,8 @@ fn a_batch_whose_outputs_could_not_be_posted_is_refused_up_front() {
 				VerificationMode::Optimistic,
 			)
 		};
-		assert_noop!(submit(3), Error::<Test>::OutputTooLarge);
-		assert_ok!(submit(1));
+		assert_noop!(submit(3), Error::<Test>::BatchTooLarge);
+		assert_ok!(submit(2));
 		assert_eq!(registry_status(wide), pallet_model_registry::ModelStatus::Active);
 	});
 }

@@ -58,6 +58,7 @@ pub fn spec(size: u32) -> ModelSpecOf<Test> {
 		.unwrap(),
 		price: 10,
 		challenge_period: 10,
+		max_batch: 1,
 		policy: VerificationPolicy::Tolerance {
 			abs: FixedU64::from_rational(1, 1_000_000),
 			rel: FixedU64::from_rational(1, 1_000),

@@ -223,6 +223,15 @@ fn outputs_that_cannot_fit_one_item_are_refused() {
 		);
 		s.outputs[0] = tensor("y", DType::Uint8, &[Dim::Batch, Dim::Fixed(2000)]);
 		s.policy = VerificationPolicy::ArgMax;
-		assert_ok!(Registry::register(RuntimeOrigin::signed(ALICE), id_of(&bytes), s));
+		// The declared maximum batch counts: two items of 2000 bytes fit, three do not.
+		for (max_batch, fits) in [(0, false), (3, false), (2, true)] {
+			s.max_batch = max_batch;
+			let r = Registry::register(RuntimeOrigin::signed(ALICE), id_of(&bytes), s.clone());
+			if fits {
+				assert_ok!(r);
+			} else {
+				assert_noop!(r, Error::<Test>::OutputTooLarge);
+			}
+		}
 	});
 }
