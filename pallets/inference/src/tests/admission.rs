@@ -44,13 +44,6 @@ fn balances() -> Vec<Balance> {
 		.collect()
 }
 
-fn stake_or_zero(who: AccountId) -> Balance {
-	Executors::<Test>::get(who)
-		.map(|e| e.stake)
-		.or(Verifiers::<Test>::get(who).map(|v| v.stake))
-		.unwrap_or(0)
-}
-
 #[test]
 fn an_uploaded_model_takes_jobs_only_once_a_quorum_admits_it() {
 	new_test_ext(|_| {
@@ -67,15 +60,7 @@ fn an_uploaded_model_takes_jobs_only_once_a_quorum_admits_it() {
 			committee: admission.committee.to_vec(),
 			deadline: 1 + DISPUTE_PERIOD
 		}));
-		let job = || {
-			Inference::submit_job(
-				RuntimeOrigin::signed(REQUESTER),
-				model,
-				input(),
-				FEE,
-				VerificationMode::Optimistic,
-			)
-		};
+		let job = || try_submit(model);
 		assert_noop!(job(), Error::<Test>::ModelNotActive);
 
 		let outsider = *VERIFIERS.iter().find(|v| !admission.committee.contains(v)).unwrap();
@@ -125,16 +110,7 @@ fn a_model_whose_declarations_mismatch_its_graph_is_rejected_at_the_publishers_c
 		// RejectionSlash (50 % here) of the bond; no executor or verifier pays.
 		assert_eq!(free(TREASURY), treasury + PUBLISHER_BOND / 2);
 		assert_eq!(balances(), before);
-		assert_noop!(
-			Inference::submit_job(
-				RuntimeOrigin::signed(REQUESTER),
-				model,
-				input(),
-				FEE,
-				VerificationMode::Optimistic
-			),
-			Error::<Test>::ModelNotActive
-		);
+		assert_noop!(try_submit(model), Error::<Test>::ModelNotActive);
 	});
 }
 

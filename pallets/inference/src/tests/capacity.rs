@@ -23,16 +23,7 @@ fn assignment_respects_the_declared_capacity() {
 		assert!(events().contains(&Event::ExecutorCapacitySet { executor: EXECUTOR, capacity: 1 }));
 		let first = submit(model);
 		// The only executor is full: the next job is refused at submission.
-		assert_noop!(
-			Inference::submit_job(
-				RuntimeOrigin::signed(REQUESTER),
-				model,
-				input(),
-				FEE,
-				VerificationMode::Optimistic
-			),
-			Error::<Test>::NoExecutorAvailable
-		);
+		assert_noop!(try_submit(model), Error::<Test>::NoExecutorAvailable);
 		assert_ok!(Inference::submit_result(
 			RuntimeOrigin::signed(EXECUTOR),
 			first,

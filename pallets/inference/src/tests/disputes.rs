@@ -196,16 +196,7 @@ fn an_unrunnable_model_is_disabled_and_its_publisher_slashed() {
 		assert_eq!(free(CHALLENGER), ENDOWMENT);
 		assert_eq!(stake(EXECUTOR), STAKE);
 		// No new jobs for a disabled model.
-		assert_noop!(
-			Inference::submit_job(
-				RuntimeOrigin::signed(REQUESTER),
-				model,
-				input(),
-				FEE,
-				VerificationMode::Optimistic
-			),
-			Error::<Test>::ModelNotActive
-		);
+		assert_noop!(try_submit(model), Error::<Test>::ModelNotActive);
 	});
 }
 

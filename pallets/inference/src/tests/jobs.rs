@@ -127,23 +127,8 @@ fn no_executor_means_no_job_and_never_the_requesters_own() {
 			STAKE,
 			Some(only_other)
 		));
-		assert_noop!(
-			Inference::submit_job(
-				RuntimeOrigin::signed(REQUESTER),
-				model,
-				input(),
-				FEE,
-				VerificationMode::Optimistic
-			),
-			Error::<Test>::NoExecutorAvailable
-		);
-		assert_ok!(Inference::submit_job(
-			RuntimeOrigin::signed(REQUESTER),
-			other,
-			input(),
-			FEE,
-			VerificationMode::Optimistic
-		));
+		assert_noop!(try_submit(model), Error::<Test>::NoExecutorAvailable);
+		assert_ok!(try_submit(other));
 	});
 }
 

@@ -14,16 +14,21 @@ mod jobs;
 mod scheduling;
 mod staking;
 
-/// Submits a job on `model` as the requester: returns its id.
-pub fn submit(model: ModelId) -> JobId {
-	let job = NextJobId::<Test>::get();
-	assert_ok!(Inference::submit_job(
+/// Submits a one-item optimistic job on `model` as the requester.
+pub fn try_submit(model: ModelId) -> sp_runtime::DispatchResult {
+	Inference::submit_job(
 		RuntimeOrigin::signed(REQUESTER),
 		model,
 		input(),
 		FEE,
-		VerificationMode::Optimistic
-	));
+		VerificationMode::Optimistic,
+	)
+}
+
+/// Submits a job on `model` as the requester: returns its id.
+pub fn submit(model: ModelId) -> JobId {
+	let job = NextJobId::<Test>::get();
+	assert_ok!(try_submit(model));
 	job
 }
 
@@ -52,9 +57,16 @@ pub fn status(job: JobId) -> JobStatus {
 	Jobs::<Test>::get(job).unwrap().status
 }
 
-pub fn stake(who: AccountId) -> Balance {
+/// `who`'s stake as an executor or verifier (0 if neither).
+pub fn stake_or_zero(who: AccountId) -> Balance {
 	Executors::<Test>::get(who)
 		.map(|e| e.stake)
 		.or(Verifiers::<Test>::get(who).map(|v| v.stake))
-		.unwrap()
+		.unwrap_or(0)
+}
+
+/// `who`'s stake as an executor or verifier.
+pub fn stake(who: AccountId) -> Balance {
+	assert!(Executors::<Test>::contains_key(who) || Verifiers::<Test>::contains_key(who));
+	stake_or_zero(who)
 }

@@ -75,16 +75,7 @@ fn unbonding_takes_the_period_and_waits_for_open_jobs() {
 			Error::<Test>::AlreadyUnbonding
 		);
 		// No new jobs for an unbonding executor...
-		assert_noop!(
-			Inference::submit_job(
-				RuntimeOrigin::signed(REQUESTER),
-				model,
-				input(),
-				FEE,
-				VerificationMode::Optimistic
-			),
-			Error::<Test>::NoExecutorAvailable
-		);
+		assert_noop!(try_submit(model), Error::<Test>::NoExecutorAvailable);
 		assert_noop!(
 			Inference::withdraw_executor(RuntimeOrigin::signed(EXECUTOR)),
 			Error::<Test>::StillUnbonding
