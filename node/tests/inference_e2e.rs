@@ -172,9 +172,9 @@ async fn a_job_matches_onnxruntime_and_settles_with_exact_balances() {
 	let model = publish_digits(&api, &publisher).await;
 	let reference = digits_reference();
 
-	let start = api.at_current_block().await.unwrap().block_number();
 	let publisher_before = balance(&api, &publisher).await.0;
 	let requester_before = balance(&api, &requester).await.0;
+	let start = api.at_current_block().await.unwrap().block_number();
 	let job = submit_job(&api, &requester, model, &reference.inputs[0]).await;
 
 	let (result, _) =
@@ -193,7 +193,13 @@ async fn a_job_matches_onnxruntime_and_settles_with_exact_balances() {
 	let fees = fees_paid(&api, start, settled_at).await;
 	let fee_of = |k: &Keypair| fees.get(&k.public_key().0).copied().unwrap_or(0);
 
-	assert_eq!(balance(&api, &requester).await.0, requester_before - FEE - fee_of(&requester));
+	// The fee is paid; the job's data deposit stays held until it is pruned.
+	let deposit = data_deposit(&api, job).await;
+	assert!(deposit > 0, "job data pays a deposit");
+	assert_eq!(
+		balance(&api, &requester).await.0,
+		requester_before - FEE - fee_of(&requester) - deposit
+	);
 	assert_eq!(balance(&api, &publisher).await.0, publisher_before + PRICE);
 	// The executor's result transaction was paid before `executor_before_settle`.
 	assert_eq!(balance(&api, &executor).await.0, executor_before_settle + EXECUTOR_FEE);
@@ -242,7 +248,10 @@ async fn a_faulty_executor_is_challenged_and_slashed() {
 
 	let slash = stake_before / 10;
 	assert_eq!(executor_stake(&api, &executor).await, stake_before - slash);
-	assert_eq!(balance(&api, &requester).await.0, requester_before - fee_of(&requester));
+	assert_eq!(
+		balance(&api, &requester).await.0,
+		requester_before - fee_of(&requester) - data_deposit(&api, job).await
+	);
 	// Bond back, plus 20 % of the slash.
 	assert_eq!(
 		balance(&api, &challenger).await.0,
@@ -345,6 +354,16 @@ async fn admission_rejects_hostile_and_misdeclared_models_at_the_publishers_cost
 	let before = api.at_current_block().await.unwrap().block_number();
 	tokio::time::sleep(Duration::from_secs(4)).await;
 	assert!(api.at_current_block().await.unwrap().block_number() > before);
+}
+
+/// The data deposit held for `job` (0 when none).
+async fn data_deposit(api: &Api, job: u64) -> u128 {
+	let addr = dynamic::storage::<(Value,), u128>("Inference", "DataDeposits");
+	let at = api.at_current_block().await.unwrap();
+	match at.storage().try_fetch(addr, (Value::u128(job as u128),)).await.unwrap() {
+		Some(v) => v.decode().unwrap(),
+		None => 0,
+	}
 }
 
 /// A model's status, as text (e.g. `Rejected`).

@@ -7,7 +7,7 @@
 //! rejecting (for any reason) reject it and slash `RejectionSlash` of its
 //! publisher bond, so that a wrong declaration costs its publisher and never
 //! an executor or verifier who would otherwise meet it in a job. Votes are
-//! free for committee members. Members who do not vote by the deadline can be
+//! free for committee members, also when they arrive after the decision. Members who do not vote by the deadline can be
 //! replaced by anyone ([`Pallet::retry_admission`]).
 
 use super::*;
@@ -15,6 +15,12 @@ use frame_support::traits::Defensive;
 use pallet_model_registry::ModelAdmission;
 
 impl<T: Config> Pallet<T> {
+	/// Admissions still under way among `who`'s duties (the others were
+	/// decided before its vote arrived).
+	pub(crate) fn open_admission_duties(who: &T::AccountId) -> usize {
+		AdmissionDuties::<T>::get(who).iter().filter(|m| Admissions::<T>::contains_key(m)).count()
+	}
+
 	fn admission_room(v: &T::AccountId) -> bool {
 		AdmissionDuties::<T>::decode_len(v).unwrap_or(0) < T::MaxOpenDisputes::get() as usize
 	}
@@ -60,7 +66,17 @@ impl<T: Config> Pallet<T> {
 		model: ModelId,
 		vote: AdmissionVote,
 	) -> DispatchResult {
-		let mut admission = Admissions::<T>::get(model).ok_or(Error::<T>::NoAdmission)?;
+		let Some(mut admission) = Admissions::<T>::get(model) else {
+			// Decided before this vote arrived (members vote at the same time):
+			// a member's late vote clears its duty and costs it nothing.
+			let was_member = AdmissionDuties::<T>::mutate(&who, |d| {
+				let before = d.len();
+				d.retain(|m| *m != model);
+				d.len() < before
+			});
+			ensure!(was_member, Error::<T>::NoAdmission);
+			return Ok(());
+		};
 		ensure!(admission.committee.contains(&who), Error::<T>::NotInCommittee);
 		ensure!(admission.votes.iter().all(|(v, _)| v != &who), Error::<T>::AlreadyVoted);
 		admission.votes.try_push((who.clone(), vote)).map_err(|_| Error::<T>::AlreadyVoted)?;
@@ -83,9 +99,8 @@ impl<T: Config> Pallet<T> {
 		match decided {
 			None => Admissions::<T>::insert(model, admission),
 			Some(admitted) => {
-				for m in admission.committee.iter() {
-					AdmissionDuties::<T>::mutate(m, |d| d.retain(|x| *x != model));
-				}
+				// Members who have not voted keep their duty until their
+				// (late, free) vote arrives or they leave.
 				Admissions::<T>::remove(model);
 				let result = if admitted {
 					T::Models::admit(&model)

@@ -140,10 +140,11 @@ impl<T: Config> Pallet<T> {
 			Staker::Executor => Assignments::<T>::decode_len(&who).unwrap_or(0),
 			Staker::Verifier => Duties::<T>::decode_len(&who)
 				.unwrap_or(0)
-				.saturating_add(AdmissionDuties::<T>::decode_len(&who).unwrap_or(0)),
+				.saturating_add(Self::open_admission_duties(&who)),
 		};
 		ensure!(open == 0, Error::<T>::OpenJobs);
 		Self::release(role.hold_reason(), &who, stake);
+		AdmissionDuties::<T>::remove(&who);
 		match role {
 			Staker::Executor => {
 				Executors::<T>::remove(&who);

@@ -107,6 +107,16 @@ fn a_model_whose_declarations_mismatch_its_graph_is_rejected_at_the_publishers_c
 		}
 		assert_eq!(registry_status(model), ModelStatus::Rejected);
 		assert!(events().contains(&Event::AdmissionDecided { model, admitted: false }));
+		// The third member's vote arrives after the decision: free, and it
+		// clears its duty; nobody else can vote on a decided model.
+		assert_eq!(AdmissionDuties::<Test>::get(committee[2]).to_vec(), vec![model]);
+		let late = admission_vote(model, committee[2], AdmissionVote::Admit).unwrap();
+		assert_eq!(late.pays_fee, Pays::No);
+		assert!(AdmissionDuties::<Test>::get(committee[2]).is_empty());
+		assert_noop!(
+			admission_vote(model, committee[2], AdmissionVote::Admit),
+			Error::<Test>::NoAdmission
+		);
 		// RejectionSlash (50 % here) of the bond; no executor or verifier pays.
 		assert_eq!(free(TREASURY), treasury + PUBLISHER_BOND / 2);
 		assert_eq!(balances(), before);
