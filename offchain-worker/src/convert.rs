@@ -57,6 +57,13 @@ pub fn to_tract(t: &Tensor) -> Result<TractTensor, EngineError> {
 /// `t` as a Verity tensor named `name`. Element types Verity does not carry
 /// are refused.
 pub fn from_tract(name: &str, t: &TractTensor) -> Result<Tensor, EngineError> {
+	// tract computes integers it derives from shapes (e.g. a classifier's
+	// label index cast to int64) as symbolic dimensions; concrete after a
+	// run, they are the int64 values the graph declares.
+	if t.datum_type() == DatumType::TDim {
+		let concrete = t.cast_to::<i64>().map_err(|_| EngineError::UnsupportedModel)?;
+		return from_tract(name, &concrete);
+	}
 	let dtype = dtype(t.datum_type()).ok_or(EngineError::UnsupportedModel)?;
 	let shape = t.shape().iter().map(|d| u32::try_from(*d)).collect::<Result<Vec<_>, _>>();
 	let shape = shape.map_err(|_| EngineError::TensorTooLarge)?;

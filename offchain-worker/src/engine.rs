@@ -158,7 +158,8 @@ impl Engine {
 			.zip(&model.outputs)
 			.map(|(t, name)| {
 				check_size(t.len() as u64, t.datum_type().size_of() as u64, &limits, name)?;
-				convert::from_tract(name, t).map_err(|k| Failure::new(k, format!("output {name}")))
+				convert::from_tract(name, t)
+					.map_err(|k| Failure::new(k, format!("output {name} ({:?})", t.datum_type())))
 			})
 			.collect()
 	}
@@ -232,10 +233,41 @@ fn check_model_tensors(
 	Ok(())
 }
 
+/// Gives every input dimension an exporter left blank (no value, no name:
+/// skl2onnx writes the batch dimension so) a symbol, as if it were named: the
+/// first dimension `N`, the batch dimension of every input and of the
+/// models that name it `N`, any other its own. Without it tract cannot type
+/// the graph ("Source node without a determined fact").
+fn name_blank_dimensions(model: &mut InferenceModel) -> TractResult<()> {
+	use tract_onnx::tract_hir::infer::{Factoid, GenericFactoid, ShapeFactoid};
+	for i in 0..model.inputs.len() {
+		let fact = model.input_fact(i)?.clone();
+		if fact.shape.is_open() || fact.shape.dims().all(|d| d.concretize().is_some()) {
+			continue;
+		}
+		let dims = fact
+			.shape
+			.dims()
+			.enumerate()
+			.map(|(k, d)| match d {
+				GenericFactoid::Any => {
+					let name = if k == 0 { "N".to_string() } else { format!("input{i}_dim{k}") };
+					GenericFactoid::Only(TDim::from(model.symbols.sym(&name)))
+				}
+				known => known.clone(),
+			})
+			.collect();
+		model.set_input_fact(i, InferenceFact { shape: ShapeFactoid::closed(dims), ..fact })?;
+	}
+	Ok(())
+}
+
 fn prepare(bytes: &[u8], limits: &Limits) -> Result<Loaded, Failure> {
 	let mut read = bytes;
-	let inference = tract_onnx::onnx()
+	let mut inference = tract_onnx::onnx()
 		.model_for_read(&mut read)
+		.map_err(|e| Failure::new(EngineError::InvalidModel, format!("{e:#}")))?;
+	name_blank_dimensions(&mut inference)
 		.map_err(|e| Failure::new(EngineError::InvalidModel, format!("{e:#}")))?;
 	let typed = inference
 		.into_optimized()
