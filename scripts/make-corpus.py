@@ -126,7 +126,51 @@ def boosting_models():
          xd[::40], f"{exporter} / xgboost {xgboost.__version__}")
 
 
+def tree_modes():
+    """Hand-built TreeEnsembleRegressors that exercise what exporters rarely
+    write: every comparison mode, two targets, base values, every aggregate
+    function and post transform but PROBIT."""
+    from onnx import TensorProto, helper
+    # Two trees over 3 features. Tree 0: node 0 (f0 LEQ 0.5) -> 1 | 2;
+    # node 1 (f1 LT 0.2) -> leaf 3 | leaf 4; node 2 (f2 GTE 0.7) -> 5 | 6;
+    # node 5 (f0 GT 0.9) -> leaf 7 | leaf 8; node 6 (f1 EQ 0.5) -> leaf 9 | 10.
+    # Tree 1: node 0 (f2 NEQ 0.25) -> leaf 1 | leaf 2.
+    nodes = [  # (tree, id, feature, mode, value, true, false)
+        (0, 0, 0, "BRANCH_LEQ", 0.5, 1, 2), (0, 1, 1, "BRANCH_LT", 0.2, 3, 4),
+        (0, 2, 2, "BRANCH_GTE", 0.7, 5, 6), (0, 3, 0, "LEAF", 0, 0, 0),
+        (0, 4, 0, "LEAF", 0, 0, 0), (0, 5, 0, "BRANCH_GT", 0.9, 7, 8),
+        (0, 6, 1, "BRANCH_EQ", 0.5, 9, 10), (0, 7, 0, "LEAF", 0, 0, 0),
+        (0, 8, 0, "LEAF", 0, 0, 0), (0, 9, 0, "LEAF", 0, 0, 0), (0, 10, 0, "LEAF", 0, 0, 0),
+        (1, 0, 2, "BRANCH_NEQ", 0.25, 1, 2), (1, 1, 0, "LEAF", 0, 0, 0),
+        (1, 2, 0, "LEAF", 0, 0, 0)]
+    leaves = [(t, i) for (t, i, _, m, *_r) in nodes if m == "LEAF"]
+    rng = np.random.default_rng(7)
+    targets = [(t, i, k, float(rng.uniform(-2, 2))) for (t, i) in leaves for k in (0, 1)]
+    x = np.array([[0.1, 0.1, 0.3], [0.4, 0.5, 0.25], [0.6, 0.2, 0.8], [0.95, 0.3, 0.7],
+                  [0.7, 0.5, 0.1], [0.5, 0.2, 0.7], [0.7, 0.6, 0.25]], dtype=np.float32)
+    for aggregate, post in [("SUM", "NONE"), ("AVERAGE", "LOGISTIC"), ("MIN", "SOFTMAX"),
+                            ("MAX", "SOFTMAX_ZERO")]:
+        node = helper.make_node(
+            "TreeEnsembleRegressor", ["x"], ["y"], domain="ai.onnx.ml", n_targets=2,
+            nodes_treeids=[n[0] for n in nodes], nodes_nodeids=[n[1] for n in nodes],
+            nodes_featureids=[n[2] for n in nodes], nodes_modes=[n[3] for n in nodes],
+            nodes_values=[float(n[4]) for n in nodes], nodes_truenodeids=[n[5] for n in nodes],
+            nodes_falsenodeids=[n[6] for n in nodes],
+            target_treeids=[t[0] for t in targets], target_nodeids=[t[1] for t in targets],
+            target_ids=[t[2] for t in targets], target_weights=[t[3] for t in targets],
+            base_values=[0.25, -0.5], aggregate_function=aggregate, post_transform=post)
+        graph = helper.make_graph(
+            [node], f"trees-{aggregate.lower()}",
+            [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 2])])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17),
+                                                        helper.make_opsetid("ai.onnx.ml", 1)])
+        save(f"trees-{aggregate.lower()}-{post.lower().replace('_', '-')}", model, x,
+             "onnx.helper (hand-built)")
+
+
 if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
     sklearn_models()
     boosting_models()
+    tree_modes()

@@ -33,6 +33,8 @@ pub mod convert;
 pub mod engine;
 #[cfg(feature = "std")]
 pub mod sandbox;
+#[cfg(feature = "std")]
+mod trees;
 
 /// Why the engine could not load or run a model.
 #[derive(Encode, Decode, Clone, Copy, PartialEq, Eq, Debug)]

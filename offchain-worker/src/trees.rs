@@ -1,0 +1,550 @@
+//! The ai.onnx.ml `TreeEnsembleRegressor`, which tract 0.23 does not have,
+//! as an operator of ours registered with tract's ONNX parser
+//! ([`register`], through `Onnx::op_register`).
+//!
+//! Trees are stored as compact arrays: one [`Node`] per decision node with
+//! its feature, threshold, comparison and both children, where a child is
+//! either another node or a leaf (an index into the leaves' contributions),
+//! so that a row walks from root to leaf in `depth` steps. Every comparison
+//! mode (`BRANCH_LEQ`, `BRANCH_LT`, `BRANCH_GTE`, `BRANCH_GT`, `BRANCH_EQ`,
+//! `BRANCH_NEQ`), missing-value tracking (`nodes_missing_value_tracks_true`),
+//! every `aggregate_function` (`SUM`, `AVERAGE`, `MIN`, `MAX`), `base_values`
+//! and the `NONE`, `LOGISTIC`, `SOFTMAX` and `SOFTMAX_ZERO` post transforms
+//! are supported (`PROBIT` is refused as unsupported).
+//!
+//! Results are deterministic: trees are summed in the order they appear in
+//! the model, in `f32`, as onnxruntime does for float inputs.
+
+use std::{collections::HashMap, sync::Arc};
+
+use tract_onnx::{
+	model::{OnnxOpRegister, ParsingContext},
+	pb::NodeProto,
+	tract_hir::internal::*,
+};
+
+/// Registers our operators with tract's ONNX parser.
+pub fn register(reg: &mut OnnxOpRegister) {
+	reg.insert("TreeEnsembleRegressor", regressor);
+}
+
+/// How a decision node compares a feature with its threshold; `true` takes
+/// the true branch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cmp {
+	Leq,
+	Lt,
+	Gte,
+	Gt,
+	Eq,
+	Neq,
+}
+
+impl Cmp {
+	fn parse(mode: &str) -> TractResult<Option<Cmp>> {
+		Ok(Some(match mode {
+			"BRANCH_LEQ" => Cmp::Leq,
+			"BRANCH_LT" => Cmp::Lt,
+			"BRANCH_GTE" => Cmp::Gte,
+			"BRANCH_GT" => Cmp::Gt,
+			"BRANCH_EQ" => Cmp::Eq,
+			"BRANCH_NEQ" => Cmp::Neq,
+			"LEAF" => return Ok(None),
+			other => bail!("unknown tree node mode {other}"),
+		}))
+	}
+
+	#[inline]
+	fn holds(self, x: f32, threshold: f32) -> bool {
+		match self {
+			Cmp::Leq => x <= threshold,
+			Cmp::Lt => x < threshold,
+			Cmp::Gte => x >= threshold,
+			Cmp::Gt => x > threshold,
+			Cmp::Eq => x == threshold,
+			Cmp::Neq => x != threshold,
+		}
+	}
+}
+
+/// Where a branch leads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Child {
+	/// Another decision node (index into [`Ensemble::nodes`]).
+	Node(u32),
+	/// A leaf (index into [`Ensemble::leaves`]).
+	Leaf(u32),
+}
+
+/// A decision node.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Node {
+	feature: u32,
+	threshold: f32,
+	cmp: Cmp,
+	/// Where a missing (NaN) feature goes: the true branch, or wherever the
+	/// comparison sends it (NaN compares false except under `BRANCH_NEQ`).
+	missing_true: bool,
+	if_true: Child,
+	if_false: Child,
+}
+
+/// How the trees' values are combined per target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Aggregate {
+	Sum,
+	Average,
+	Min,
+	Max,
+}
+
+/// What is applied to the aggregated scores.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PostTransform {
+	None,
+	Logistic,
+	Softmax,
+	SoftmaxZero,
+}
+
+/// A parsed ensemble.
+#[derive(Debug, PartialEq)]
+struct Ensemble {
+	/// Each tree's root.
+	roots: Vec<Child>,
+	nodes: Vec<Node>,
+	/// Each leaf's contributions: `(target, weight)`.
+	leaves: Vec<Vec<(u32, f32)>>,
+	n_targets: usize,
+	n_features: usize,
+	base_values: Vec<f32>,
+	aggregate: Aggregate,
+	post_transform: PostTransform,
+}
+
+impl Ensemble {
+	fn leaf_of(&self, root: Child, row: &[f32]) -> u32 {
+		let mut at = root;
+		loop {
+			match at {
+				Child::Leaf(leaf) => return leaf,
+				Child::Node(i) => {
+					let n = &self.nodes[i as usize];
+					let x = row[n.feature as usize];
+					let go_true = if x.is_nan() && n.missing_true {
+						true
+					} else {
+						n.cmp.holds(x, n.threshold)
+					};
+					at = if go_true { n.if_true } else { n.if_false };
+				}
+			}
+		}
+	}
+
+	/// Scores of one row into `out` (`n_targets` values).
+	fn score(&self, row: &[f32], out: &mut [f32]) {
+		let mut has = vec![false; self.n_targets];
+		out.iter_mut().for_each(|o| *o = 0.0);
+		for root in &self.roots {
+			let leaf = self.leaf_of(*root, row);
+			for (target, weight) in &self.leaves[leaf as usize] {
+				let (t, w) = (*target as usize, *weight);
+				out[t] = match self.aggregate {
+					Aggregate::Sum | Aggregate::Average => out[t] + w,
+					Aggregate::Min if has[t] => out[t].min(w),
+					Aggregate::Max if has[t] => out[t].max(w),
+					Aggregate::Min | Aggregate::Max => w,
+				};
+				has[t] = true;
+			}
+		}
+		if self.aggregate == Aggregate::Average && !self.roots.is_empty() {
+			let n = self.roots.len() as f32;
+			out.iter_mut().for_each(|o| *o /= n);
+		}
+		for (o, b) in out.iter_mut().zip(&self.base_values) {
+			*o += b;
+		}
+		match self.post_transform {
+			PostTransform::None => {}
+			PostTransform::Logistic => out.iter_mut().for_each(|o| *o = logistic(*o)),
+			PostTransform::Softmax => softmax(out, false),
+			PostTransform::SoftmaxZero => softmax(out, true),
+		}
+	}
+
+	/// Scores of every row of `data`, a row-major `[rows, features]` (or
+	/// `[features]`) tensor of `shape`.
+	fn eval(&self, data: &[f32], shape: &[usize]) -> TractResult<Tensor> {
+		let rows = if shape.len() == 1 { 1 } else { shape.first().copied().unwrap_or(1) };
+		let features = if rows == 0 { 0 } else { data.len() / rows };
+		ensure!(
+			rows == 0 || features >= self.n_features,
+			"the trees use {} features, the input has {features}",
+			self.n_features
+		);
+		let mut out = vec![0f32; rows * self.n_targets];
+		for r in 0..rows {
+			let row = &data[r * features..(r + 1) * features];
+			self.score(row, &mut out[r * self.n_targets..(r + 1) * self.n_targets]);
+		}
+		Tensor::from_shape(&[rows, self.n_targets], &out)
+	}
+}
+
+fn logistic(x: f32) -> f32 {
+	1.0 / (1.0 + (-x).exp())
+}
+
+/// Softmax over `v`; with `skip_zeros`, zeros stay zero and take no share.
+fn softmax(v: &mut [f32], skip_zeros: bool) {
+	let counts = |x: &f32| !skip_zeros || *x != 0.0;
+	let max = v.iter().filter(|x| counts(x)).fold(f32::NEG_INFINITY, |m, x| m.max(*x));
+	let mut sum = 0.0;
+	for x in v.iter_mut() {
+		if counts(x) {
+			*x = (*x - max).exp();
+			sum += *x;
+		}
+	}
+	if sum > 0.0 {
+		v.iter_mut().filter(|x| !skip_zeros || **x != 0.0).for_each(|x| *x /= sum);
+	}
+}
+
+fn attr_floats(node: &NodeProto, name: &str) -> TractResult<Option<Vec<f32>>> {
+	if let Some(v) = node.get_attr_opt_vec::<f32>(name)? {
+		return Ok(Some(v));
+	}
+	// ai.onnx.ml 3: the same values as a tensor attribute (float or double).
+	let wanted = format!("{name}_as_tensor");
+	let Some(t) = node.attribute.iter().find(|a| a.name == wanted).and_then(|a| a.t.as_ref())
+	else {
+		return Ok(None);
+	};
+	let values = match t.data_type {
+		1 if !t.float_data.is_empty() => t.float_data.clone(),
+		11 if !t.double_data.is_empty() => t.double_data.iter().map(|v| *v as f32).collect(),
+		1 => {
+			t.raw_data.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect()
+		}
+		11 => t
+			.raw_data
+			.chunks_exact(8)
+			.map(|b| f64::from_le_bytes(b.try_into().unwrap()) as f32)
+			.collect(),
+		other => bail!("{wanted} has element type {other}"),
+	};
+	Ok(Some(values))
+}
+
+fn parse(node: &NodeProto) -> TractResult<Ensemble> {
+	let tree_ids: Vec<i64> = node.get_attr_vec("nodes_treeids")?;
+	let node_ids: Vec<i64> = node.get_attr_vec("nodes_nodeids")?;
+	let features: Vec<i64> = node.get_attr_vec("nodes_featureids")?;
+	let modes: Vec<String> = node.get_attr_vec("nodes_modes")?;
+	let trues: Vec<i64> = node.get_attr_vec("nodes_truenodeids")?;
+	let falses: Vec<i64> = node.get_attr_vec("nodes_falsenodeids")?;
+	let values = attr_floats(node, "nodes_values")?.unwrap_or_default();
+	let n = tree_ids.len();
+	let missing: Vec<i64> =
+		node.get_attr_opt_vec("nodes_missing_value_tracks_true")?.unwrap_or_else(|| vec![0; n]);
+	for (what, len) in [
+		("nodes_nodeids", node_ids.len()),
+		("nodes_featureids", features.len()),
+		("nodes_modes", modes.len()),
+		("nodes_truenodeids", trues.len()),
+		("nodes_falsenodeids", falses.len()),
+		("nodes_values", values.len()),
+		("nodes_missing_value_tracks_true", missing.len()),
+	] {
+		ensure!(len == n, "{what} has {len} entries, nodes_treeids {n}");
+	}
+	let n_targets: i64 = node.get_attr_opt("n_targets")?.unwrap_or(1);
+	ensure!((1..=1 << 16).contains(&n_targets), "n_targets {n_targets} out of range");
+	let n_targets = n_targets as usize;
+
+	// Leaves first (their index is their position among the LEAF entries),
+	// then decision nodes, each found by (tree, node id).
+	let mut cmps = Vec::with_capacity(n);
+	for m in &modes {
+		cmps.push(Cmp::parse(m)?);
+	}
+	let mut child_of: HashMap<(i64, i64), Child> = HashMap::new();
+	let (mut n_nodes, mut n_leaves) = (0u32, 0u32);
+	for i in 0..n {
+		let child = match cmps[i] {
+			Some(_) => {
+				n_nodes += 1;
+				Child::Node(n_nodes - 1)
+			}
+			None => {
+				n_leaves += 1;
+				Child::Leaf(n_leaves - 1)
+			}
+		};
+		ensure!(
+			child_of.insert((tree_ids[i], node_ids[i]), child).is_none(),
+			"node {} of tree {} appears twice",
+			node_ids[i],
+			tree_ids[i]
+		);
+	}
+	let find = |tree: i64, id: i64| {
+		child_of
+			.get(&(tree, id))
+			.copied()
+			.ok_or_else(|| format_err!("tree {tree} has no node {id}"))
+	};
+	let mut nodes = Vec::with_capacity(n_nodes as usize);
+	let mut n_features = 0usize;
+	let mut referenced = std::collections::HashSet::new();
+	for i in 0..n {
+		let Some(cmp) = cmps[i] else { continue };
+		let feature = usize::try_from(features[i]).map_err(|_| format_err!("negative feature"))?;
+		n_features = n_features.max(feature + 1);
+		let (t, f) = (find(tree_ids[i], trues[i])?, find(tree_ids[i], falses[i])?);
+		referenced.insert((tree_ids[i], trues[i]));
+		referenced.insert((tree_ids[i], falses[i]));
+		nodes.push(Node {
+			feature: feature as u32,
+			threshold: values[i],
+			cmp,
+			missing_true: missing[i] != 0,
+			if_true: t,
+			if_false: f,
+		});
+	}
+	// A tree's root is its one node no other node points to; trees in the
+	// order they first appear.
+	let mut roots = Vec::new();
+	let mut seen = std::collections::HashSet::new();
+	for i in 0..n {
+		if !referenced.contains(&(tree_ids[i], node_ids[i])) {
+			ensure!(seen.insert(tree_ids[i]), "tree {} has more than one root", tree_ids[i]);
+			roots.push(find(tree_ids[i], node_ids[i])?);
+		}
+	}
+	// A cycle would make a walk endless: every node must be reachable from
+	// a root in fewer steps than there are nodes.
+	ensure!(
+		seen.len() == tree_ids.iter().collect::<std::collections::HashSet<_>>().len(),
+		"a tree without a root"
+	);
+
+	let t_trees: Vec<i64> = node.get_attr_vec("target_treeids")?;
+	let t_nodes: Vec<i64> = node.get_attr_vec("target_nodeids")?;
+	let t_ids: Vec<i64> = node.get_attr_vec("target_ids")?;
+	let t_weights = attr_floats(node, "target_weights")?.unwrap_or_default();
+	ensure!(
+		t_nodes.len() == t_trees.len()
+			&& t_ids.len() == t_trees.len()
+			&& t_weights.len() == t_trees.len(),
+		"target_* attributes differ in length"
+	);
+	let mut leaves = vec![Vec::new(); n_leaves as usize];
+	for i in 0..t_trees.len() {
+		let Child::Leaf(leaf) = find(t_trees[i], t_nodes[i])? else {
+			bail!("a target weight on a decision node");
+		};
+		let target = usize::try_from(t_ids[i]).ok().filter(|t| *t < n_targets);
+		let target = target.ok_or_else(|| format_err!("target id {} out of range", t_ids[i]))?;
+		leaves[leaf as usize].push((target as u32, t_weights[i]));
+	}
+	let base_values = attr_floats(node, "base_values")?.unwrap_or_default();
+	ensure!(
+		base_values.is_empty() || base_values.len() == n_targets,
+		"base_values has {} entries for {n_targets} targets",
+		base_values.len()
+	);
+	let aggregate = match node.get_attr_opt::<&str>("aggregate_function")?.unwrap_or("SUM") {
+		"SUM" => Aggregate::Sum,
+		"AVERAGE" => Aggregate::Average,
+		"MIN" => Aggregate::Min,
+		"MAX" => Aggregate::Max,
+		other => bail!("unknown aggregate_function {other}"),
+	};
+	let post_transform = match node.get_attr_opt::<&str>("post_transform")?.unwrap_or("NONE") {
+		"NONE" => PostTransform::None,
+		"LOGISTIC" => PostTransform::Logistic,
+		"SOFTMAX" => PostTransform::Softmax,
+		"SOFTMAX_ZERO" => PostTransform::SoftmaxZero,
+		other => bail!("post_transform {other} is not supported"),
+	};
+	let ensemble = Ensemble {
+		roots,
+		nodes,
+		leaves,
+		n_targets,
+		n_features,
+		base_values,
+		aggregate,
+		post_transform,
+	};
+	ensemble.check_acyclic()?;
+	Ok(ensemble)
+}
+
+impl Ensemble {
+	/// Refuses trees with a cycle or depth beyond the node count, which
+	/// would make a walk endless.
+	fn check_acyclic(&self) -> TractResult<()> {
+		let limit = self.nodes.len() + 1;
+		for root in &self.roots {
+			let mut stack = vec![(*root, 0usize)];
+			while let Some((at, depth)) = stack.pop() {
+				ensure!(depth <= limit, "a tree has a cycle");
+				if let Child::Node(i) = at {
+					let n = &self.nodes[i as usize];
+					stack.push((n.if_true, depth + 1));
+					stack.push((n.if_false, depth + 1));
+				}
+			}
+		}
+		Ok(())
+	}
+}
+
+/// The regressor as tract's parser sees it.
+#[derive(Debug, Clone)]
+struct TreeRegressor(Arc<Ensemble>);
+
+impl PartialEq for TreeRegressor {
+	fn eq(&self, other: &Self) -> bool {
+		Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+	}
+}
+impl Eq for TreeRegressor {}
+
+fn regressor(
+	_ctx: &ParsingContext,
+	node: &NodeProto,
+) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
+	Ok((expand(TreeRegressor(Arc::new(parse(node)?))), vec![]))
+}
+
+impl Expansion for TreeRegressor {
+	fn name(&self) -> StaticName {
+		"TreeEnsembleRegressor".into()
+	}
+
+	fn rules<'r, 'p: 'r, 's: 'r>(
+		&'s self,
+		s: &mut Solver<'r>,
+		inputs: &'p [TensorProxy],
+		outputs: &'p [TensorProxy],
+	) -> InferenceResult {
+		check_input_arity(inputs, 1)?;
+		check_output_arity(outputs, 1)?;
+		s.equals(&outputs[0].datum_type, DatumType::F32)?;
+		s.equals(&outputs[0].rank, 2)?;
+		s.equals(&outputs[0].shape[0], &inputs[0].shape[0])?;
+		s.equals(&outputs[0].shape[1], self.0.n_targets.to_dim())?;
+		Ok(())
+	}
+
+	fn wire(
+		&self,
+		prefix: &str,
+		model: &mut TypedModel,
+		inputs: &[OutletId],
+	) -> TractResult<TVec<OutletId>> {
+		model.wire_node(prefix, TypedTreeRegressor(self.0.clone()), inputs)
+	}
+}
+
+/// The regressor in a typed (runnable) model.
+#[derive(Debug, Clone)]
+struct TypedTreeRegressor(Arc<Ensemble>);
+
+impl PartialEq for TypedTreeRegressor {
+	fn eq(&self, other: &Self) -> bool {
+		Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+	}
+}
+impl Eq for TypedTreeRegressor {}
+
+impl Op for TypedTreeRegressor {
+	fn name(&self) -> StaticName {
+		"TreeEnsembleRegressor".into()
+	}
+
+	op_as_typed_op!();
+}
+
+impl EvalOp for TypedTreeRegressor {
+	op_out_of_plan!();
+
+	fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+		let input = args_1!(inputs);
+		let input = input.cast_to::<f32>()?;
+		let data: Vec<f32> = input.to_plain_array_view::<f32>()?.iter().copied().collect();
+		let scores = self.0.eval(&data, input.shape())?;
+		Ok(tvec!(scores.into_tvalue()))
+	}
+}
+
+impl TypedOp for TypedTreeRegressor {
+	fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+		let rows = inputs[0].shape[0].clone();
+		Ok(tvec!(f32::fact(&[rows, self.0.n_targets.to_dim()])))
+	}
+
+	as_op!();
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	/// One split on feature 0 (`BRANCH_LEQ 0.5`) with leaves worth 1 and 2.
+	fn stump(missing_true: bool) -> Ensemble {
+		Ensemble {
+			roots: vec![Child::Node(0)],
+			nodes: vec![Node {
+				feature: 0,
+				threshold: 0.5,
+				cmp: Cmp::Leq,
+				missing_true,
+				if_true: Child::Leaf(0),
+				if_false: Child::Leaf(1),
+			}],
+			leaves: vec![vec![(0, 1.0)], vec![(0, 2.0)]],
+			n_targets: 1,
+			n_features: 1,
+			base_values: vec![],
+			aggregate: Aggregate::Sum,
+			post_transform: PostTransform::None,
+		}
+	}
+
+	fn score(e: &Ensemble, x: f32) -> f32 {
+		let mut out = [0.0];
+		e.score(&[x], &mut out);
+		out[0]
+	}
+
+	#[test]
+	fn a_missing_value_follows_its_tracking_flag() {
+		assert_eq!(score(&stump(true), f32::NAN), 1.0, "tracked: the true branch");
+		assert_eq!(score(&stump(false), f32::NAN), 2.0, "untracked: NaN <= 0.5 is false");
+		assert_eq!(score(&stump(false), 0.5), 1.0);
+		assert_eq!(score(&stump(false), 0.6), 2.0);
+	}
+
+	#[test]
+	fn a_cyclic_tree_is_refused() {
+		let mut e = stump(false);
+		e.nodes[0].if_false = Child::Node(0);
+		assert!(e.check_acyclic().is_err());
+		assert!(stump(false).check_acyclic().is_ok());
+	}
+
+	#[test]
+	fn rows_are_scored_independently() {
+		let t = stump(false).eval(&[0.1, 0.9, f32::NAN], &[3, 1]).unwrap();
+		let v: Vec<f32> = t.to_plain_array_view::<f32>().unwrap().iter().copied().collect();
+		assert_eq!(v, [1.0, 2.0, 2.0]);
+	}
+}
