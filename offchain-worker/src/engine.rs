@@ -265,7 +265,7 @@ fn name_blank_dimensions(model: &mut InferenceModel) -> TractResult<()> {
 fn prepare(bytes: &[u8], limits: &Limits) -> Result<Loaded, Failure> {
 	let mut read = bytes;
 	let mut onnx = tract_onnx::onnx();
-	crate::trees::register(&mut onnx.op_register);
+	crate::ml::register(&mut onnx.op_register);
 	let mut inference = onnx
 		.model_for_read(&mut read)
 		.map_err(|e| Failure::new(EngineError::InvalidModel, format!("{e:#}")))?;

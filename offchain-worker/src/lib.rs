@@ -32,9 +32,9 @@ pub mod convert;
 #[cfg(feature = "std")]
 pub mod engine;
 #[cfg(feature = "std")]
-pub mod sandbox;
+mod ml;
 #[cfg(feature = "std")]
-mod trees;
+pub mod sandbox;
 
 /// Why the engine could not load or run a model.
 #[derive(Encode, Decode, Clone, Copy, PartialEq, Eq, Debug)]

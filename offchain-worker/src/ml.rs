@@ -1,6 +1,6 @@
-//! The ai.onnx.ml `TreeEnsembleRegressor`, which tract 0.23 does not have,
-//! as an operator of ours registered with tract's ONNX parser
-//! ([`register`], through `Onnx::op_register`).
+//! ai.onnx.ml operators tract 0.23 lacks, as operators of ours registered
+//! with tract's ONNX parser ([`register`], through `Onnx::op_register`):
+//! `TreeEnsembleRegressor` and `Scaler`.
 //!
 //! Trees are stored as compact arrays: one [`Node`] per decision node with
 //! its feature, threshold, comparison and both children, where a child is
@@ -26,6 +26,78 @@ use tract_onnx::{
 /// Registers our operators with tract's ONNX parser.
 pub fn register(reg: &mut OnnxOpRegister) {
 	reg.insert("TreeEnsembleRegressor", regressor);
+	reg.insert("Scaler", scaler);
+}
+
+/// ai.onnx.ml `Scaler`: `y = (x - offset) * scale`, per feature (the last
+/// axis) or for all features, as float. Wired as tract's own subtraction and
+/// multiplication by constants.
+#[derive(Debug, Clone, PartialEq)]
+struct Scaler {
+	offset: Vec<f32>,
+	scale: Vec<f32>,
+}
+
+fn scaler(
+	_ctx: &ParsingContext,
+	node: &NodeProto,
+) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
+	let offset = attr_floats(node, "offset")?.unwrap_or_else(|| vec![0.0]);
+	let scale = attr_floats(node, "scale")?.unwrap_or_else(|| vec![1.0]);
+	ensure!(!offset.is_empty() && !scale.is_empty(), "Scaler needs offset and scale values");
+	Ok((expand(Scaler { offset, scale }), vec![]))
+}
+
+impl Expansion for Scaler {
+	fn name(&self) -> StaticName {
+		"Scaler".into()
+	}
+
+	fn rules<'r, 'p: 'r, 's: 'r>(
+		&'s self,
+		s: &mut Solver<'r>,
+		inputs: &'p [TensorProxy],
+		outputs: &'p [TensorProxy],
+	) -> InferenceResult {
+		check_input_arity(inputs, 1)?;
+		check_output_arity(outputs, 1)?;
+		s.equals(&outputs[0].datum_type, DatumType::F32)?;
+		s.equals(&outputs[0].shape, &inputs[0].shape)?;
+		Ok(())
+	}
+
+	fn wire(
+		&self,
+		prefix: &str,
+		model: &mut TypedModel,
+		inputs: &[OutletId],
+	) -> TractResult<TVec<OutletId>> {
+		let rank = model.outlet_fact(inputs[0])?.rank();
+		let mut x = inputs[0];
+		if model.outlet_fact(x)?.datum_type != DatumType::F32 {
+			x = model.wire_node(
+				format!("{prefix}.cast"),
+				tract_onnx::tract_core::ops::cast::cast(DatumType::F32),
+				&[x],
+			)?[0];
+		}
+		let constant = |model: &mut TypedModel, name: &str, v: &[f32]| {
+			let t = tensor1(v).broadcast_into_rank(rank.max(1))?.into_arc_tensor();
+			model.add_const(format!("{prefix}.{name}"), t)
+		};
+		let offset = constant(model, "offset", &self.offset)?;
+		let scale = constant(model, "scale", &self.scale)?;
+		let centred = model.wire_node(
+			format!("{prefix}.sub"),
+			tract_onnx::tract_core::ops::math::sub(),
+			&[x, offset],
+		)?[0];
+		model.wire_node(
+			format!("{prefix}.mul"),
+			tract_onnx::tract_core::ops::math::mul(),
+			&[centred, scale],
+		)
+	}
 }
 
 /// How a decision node compares a feature with its threshold; `true` takes
