@@ -11,7 +11,7 @@ use sp_core::H256;
 use verity_offchain_worker::Limits;
 use verity_offchain_worker::Signature;
 use verity_primitives::{
-	encoded_size_bound, is_float, DType, Tensor, TensorSpec, VerificationPolicy,
+	encoded_size_bound, is_float, DType, Dim, Tensor, TensorSpec, VerificationPolicy,
 };
 use verity_runtime::{AccountId, Balance, BlockNumber, RuntimeCall};
 
@@ -169,8 +169,8 @@ pub fn generated_input(specs: &[TensorSpec]) -> Vec<Tensor> {
 				.shape
 				.iter()
 				.map(|d| match d {
-					verity_primitives::Dim::Batch => 1,
-					verity_primitives::Dim::Fixed(n) => *n,
+					Dim::Batch => 1,
+					Dim::Fixed(n) => *n,
 				})
 				.collect();
 			let n = shape.iter().product::<u32>() as usize;
@@ -326,6 +326,14 @@ async fn register(ctx: &Context, r: Register) -> anyhow::Result<()> {
 		Some(b) => bail!(
 			"--max-batch {b}: the outputs of {b} items could exceed the chain's {max_output} bytes"
 		),
+		// An output whose first dimension the exporter fixed at 1 (LightGBM's
+		// label, for one) cannot follow a larger batch: one item per job.
+		None if sig.outputs.iter().any(|o| o.shape.first() == Some(&Dim::Fixed(1))) => {
+			eprintln!(
+				"an output's first dimension is fixed at 1: one item per job (--max-batch 1)"
+			);
+			1
+		}
 		None => (1..=MAX_BATCH_DEFAULT).rev().find(|b| fits(*b)).ok_or_else(|| {
 			anyhow!("the declared outputs of one item could exceed the chain's {max_output} bytes")
 		})?,
