@@ -1,7 +1,9 @@
 //! The registry's records: versions, life cycle, models and families.
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
-use frame_support::{traits::Get, BoundedVec};
+use frame_support::{
+	traits::Get, BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
+};
 use scale_info::TypeInfo;
 pub use verity_primitives::{
 	encoded_size_bound, is_float, specs_are_valid, DType, Dim, FamilyName, ModelId, Name, Shape,
@@ -147,7 +149,15 @@ impl<AccountId, Balance, BlockNumber> ModelInfo<AccountId, Balance, BlockNumber>
 /// SCALE-encoded tensors matching the model's declarations). Admission runs
 /// the input and compares under the model's policy.
 #[derive(
-	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	DebugNoBound,
 )]
 #[scale_info(skip_type_params(MaxSize))]
 #[codec(mel_bound())]
