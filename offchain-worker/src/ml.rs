@@ -250,7 +250,7 @@ impl Ensemble {
 	/// `[features]`) tensor of `shape`.
 	fn eval(&self, data: &[f32], shape: &[usize]) -> TractResult<Tensor> {
 		let rows = if shape.len() == 1 { 1 } else { shape.first().copied().unwrap_or(1) };
-		let features = if rows == 0 { 0 } else { data.len() / rows };
+		let features = data.len().checked_div(rows).unwrap_or(0);
 		ensure!(
 			rows == 0 || features >= self.n_features,
 			"the trees use {} features, the input has {features}",
