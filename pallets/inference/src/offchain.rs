@@ -138,12 +138,10 @@ impl<T: Config> Pallet<T> {
 					Call::submit_verdict { job, finding: Finding::InputTooLarge }
 				}
 				(Blame::Node, role) => {
-					let attempts = Self::count_attempt(&key);
-					if attempts < MAX_ATTEMPTS {
-						log::warn!(target: LOG_TARGET, "job {job}: engine error {e:?} on this node; will retry ({attempts}/{MAX_ATTEMPTS})");
-						StorageValueRef::persistent(&key).clear();
+					let Some(attempts) = Self::node_failure(&key) else {
+						log::warn!(target: LOG_TARGET, "job {job}: engine error {e:?} on this node; will retry");
 						return;
-					}
+					};
 					match role {
 						Role::Execute => {
 							log::warn!(target: LOG_TARGET, "job {job}: engine error {e:?} on this node {attempts} times; declining it");
@@ -157,15 +155,11 @@ impl<T: Config> Pallet<T> {
 				}
 			},
 		};
-		let sent = Signer::<T, T::AuthorityId>::all_accounts()
-			.with_filter(vec![account.public.clone()])
-			.send_single_signed_transaction(account, call);
-		match sent {
-			Some(Ok(())) => log::info!(target: LOG_TARGET, "job {job}: answer submitted"),
-			_ => {
-				log::warn!(target: LOG_TARGET, "job {job}: could not submit; will retry");
-				StorageValueRef::persistent(&key).clear();
-			}
+		if Self::send(account, call) {
+			log::info!(target: LOG_TARGET, "job {job}: answer submitted");
+		} else {
+			log::warn!(target: LOG_TARGET, "job {job}: could not submit; will retry");
+			StorageValueRef::persistent(&key).clear();
 		}
 	}
 
@@ -179,10 +173,7 @@ impl<T: Config> Pallet<T> {
 		if !Self::claim(&key, now) {
 			return;
 		}
-		let sent = Signer::<T, T::AuthorityId>::all_accounts()
-			.with_filter(vec![account.public.clone()])
-			.send_single_signed_transaction(account, Call::resume_executor {});
-		if matches!(sent, Some(Ok(()))) {
+		if Self::send(account, Call::resume_executor {}) {
 			log::info!(target: LOG_TARGET, "executor suspended for missed deadlines; resuming");
 		}
 	}
@@ -195,22 +186,19 @@ impl<T: Config> Pallet<T> {
 		let vote = match Self::check_model(&model) {
 			Ok(vote) => vote,
 			Err(e) => {
-				let attempts = Self::count_attempt(&key);
-				if attempts < MAX_ATTEMPTS {
-					log::warn!(target: LOG_TARGET, "model {model:?}: engine error {e:?} on this node; will retry the admission check");
-					StorageValueRef::persistent(&key).clear();
-				} else {
-					log::error!(target: LOG_TARGET, "model {model:?}: engine error {e:?} on this node {attempts} times; not voting");
+				match Self::node_failure(&key) {
+					None => {
+						log::warn!(target: LOG_TARGET, "model {model:?}: engine error {e:?} on this node; will retry the admission check")
+					}
+					Some(n) => {
+						log::error!(target: LOG_TARGET, "model {model:?}: engine error {e:?} on this node {n} times; not voting")
+					}
 				}
 				return;
 			}
 		};
 		log::info!(target: LOG_TARGET, "model {model:?}: admission vote {vote:?}");
-		let call = Call::submit_admission_vote { model, vote };
-		let sent = Signer::<T, T::AuthorityId>::all_accounts()
-			.with_filter(vec![account.public.clone()])
-			.send_single_signed_transaction(account, call);
-		if !matches!(sent, Some(Ok(()))) {
+		if !Self::send(account, Call::submit_admission_vote { model, vote }) {
 			log::warn!(target: LOG_TARGET, "model {model:?}: could not submit the admission vote; will retry");
 			StorageValueRef::persistent(&key).clear();
 		}
@@ -265,14 +253,28 @@ impl<T: Config> Pallet<T> {
 		Ok(AdmissionVote::Admit)
 	}
 
-	/// Counts one more node-local failure of the work under `key` and
-	/// returns the count.
-	fn count_attempt(key: &[u8]) -> u32 {
+	/// Counts one more node-local failure of the work claimed under `key`.
+	/// Below [`MAX_ATTEMPTS`] the claim is released so that a later block
+	/// tries again and `None` is returned; otherwise the count of attempts.
+	fn node_failure(key: &[u8]) -> Option<u32> {
 		let counter_key = (key, b"/attempts").encode();
 		let counter = StorageValueRef::persistent(&counter_key);
 		let n = counter.get::<u32>().ok().flatten().unwrap_or(0).saturating_add(1);
 		counter.set(&n);
-		n
+		if n < MAX_ATTEMPTS {
+			StorageValueRef::persistent(key).clear();
+			None
+		} else {
+			Some(n)
+		}
+	}
+
+	/// Sends `call` signed by `account`; whether the pool took it.
+	fn send(account: &Account<T>, call: Call<T>) -> bool {
+		let sent = Signer::<T, T::AuthorityId>::all_accounts()
+			.with_filter(vec![account.public.clone()])
+			.send_single_signed_transaction(account, call);
+		matches!(sent, Some(Ok(())))
 	}
 
 	/// Runs `model` on `input` in the node's engine, loading it first if
