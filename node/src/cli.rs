@@ -119,7 +119,7 @@ impl InferenceParams {
 pub struct DevParams {
 	/// Milliseconds between two sealed blocks; 0 seals only on the
 	/// `engine_createBlock` RPC. Chain time never goes backwards, and each block
-	/// advances it by at least one Aura slot (2 s): with a block time under 2 s
+	/// advances it by at least one BABE slot (2 s): with a block time under 2 s
 	/// the chain's clock runs ahead of the wall clock.
 	#[arg(long, value_name = "MS", default_value_t = 2000)]
 	pub dev_block_time: u64,

@@ -101,7 +101,8 @@ pub fn run() -> sc_cli::Result<()> {
 			runner.async_run(|config| {
 				let PartialComponents { client, task_manager, backend, .. } =
 					service::new_partial(&config)?;
-				let aux_revert = Box::new(|client, _, blocks| {
+				let aux_revert = Box::new(|client: std::sync::Arc<service::FullClient>, backend, blocks| {
+					sc_consensus_babe::revert(client.clone(), backend, blocks)?;
 					sc_consensus_grandpa::revert(client, blocks)?;
 					Ok(())
 				});
@@ -139,7 +140,7 @@ pub fn run() -> sc_cli::Result<()> {
 				let consensus = if is_dev {
 					service::Consensus::ManualSeal { block_time_ms: dev.dev_block_time }
 				} else {
-					service::Consensus::AuraGrandpa
+					service::Consensus::BabeGrandpa
 				};
 				match config.network.network_backend {
 					sc_network::config::NetworkBackendType::Libp2p => service::new_full::<

@@ -4,21 +4,26 @@
 //! Two consensus set-ups share one runtime:
 //! * [`Consensus::ManualSeal`] (a development chain): the node seals a block
 //!   every `--dev-block-time` ms, and on `engine_createBlock`. Each block
-//!   carries an Aura pre-digest for its slot so the runtime's Aura pallet sees
-//!   a normal chain; blocks are final as soon as they are sealed.
-//! * [`Consensus::AuraGrandpa`] (every other chain): Aura slots for block
-//!   production, GRANDPA for finality.
+//!   carries a BABE pre-digest with the dev authority's VRF output for its
+//!   slot (BABE's consensus data provider, imported through BABE's block
+//!   import), so the runtime sees the same randomness as on a real network;
+//!   blocks are final as soon as they are sealed.
+//! * [`Consensus::BabeGrandpa`] (every other chain): BABE slots (primary and
+//!   secondary VRF slots) for block production, GRANDPA for finality.
+//!
+//! Both go through the same import pipeline: GRANDPA's block import wrapped
+//! in BABE's, which tracks epochs and checks each imported block's inherents
+//! against this node's clock.
 
 use std::{sync::Arc, time::Duration};
 
 use futures::FutureExt;
 use sc_client_api::{Backend, BlockBackend};
-use sc_consensus_aura::{ImportQueueParams, SlotProportion, StartAuraParams};
+use sc_consensus_babe::{BabeLink, SlotProportion};
 use sc_consensus_grandpa::SharedVoterState;
 use sc_service::{error::Error as ServiceError, Configuration, TaskManager, WarpSyncConfig};
 use sc_telemetry::{Telemetry, TelemetryWorker};
 use sc_transaction_pool_api::OffchainTransactionPoolFactory;
-use sp_consensus_aura::sr25519::{AuthorityPair as AuraPair, AuthoritySignature};
 use sp_runtime::traits::Block as BlockT;
 use verity_runtime::{opaque::Block, RuntimeApi};
 
@@ -32,8 +37,6 @@ pub type Executor = sc_executor::WasmExecutor<(sp_io::SubstrateHostFunctions, Ho
 pub type FullClient = sc_service::TFullClient<Block, RuntimeApi, Executor>;
 type FullBackend = sc_service::TFullBackend<Block>;
 type FullSelectChain = sc_consensus::LongestChain<FullBackend, Block>;
-type GrandpaBlockImport =
-	sc_consensus_grandpa::GrandpaBlockImport<FullBackend, Block, FullClient, FullSelectChain>;
 type GrandpaLink = sc_consensus_grandpa::LinkHalf<Block, FullClient, FullSelectChain>;
 
 /// Blocks between two GRANDPA justifications that are stored.
@@ -47,8 +50,8 @@ pub enum Consensus {
 		/// Milliseconds between blocks.
 		block_time_ms: u64,
 	},
-	/// Aura block production with GRANDPA finality.
-	AuraGrandpa,
+	/// BABE block production with GRANDPA finality.
+	BabeGrandpa,
 }
 
 /// The parts subcommands need (check-block, export, revert, ...).
@@ -58,7 +61,7 @@ pub type Service = sc_service::PartialComponents<
 	FullSelectChain,
 	sc_consensus::DefaultImportQueue<Block>,
 	sc_transaction_pool::TransactionPoolHandle<Block, FullClient>,
-	(Option<(GrandpaBlockImport, GrandpaLink)>, Option<Telemetry>),
+	(sc_consensus::BoxBlockImport<Block>, BabeLink<Block>, GrandpaLink, Option<Telemetry>),
 >;
 
 /// Use ParityDB unless the operator chose a database: this node is built
@@ -115,24 +118,6 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 		.build(),
 	);
 
-	if is_dev(config) {
-		let import_queue = sc_consensus_manual_seal::import_queue(
-			Box::new(client.clone()),
-			&task_manager.spawn_essential_handle(),
-			config.prometheus_registry(),
-		);
-		return Ok(sc_service::PartialComponents {
-			client,
-			backend,
-			task_manager,
-			import_queue,
-			keystore_container,
-			select_chain,
-			transaction_pool,
-			other: (None, telemetry),
-		});
-	}
-
 	let (grandpa_block_import, grandpa_link) = sc_consensus_grandpa::block_import(
 		client.clone(),
 		GRANDPA_JUSTIFICATION_PERIOD,
@@ -141,34 +126,72 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 		telemetry.as_ref().map(|x| x.handle()),
 	)?;
 
+	// How this node checks an imported block's inherents: against its own
+	// clock (a dev chain's clock: see `dev_block_timestamp`).
+	let dev = is_dev(config);
 	let cidp_client = client.clone();
-	let import_queue =
-		sc_consensus_aura::import_queue::<AuraPair, _, _, _, _, _>(ImportQueueParams {
-			block_import: grandpa_block_import.clone(),
-			justification_import: Some(Box::new(grandpa_block_import.clone())),
-			client: client.clone(),
-			create_inherent_data_providers: move |parent_hash, _| {
-				let cidp_client = cidp_client.clone();
-				async move {
-					let slot_duration = sc_consensus_aura::standalone::slot_duration_at(
-						&*cidp_client,
-						parent_hash,
-					)?;
-					let timestamp = sp_timestamp::InherentDataProvider::from_system_time();
-					let slot =
-						sp_consensus_aura::inherents::InherentDataProvider::from_timestamp_and_slot_duration(
-							*timestamp,
-							slot_duration,
-						);
-					Ok((slot, timestamp))
-				}
-			},
-			spawner: &task_manager.spawn_essential_handle(),
-			registry: config.prometheus_registry(),
-			check_for_equivocation: Default::default(),
-			telemetry: telemetry.as_ref().map(|x| x.handle()),
-			compatibility_mode: Default::default(),
-		})?;
+	let create_inherent_data_providers = move |parent: <Block as BlockT>::Hash, ()| {
+		let client = cidp_client.clone();
+		async move {
+			let slot_duration = sc_consensus_babe::configuration(&*client)?.slot_duration();
+			let timestamp = if dev {
+				dev_block_timestamp(&client, parent, slot_duration)
+			} else {
+				sp_timestamp::Timestamp::current().as_millis()
+			};
+			let timestamp = sp_timestamp::InherentDataProvider::new(timestamp.into());
+			let slot =
+				sp_consensus_babe::inherents::InherentDataProvider::from_timestamp_and_slot_duration(
+					*timestamp,
+					slot_duration,
+				);
+			Ok((slot, timestamp))
+		}
+	};
+	let (block_import, babe_link) = sc_consensus_babe::block_import(
+		sc_consensus_babe::configuration(&*client)?,
+		grandpa_block_import.clone(),
+		client.clone(),
+		create_inherent_data_providers,
+		select_chain.clone(),
+		OffchainTransactionPoolFactory::new(transaction_pool.clone()),
+	)?;
+
+	let import_queue = if dev {
+		// Sealed blocks carry no BABE seal: the manual-seal verifier reads
+		// the epoch from the pre-digest, and BABE's import tracks epochs.
+		let verifier = sc_consensus_manual_seal::consensus::babe::BabeVerifier::new(
+			babe_link.epoch_changes().clone(),
+			client.clone(),
+		);
+		sc_consensus::BasicQueue::new(
+			verifier,
+			Box::new(block_import.clone()),
+			None,
+			&task_manager.spawn_essential_handle(),
+			config.prometheus_registry(),
+		)
+	} else {
+		let slot_duration = babe_link.config().slot_duration();
+		let (import_queue, worker) =
+			sc_consensus_babe::import_queue(sc_consensus_babe::ImportQueueParams {
+				link: babe_link.clone(),
+				block_import: block_import.clone(),
+				justification_import: Some(Box::new(grandpa_block_import)),
+				client: client.clone(),
+				slot_duration,
+				spawner: &task_manager.spawn_essential_handle(),
+				registry: config.prometheus_registry(),
+				telemetry: telemetry.as_ref().map(|x| x.handle()),
+			})?;
+		// BABE's worker answers epoch queries while a handle to it exists
+		// (its RPC's use); without one it ends, and it is an essential task.
+		task_manager.spawn_handle().spawn("babe-worker-handle", None, async move {
+			let _handle = worker;
+			futures::future::pending::<()>().await
+		});
+		import_queue
+	};
 
 	Ok(sc_service::PartialComponents {
 		client,
@@ -178,7 +201,7 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 		keystore_container,
 		select_chain,
 		transaction_pool,
-		other: (Some((grandpa_block_import, grandpa_link)), telemetry),
+		other: (Box::new(block_import), babe_link, grandpa_link, telemetry),
 	})
 }
 
@@ -195,8 +218,9 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 		keystore_container,
 		select_chain,
 		transaction_pool,
-		other: (grandpa, mut telemetry),
+		other: (block_import, babe_link, grandpa_link, mut telemetry),
 	} = new_partial(&config)?;
+	let dev = matches!(consensus, Consensus::ManualSeal { .. });
 
 	let mut net_config = sc_network::config::FullNetworkConfiguration::<
 		Block,
@@ -208,7 +232,8 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 	// GRANDPA's gossip protocol and warp sync, on chains that finalize with it.
 	let mut grandpa_net = None;
 	let mut warp_sync_config = None;
-	if let Some((_, link)) = &grandpa {
+	if !dev {
+		let link = &grandpa_link;
 		let protocol_name = sc_consensus_grandpa::protocol_standard_name(
 			&client.block_hash(0).ok().flatten().expect("Genesis block exists; qed"),
 			&config.chain_spec,
@@ -270,7 +295,7 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 	// Manual seal is driven through this channel, by a timer and by RPC.
 	let seal_channel = match consensus {
 		Consensus::ManualSeal { .. } => Some(futures::channel::mpsc::channel(1024)),
-		Consensus::AuraGrandpa => None,
+		Consensus::BabeGrandpa => None,
 	};
 	let seal_sink = seal_channel.as_ref().map(|(sink, _)| sink.clone());
 
@@ -323,45 +348,64 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 		if block_time_ms > 0 {
 			let mut sink = sink;
 			task_manager.spawn_handle().spawn("dev-block-timer", None, async move {
+				use sc_consensus_manual_seal::EngineCommand;
 				loop {
 					futures_timer::Delay::new(Duration::from_millis(block_time_ms)).await;
-					let command = sc_consensus_manual_seal::EngineCommand::SealNewBlock {
+					// Sealed first, then finalized: finalizing while importing
+					// would tell BABE's aux-data cleanup about a block whose
+					// header is not in the database yet.
+					let (sender, created) = futures::channel::oneshot::channel();
+					let command = EngineCommand::SealNewBlock {
 						create_empty: true,
-						finalize: true,
+						finalize: false,
 						parent_hash: None,
-						sender: None,
+						sender: Some(sender),
 					};
 					if let Err(e) = sink.try_send(command) {
 						if e.is_disconnected() {
 							break;
 						}
 						log::warn!(target: "verity", "block sealing is behind: {e}");
+						continue;
+					}
+					let Ok(Ok(block)) = created.await else { continue };
+					let command = EngineCommand::FinalizeBlock {
+						hash: block.hash,
+						sender: None,
+						justification: None,
+					};
+					if sink.try_send(command).is_err_and(|e| e.is_disconnected()) {
+						break;
 					}
 				}
 			});
 		}
 
-		let slot_duration = sc_consensus_aura::slot_duration(&*client)?;
+		let slot_duration = babe_link.config().slot_duration();
 		let cidp_client = client.clone();
+		let consensus_data_provider =
+			sc_consensus_manual_seal::consensus::babe::BabeConsensusDataProvider::new(
+				client.clone(),
+				keystore_container.keystore(),
+				babe_link.epoch_changes().clone(),
+				babe_link.config().authorities.clone(),
+			)
+			.map_err(|e| ServiceError::Other(format!("BABE for manual seal: {e}")))?;
 		let params = sc_consensus_manual_seal::ManualSealParams {
-			block_import: client.clone(),
+			block_import,
 			env: proposer_factory,
 			client: client.clone(),
 			pool: transaction_pool,
 			select_chain,
 			commands_stream: Box::pin(commands_stream),
-			consensus_data_provider: Some(Box::new(
-				sc_consensus_manual_seal::consensus::aura::AuraConsensusDataProvider::new(
-					client.clone(),
-				),
-			)),
+			consensus_data_provider: Some(Box::new(consensus_data_provider)),
 			create_inherent_data_providers: move |parent, ()| {
 				let client = cidp_client.clone();
 				async move {
 					let timestamp = dev_block_timestamp(&client, parent, slot_duration);
 					let timestamp = sp_timestamp::InherentDataProvider::new(timestamp.into());
 					let slot =
-						sp_consensus_aura::inherents::InherentDataProvider::from_timestamp_and_slot_duration(
+						sp_consensus_babe::inherents::InherentDataProvider::from_timestamp_and_slot_duration(
 							*timestamp,
 							slot_duration,
 						);
@@ -377,39 +421,37 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 		return Ok(task_manager);
 	}
 
-	let (grandpa_block_import, grandpa_link) =
-		grandpa.expect("new_partial builds GRANDPA parts for every non-dev chain; qed");
-
 	if role.is_authority() {
-		let slot_duration = sc_consensus_aura::slot_duration(&*client)?;
-		let aura = sc_consensus_aura::start_aura::<AuraPair, _, _, _, _, _, _, _, _, _, _>(
-			StartAuraParams {
-				slot_duration,
-				client: client.clone(),
-				select_chain,
-				block_import: grandpa_block_import,
-				proposer_factory,
-				create_inherent_data_providers: move |_, ()| async move {
-					let timestamp = sp_timestamp::InherentDataProvider::from_system_time();
-					let slot =
-						sp_consensus_aura::inherents::InherentDataProvider::from_timestamp_and_slot_duration(
-							*timestamp,
-							slot_duration,
-						);
-					Ok((slot, timestamp))
-				},
-				force_authoring,
-				backoff_authoring_blocks: Option::<()>::None,
-				keystore: keystore_container.keystore(),
-				sync_oracle: sync_service.clone(),
-				justification_sync_link: sync_service.clone(),
-				block_proposal_slot_portion: SlotProportion::new(2f32 / 3f32),
-				max_block_proposal_slot_portion: None,
-				telemetry: telemetry.as_ref().map(|x| x.handle()),
-				compatibility_mode: Default::default(),
+		let slot_duration = babe_link.config().slot_duration();
+		let babe = sc_consensus_babe::start_babe(sc_consensus_babe::BabeParams {
+			keystore: keystore_container.keystore(),
+			client: client.clone(),
+			select_chain,
+			env: proposer_factory,
+			block_import,
+			sync_oracle: sync_service.clone(),
+			justification_sync_link: sync_service.clone(),
+			create_inherent_data_providers: move |_, ()| async move {
+				let timestamp = sp_timestamp::InherentDataProvider::from_system_time();
+				let slot =
+					sp_consensus_babe::inherents::InherentDataProvider::from_timestamp_and_slot_duration(
+						*timestamp,
+						slot_duration,
+					);
+				Ok((slot, timestamp))
 			},
-		)?;
-		task_manager.spawn_essential_handle().spawn_blocking("aura", Some("block-authoring"), aura);
+			force_authoring,
+			backoff_authoring_blocks: Option::<()>::None,
+			babe_link,
+			block_proposal_slot_portion: SlotProportion::new(2f32 / 3f32),
+			max_block_proposal_slot_portion: None,
+			telemetry: telemetry.as_ref().map(|x| x.handle()),
+		})?;
+		task_manager.spawn_essential_handle().spawn_blocking(
+			"babe-proposer",
+			Some("block-authoring"),
+			babe,
+		);
 	}
 
 	if enable_grandpa {
@@ -449,11 +491,11 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 
 /// The timestamp of a dev block on top of `parent`: the wall clock, but at
 /// least one slot after the parent's slot, so that every block has a slot of
-/// its own (the runtime's Aura pallet requires strictly increasing slots).
+/// its own (BABE requires strictly increasing slots).
 fn dev_block_timestamp(
 	client: &FullClient,
 	parent: <Block as BlockT>::Hash,
-	slot_duration: sp_consensus_aura::SlotDuration,
+	slot_duration: sp_consensus_babe::SlotDuration,
 ) -> u64 {
 	let now = sp_timestamp::Timestamp::current().as_millis();
 	let step = slot_duration.as_millis();
@@ -461,7 +503,8 @@ fn dev_block_timestamp(
 		.header(parent)
 		.ok()
 		.flatten()
-		.and_then(|h| sc_consensus_aura::find_pre_digest::<Block, AuthoritySignature>(&h).ok());
+		.and_then(|h| sc_consensus_babe::find_pre_digest::<Block>(&h).ok())
+		.map(|d| d.slot());
 	match parent_slot {
 		Some(slot) => now.max((u64::from(slot) + 1).saturating_mul(step)),
 		None => now,

@@ -2,7 +2,7 @@
 
 use frame_support::{
 	derive_impl, parameter_types,
-	traits::{ConstBool, ConstU128, ConstU32, ConstU64, ConstU8, VariantCountOf},
+	traits::{ConstU128, ConstU32, ConstU64, ConstU8, VariantCountOf},
 	weights::{
 		constants::{RocksDbWeight, WEIGHT_REF_TIME_PER_SECOND},
 		ConstantMultiplier, IdentityFee, Weight,
@@ -11,7 +11,6 @@ use frame_support::{
 use frame_support::{traits::tokens::imbalance::ResolveTo, PalletId};
 use frame_system::limits::{BlockLength, BlockWeights};
 use pallet_transaction_payment::{ConstFeeMultiplier, FungibleAdapter, Multiplier};
-use sp_consensus_aura::sr25519::AuthorityId as AuraId;
 use sp_runtime::{
 	traits::{AccountIdConversion, One},
 	Perbill,
@@ -22,7 +21,7 @@ use super::{
 	currency::{BYTE_DEPOSIT, EXISTENTIAL_DEPOSIT, MILLI_UNIT, UNIT},
 	time::SLOT_DURATION,
 	time::{DAYS, HOURS},
-	AccountId, Aura, Balance, Balances, Block, BlockNumber, DigitClassifier, Hash, Inference,
+	AccountId, Babe, Balance, Balances, Block, BlockNumber, DigitClassifier, Hash, Inference,
 	ModelRegistry, Nonce, PalletInfo, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason,
 	RuntimeHoldReason, RuntimeOrigin, RuntimeTask, System, VERSION,
 };
@@ -65,12 +64,25 @@ impl frame_system::Config for Runtime {
 	type MaxConsumers = ConstU32<16>;
 }
 
-impl pallet_aura::Config for Runtime {
-	type AuthorityId = AuraId;
+parameter_types! {
+	/// Slots per BABE epoch.
+	pub const EpochDuration: u64 = super::time::EPOCH_DURATION_IN_SLOTS;
+	/// BABE's expected block time (its slot duration).
+	pub const ExpectedBlockTime: u64 = SLOT_DURATION;
+}
+
+impl pallet_babe::Config for Runtime {
+	type EpochDuration = EpochDuration;
+	type ExpectedBlockTime = ExpectedBlockTime;
+	// A solochain without staking: the genesis authorities stay, and epochs
+	// change on time.
+	type EpochChangeTrigger = pallet_babe::SameAuthoritiesForever;
 	type DisabledValidators = ();
+	type WeightInfo = ();
 	type MaxAuthorities = ConstU32<32>;
-	type AllowMultipleBlocksPerSlot = ConstBool<false>;
-	type SlotDuration = pallet_aura::MinimumPeriodTimesTwo<Runtime>;
+	type MaxNominators = ConstU32<0>;
+	type KeyOwnerProof = sp_core::Void;
+	type EquivocationReportSystem = ();
 }
 
 impl pallet_grandpa::Config for Runtime {
@@ -85,7 +97,7 @@ impl pallet_grandpa::Config for Runtime {
 
 impl pallet_timestamp::Config for Runtime {
 	type Moment = u64;
-	type OnTimestampSet = Aura;
+	type OnTimestampSet = Babe;
 	type MinimumPeriod = ConstU64<{ SLOT_DURATION / 2 }>;
 	type WeightInfo = ();
 }
@@ -231,6 +243,9 @@ where
 
 impl pallet_inference::Config for Runtime {
 	type AuthorityId = pallet_inference::crypto::InferenceAuthId;
+	// The parent block's BABE VRF output (primary and secondary VRF slots
+	// only, so every block has one).
+	type Randomness = pallet_babe::ParentBlockRandomness<Runtime>;
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Models = ModelRegistry;

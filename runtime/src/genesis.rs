@@ -1,18 +1,18 @@
 //! Genesis presets: `development` (one authority, Alice) and `local_testnet`
-//! (Alice, Bob and Charlie as Aura + GRANDPA authorities). In both the
+//! (Alice, Bob and Charlie as BABE + GRANDPA authorities). In both the
 //! well-known dev accounts are funded and Alice is sudo.
 
 use alloc::{vec, vec::Vec};
 use frame_support::build_struct_json_patch;
 use serde_json::Value;
-use sp_consensus_aura::sr25519::AuthorityId as AuraId;
+use sp_consensus_babe::AuthorityId as BabeId;
 use sp_consensus_grandpa::AuthorityId as GrandpaId;
 use sp_genesis_builder::{self, PresetId};
 use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
 
 use crate::{
 	currency::{EXISTENTIAL_DEPOSIT, UNIT},
-	AccountId, AuraConfig, Balance, BalancesConfig, GrandpaConfig, InferenceConfig,
+	AccountId, BabeConfig, Balance, BalancesConfig, GrandpaConfig, InferenceConfig,
 	RuntimeGenesisConfig, SudoConfig,
 };
 
@@ -23,7 +23,7 @@ pub const ENDOWMENT: Balance = 1_000_000 * UNIT;
 pub const MARKET_STAKE: Balance = 1_000 * UNIT;
 
 fn testnet_genesis(
-	authorities: Vec<(AuraId, GrandpaId)>,
+	authorities: Vec<(BabeId, GrandpaId)>,
 	endowed: Vec<AccountId>,
 	root: AccountId,
 ) -> Value {
@@ -47,8 +47,9 @@ fn testnet_genesis(
 				.chain(core::iter::once(treasury))
 				.collect::<Vec<_>>(),
 		},
-		aura: AuraConfig {
-			authorities: authorities.iter().map(|x| x.0.clone()).collect::<Vec<_>>()
+		babe: BabeConfig {
+			authorities: authorities.iter().map(|x| (x.0.clone(), 1)).collect::<Vec<_>>(),
+			epoch_config: crate::time::BABE_GENESIS_EPOCH_CONFIG,
 		},
 		grandpa: GrandpaConfig {
 			authorities: authorities.iter().map(|x| (x.1.clone(), 1)).collect::<Vec<_>>(),
@@ -61,8 +62,8 @@ fn testnet_genesis(
 	})
 }
 
-/// Aura (sr25519) and GRANDPA (ed25519) keys of the dev account `name`.
-fn authority(name: Sr25519Keyring) -> (AuraId, GrandpaId) {
+/// BABE (sr25519) and GRANDPA (ed25519) keys of the dev account `name`.
+fn authority(name: Sr25519Keyring) -> (BabeId, GrandpaId) {
 	let grandpa = match name {
 		Sr25519Keyring::Bob => Ed25519Keyring::Bob,
 		Sr25519Keyring::Charlie => Ed25519Keyring::Charlie,

@@ -60,10 +60,10 @@ pub mod opaque {
 }
 
 impl_opaque_keys! {
-	/// The keys a node holds: Aura for block production, GRANDPA for finality,
+	/// The keys a node holds: BABE for block production, GRANDPA for finality,
 	/// and the `vrty` key its inference offchain worker signs with.
 	pub struct SessionKeys {
-		pub aura: Aura,
+		pub babe: Babe,
 		pub grandpa: Grandpa,
 		pub inference: Inference,
 	}
@@ -86,10 +86,24 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 pub mod time {
 	use super::BlockNumber;
 
-	/// Target block time of the Aura + GRANDPA chain, and the timestamp step of a `--dev` node.
+	/// Target block time of the BABE + GRANDPA chain, and the timestamp step of a `--dev` node.
 	pub const MILLISECS_PER_BLOCK: u64 = 2000;
-	/// Aura slot duration: one block per slot.
+	/// BABE slot duration: at most one block per slot.
 	pub const SLOT_DURATION: u64 = MILLISECS_PER_BLOCK;
+	/// Slots per BABE epoch (10 minutes). The randomness an epoch's VRFs
+	/// accumulate seeds the epoch after next; Verity's draws use the VRF
+	/// output of single blocks (see `pallet_inference`'s assignment module).
+	pub const EPOCH_DURATION_IN_SLOTS: u64 = 10 * 60 * 1000 / SLOT_DURATION;
+	/// BABE's genesis epoch configuration: a slot has a primary (VRF lottery)
+	/// author with probability 1 - (1 - 1/4)^(authorities); any other slot
+	/// goes to its secondary author, who also signs a VRF output. So every
+	/// block carries fresh VRF randomness (`ParentBlockRandomness` is never
+	/// `None`), which secondary-plain slots would not.
+	pub const BABE_GENESIS_EPOCH_CONFIG: sp_consensus_babe::BabeEpochConfiguration =
+		sp_consensus_babe::BabeEpochConfiguration {
+			c: (1, 4),
+			allowed_slots: sp_consensus_babe::AllowedSlots::PrimaryAndSecondaryVRFSlots,
+		};
 	/// Blocks per minute.
 	pub const MINUTES: BlockNumber = 60_000 / (MILLISECS_PER_BLOCK as BlockNumber);
 	/// Blocks per hour.
@@ -192,7 +206,7 @@ mod runtime {
 	#[runtime::pallet_index(1)]
 	pub type Timestamp = pallet_timestamp;
 	#[runtime::pallet_index(2)]
-	pub type Aura = pallet_aura;
+	pub type Babe = pallet_babe;
 	#[runtime::pallet_index(3)]
 	pub type Grandpa = pallet_grandpa;
 	#[runtime::pallet_index(4)]

@@ -118,8 +118,19 @@ pub const FEE: Balance = PRICE + EXECUTOR_FEE + PROTOCOL_FEE;
 pub const CHALLENGE_PERIOD: u64 = 10;
 pub const RESULT_TIMEOUT: u64 = 5;
 
+/// Test randomness: a hash of the subject and the block number.
+pub struct TestRandomness;
+impl frame_support::traits::Randomness<Option<sp_runtime::testing::H256>, u64> for TestRandomness {
+	fn random(subject: &[u8]) -> (Option<sp_runtime::testing::H256>, u64) {
+		use sp_runtime::traits::Hash;
+		let block = System::block_number();
+		(Some(sp_runtime::traits::BlakeTwo256::hash_of(&(subject, block))), block)
+	}
+}
+
 impl pallet_inference::Config for Test {
 	type AuthorityId = TestAuthId;
+	type Randomness = TestRandomness;
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Models = Registry;

@@ -4,12 +4,18 @@
 use super::*;
 
 impl<T: Config> Pallet<T> {
-	/// A pseudo-random number for `subject` (a job, a model) and `salt`, from
-	/// the parent block hash. Good enough to spread jobs and committees; a
-	/// block author can bias it.
+	/// A random number for `subject` (a job, a model) and `salt`, from the
+	/// parent block's VRF output ([`Config::Randomness`]); from the parent
+	/// hash only in a block without one.
 	pub(crate) fn random(subject: impl Encode, salt: u32) -> u128 {
-		let seed = (frame_system::Pallet::<T>::parent_hash(), subject, salt, b"verity/assign");
-		let h = sp_io::hashing::blake2_256(&seed.encode());
+		let seed = (subject, salt, b"verity/draw").encode();
+		let vrf = T::Randomness::random(&seed).0;
+		let h = match vrf {
+			Some(h) => sp_io::hashing::blake2_256(&(h, &seed).encode()),
+			None => sp_io::hashing::blake2_256(
+				&(frame_system::Pallet::<T>::parent_hash(), &seed).encode(),
+			),
+		};
 		u128::from_le_bytes(h[..16].try_into().expect("16 bytes; qed"))
 	}
 

@@ -116,7 +116,7 @@ use frame_support::{
 	traits::{
 		fungible::{self, Balanced, BalancedHold, Inspect, Mutate, MutateHold},
 		tokens::{Fortitude, Precision, Restriction},
-		Imbalance,
+		Imbalance, Randomness,
 	},
 };
 use frame_system::pallet_prelude::*;
@@ -135,6 +135,14 @@ pub use staking::Staker;
 pub use traits::{InferenceProvider, OnInferenceSettled};
 pub use types::*;
 pub use weights::WeightInfo;
+
+/// Blocks between a commitment (a job, a challenge, a result) and the draw
+/// that follows it (executor, committee, auditors). The draw in block N + 2
+/// uses block N + 1's VRF output, which did not exist when the commitment
+/// was included in block N: neither the party committing nor block N's
+/// author can know it. Only block N + 1's author can bias it, and only by
+/// not producing its block (see `docs/ECONOMICS.md`).
+pub const DRAW_DELAY: u32 = 2;
 
 /// Balance type of the pallet's currency.
 pub type BalanceOf<T> =
@@ -189,6 +197,15 @@ pub mod pallet {
 
 		/// The runtime's hold reasons, of which [`HoldReason`] is a part.
 		type RuntimeHoldReason: From<HoldReason>;
+
+		/// Where every draw (assignment, committee, audit) takes its
+		/// randomness from: the VRF output of the parent block (BABE's
+		/// `ParentBlockRandomness`). A draw for something committed in block
+		/// N happens in block N + [`DRAW_DELAY`](crate::DRAW_DELAY), from
+		/// block N + 1's VRF output, which nobody knew when the commitment
+		/// was made. `None` (a block without a VRF output) falls back to the
+		/// parent hash, which a block author can choose.
+		type Randomness: frame_support::traits::Randomness<Option<Self::Hash>, BlockNumberFor<Self>>;
 
 		/// The model registry.
 		type Models: ModelRegistry<Self::AccountId, BalanceOf<Self>, BlockNumberFor<Self>>;

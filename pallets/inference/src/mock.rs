@@ -126,8 +126,37 @@ impl frame_system::offchain::AppCrypto<UintAuthorityId, TestSignature> for TestA
 	type GenericSignature = TestSignature;
 }
 
+parameter_types! {
+	/// The "VRF output" of each block, as BABE would record it; blocks
+	/// without an entry have one derived from their number.
+	pub static Vrf: Vec<(u64, [u8; 32])> = vec![];
+}
+
+/// `ParentBlockRandomness` of the test chain: the VRF output of the parent
+/// block, settable per block with [`set_vrf`].
+pub struct TestRandomness;
+impl frame_support::traits::Randomness<Option<sp_core::H256>, u64> for TestRandomness {
+	fn random(subject: &[u8]) -> (Option<sp_core::H256>, u64) {
+		let parent = System::block_number().saturating_sub(1);
+		let vrf = Vrf::get()
+			.iter()
+			.rev()
+			.find(|(b, _)| *b == parent)
+			.map(|(_, v)| *v)
+			.unwrap_or_else(|| sp_io::hashing::blake2_256(&parent.to_le_bytes()));
+		let h = sp_io::hashing::blake2_256(&(subject, vrf).encode());
+		(Some(h.into()), parent)
+	}
+}
+
+/// Makes `vrf` the VRF output of block `block`.
+pub fn set_vrf(block: u64, vrf: [u8; 32]) {
+	Vrf::mutate(|v| v.push((block, vrf)));
+}
+
 impl Config for Test {
 	type AuthorityId = TestAuthId;
+	type Randomness = TestRandomness;
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Models = Registry;

@@ -53,7 +53,7 @@ fn an_uploaded_model_takes_jobs_only_once_a_quorum_admits_it() {
 		assert_eq!(admission.committee.len(), 3);
 		assert!(admission.committee.iter().all(|m| VERIFIERS.contains(m)));
 		for m in &admission.committee {
-			assert_eq!(AdmissionDuties::<Test>::get(m).to_vec(), vec![model]);
+			assert!(AdmissionDuties::<Test>::get(m).contains(&model));
 		}
 		assert!(events().contains(&Event::AdmissionStarted {
 			model,
