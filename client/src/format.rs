@@ -73,11 +73,29 @@ pub fn admission_vote(v: &AdmissionVote) -> &'static str {
 	}
 }
 
-/// `Settled`, `Failed (TimedOut)`, ...
+/// Where a job is, in words: `settled`, `failed (the executor did not
+/// answer in time)`, ...
 pub fn job_status(s: &JobStatus) -> String {
 	match s {
-		JobStatus::Failed(r) => format!("Failed ({})", fail_reason(r)),
-		s => format!("{s:?}"),
+		JobStatus::Assigned => "waiting for its executor's result".into(),
+		JobStatus::Submitted => "result posted, in its challenge window".into(),
+		JobStatus::Disputed => "disputed".into(),
+		JobStatus::Settled => "settled".into(),
+		JobStatus::Failed(r) => format!("failed ({})", fail_reason(r)),
+	}
+}
+
+/// Where a job is and what happens next, with the block it happens in:
+/// `result posted, challengeable until block 120`.
+pub fn job_state(s: &JobStatus, deadline: impl core::fmt::Display) -> String {
+	match s {
+		JobStatus::Assigned => format!("waiting for its executor's result, due by block {deadline}"),
+		JobStatus::Submitted => format!("result posted, challengeable until block {deadline}"),
+		JobStatus::Disputed => format!("disputed; next step (draw, or end of a voting round) at block {deadline}"),
+		JobStatus::Settled => format!("settled; output kept until block {deadline}"),
+		JobStatus::Failed(r) => {
+			format!("failed ({}); record kept until block {deadline}", fail_reason(r))
+		}
 	}
 }
 
@@ -95,6 +113,9 @@ pub fn fail_reason(r: &FailReason) -> &'static str {
 			"honest nodes disagree on the model's output; it was disabled"
 		}
 		FailReason::NoExecutor => "every executor declined it",
+		FailReason::NoVerdict => {
+			"its dispute ended without a verdict; requester refunded, nobody slashed"
+		}
 	}
 }
 
@@ -134,21 +155,40 @@ pub fn inference_event(e: &pallet_inference::Event<Runtime>) -> String {
 		JobFailed { job, reason, refund } => {
 			format!("job {job}: failed ({}); requester refunded {}", fail_reason(reason), vrt(*refund))
 		}
-		JobChallenged { job, challenger, bond, committee, deadline } => format!(
-			"job {job}: challenged by {} (bond {}); committee {}; verdicts due by block {deadline}",
+		JobChallenged { job, challenger, bond, draw_at } => format!(
+			"job {job}: challenged by {} (bond {}); committee drawn at block {draw_at}",
 			challenger.as_ref().map_or("its executor (fault reported)".into(), account),
 			vrt(*bond),
+		),
+		CommitteeDrawn { job, committee, deadline } => format!(
+			"job {job}: committee {}; verdicts due by block {deadline}",
 			committee.iter().map(account).collect::<Vec<_>>().join(", ")
 		),
+		CommitteeReplaced { job, removed, added, round, deadline } => format!(
+			"job {job}: no quorum; {} silent verifier(s) penalised and replaced by {}; round {round}, verdicts due by block {deadline}",
+			removed.len(),
+			if added.is_empty() {
+				"nobody".to_string()
+			} else {
+				added.iter().map(account).collect::<Vec<_>>().join(", ")
+			}
+		),
+		DisputeEnded { job, by } => format!(
+			"job {job}: dispute ended without a verdict by {}; requester refunded, bond returned",
+			account(by)
+		),
+		VerifierSuspended { verifier } => format!(
+			"verifier {} suspended from committees (missed duties); `verity verifier resume` ends it",
+			account(verifier)
+		),
+		VerifierResumed { verifier } => format!("verifier {} resumed", account(verifier)),
 		VerdictSubmitted { job, verifier, vote } => {
 			format!("job {job}: verifier {} voted {}", account(verifier), vote_word(vote))
 		}
 		DisputeResolved { job, outcome } => format!("job {job}: dispute resolved: {}", outcome_word(outcome)),
-		DisputeExtended { job, penalised, deadline } => format!(
-			"job {job}: no quorum; {} non-voting verifier(s) penalised; extended to block {deadline}",
-			penalised.len()
+		DisputeStalled { job } => format!(
+			"job {job}: no quorum after the last round; anyone may end the dispute (`verity dispute end {job}`)"
 		),
-		DisputeStalled { job } => format!("job {job}: dispute stalled; awaiting governance"),
 		Slashed { who, amount } => format!("{} slashed {}", account(who), vrt(*amount)),
 		Rewarded { who, amount } => format!("{} rewarded {}", account(who), vrt(*amount)),
 		JobPruned { job } => format!("job {job}: pruned"),

@@ -272,7 +272,7 @@ async fn publish_submit_and_settle_on_a_dev_node() {
 		serde_json::from_str(&ok(&["infer-local", "--model", &digits, "--input", &input])).unwrap();
 	assert_eq!(chain_output, local);
 	let shown = run_ok(with(&["job", "show", &job.to_string()], "//Eve"));
-	assert!(shown.contains("status:     Settled"), "{shown}");
+	assert!(shown.contains("status:     settled; output kept until block"), "{shown}");
 
 	// Every error is one line and exit code 1.
 	let wrong = serde_json::json!({"tensors": [
@@ -309,7 +309,7 @@ async fn publish_submit_and_settle_on_a_dev_node() {
 	);
 	run_fails(
 		with(&["challenge", &job.to_string()], "//Dave"),
-		"cannot be challenged: it is Settled",
+		"cannot be challenged: it is settled",
 	);
 	std::fs::remove_dir_all(dir).unwrap();
 }

@@ -187,6 +187,9 @@ parameter_types! {
 	pub const ExecutorShare: Perbill = Perbill::from_percent(50);
 	/// Share of its stake a verifier loses for not voting.
 	pub const VerifierPenalty: Perbill = Perbill::from_percent(1);
+	/// A committee member outvoted by a quorum loses 10 % of its stake
+	/// (docs/ECONOMICS.md: it must exceed what copying saves).
+	pub const MinorityPenalty: Perbill = Perbill::from_percent(10);
 }
 
 impl frame_system::offchain::SigningTypes for Runtime {
@@ -269,8 +272,11 @@ impl pallet_inference::Config for Runtime {
 	type VerifierReward = VerifierReward;
 	type ExecutorShare = ExecutorShare;
 	type VerifierPenalty = VerifierPenalty;
+	type MinorityPenalty = MinorityPenalty;
 	type CommitteeSize = ConstU32<3>;
 	type DisputePeriod = ConstU32<30>;
+	type MaxDisputeRounds = ConstU32<3>;
+	type MaxMissedDuties = ConstU32<3>;
 	// Job data pays what model bytes pay (docs/ECONOMICS.md).
 	type DataByteDeposit = ConstU128<BYTE_DEPOSIT>;
 	type ResultRetention = ConstU32<DAYS>;

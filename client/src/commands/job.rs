@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail};
 use clap::{Subcommand, ValueEnum};
 use frame_support::traits::Get;
-use pallet_inference::{InputOf, JobStatus, VerificationMode};
+use pallet_inference::{InputOf, VerificationMode};
 use verity_primitives::decode_tensors;
 use verity_runtime::{AccountId, Balance, BlockNumber, Runtime, RuntimeCall, RuntimeEvent};
 
@@ -115,7 +115,9 @@ pub fn event_job(e: &pallet_inference::Event<Runtime>) -> Option<u64> {
 		| JobChallenged { job, .. }
 		| VerdictSubmitted { job, .. }
 		| DisputeResolved { job, .. }
-		| DisputeExtended { job, .. }
+		| CommitteeDrawn { job, .. }
+		| CommitteeReplaced { job, .. }
+		| DisputeEnded { job, .. }
 		| DisputeStalled { job }
 		| CallbackDelivered { job, .. }
 		| CallbackFailed { job, .. }
@@ -259,7 +261,7 @@ pub async fn run(ctx: &Context, cmd: JobCmd) -> anyhow::Result<()> {
 			let chain = ctx.chain().await?;
 			let (j, output) = fetch(&chain, job).await?;
 			println!("job:        {job}");
-			println!("status:     {}", format::job_status(&j.status));
+			println!("status:     {}", format::job_state(&j.status, j.deadline));
 			println!("model:      {}", format::hash(&j.model));
 			println!("requester:  {}", format::account(&j.requester));
 			println!("executor:   {}", format::account(&j.executor));
@@ -272,13 +274,6 @@ pub async fn run(ctx: &Context, cmd: JobCmd) -> anyhow::Result<()> {
 			);
 			println!("mode:       {:?}", j.mode);
 			println!("submitted:  block {}", j.submitted_at);
-			let next = match j.status {
-				JobStatus::Assigned => "result due by",
-				JobStatus::Submitted => "challengeable until",
-				JobStatus::Disputed => "verdicts due by",
-				_ => "pruned after",
-			};
-			println!("{next:<11} block {}", j.deadline);
 			if let Some(h) = j.output_hash {
 				println!("output:     {} (blake2-256)", format::hash(&h));
 			}

@@ -60,6 +60,8 @@ pub enum VerifierCmd {
 	Unbond,
 	/// Takes the stake back after unbonding.
 	Withdraw,
+	/// Is drawn into committees again after a suspension (missed duties).
+	Resume,
 }
 
 /// `verity dispute`.
@@ -67,6 +69,12 @@ pub enum VerifierCmd {
 pub enum DisputeCmd {
 	/// Shows a job's dispute: challenger, bond, committee and votes.
 	Show {
+		/// The job id.
+		job: u64,
+	},
+	/// Ends a stalled dispute (no quorum after the last round) without a
+	/// verdict: the requester is refunded, the bond returned. Anyone may.
+	End {
 		/// The job id.
 		job: u64,
 	},
@@ -122,6 +130,7 @@ pub async fn verifier(ctx: &Context, cmd: VerifierCmd) -> anyhow::Result<()> {
 		),
 		VerifierCmd::Unbond => (Call::unbond_verifier {}, "unbonding as a verifier".into()),
 		VerifierCmd::Withdraw => (Call::withdraw_verifier {}, "verifier stake withdrawn".into()),
+		VerifierCmd::Resume => (Call::resume_verifier {}, "verifier resumed".into()),
 	};
 	chain.submit(&signer, RuntimeCall::Inference(call)).await?;
 	eprintln!("{} ({})", done, format::account(&account_of(&signer)));
@@ -155,7 +164,21 @@ type DisputeInfo =
 
 /// Runs `verity dispute ...`.
 pub async fn dispute(ctx: &Context, cmd: DisputeCmd) -> anyhow::Result<()> {
-	let DisputeCmd::Show { job } = cmd;
+	let job = match cmd {
+		DisputeCmd::Show { job } => job,
+		DisputeCmd::End { job } => {
+			let signer = ctx.signer()?;
+			let chain = ctx.chain().await?;
+			let call = pallet_inference::Call::end_dispute { job };
+			let included = chain.submit(&signer, RuntimeCall::Inference(call)).await?;
+			for e in &included.events {
+				if let verity_runtime::RuntimeEvent::Inference(e) = e {
+					println!("{}", format::inference_event(e));
+				}
+			}
+			return Ok(());
+		}
+	};
 	let chain = ctx.chain().await?;
 	let (j, _) = job::fetch(&chain, job).await?;
 	let d: Option<DisputeInfo> =
@@ -169,9 +192,14 @@ pub async fn dispute(ctx: &Context, cmd: DisputeCmd) -> anyhow::Result<()> {
 		None => println!("challenger: the executor reported the model unrunnable"),
 	}
 	println!("executor:   {}", format::account(&j.executor));
-	println!("deadline:   block {}{}", j.deadline, if d.extended { " (extended)" } else { "" });
 	if d.stalled {
-		println!("stalled:    no quorum after the extension; awaiting governance");
+		println!(
+			"stalled:    no quorum after its last round; anyone may end it (`verity dispute end {job}`)"
+		);
+	} else if d.round == 0 {
+		println!("committee:  drawn at block {}", j.deadline);
+	} else {
+		println!("round:      {} (verdicts due by block {})", d.round, j.deadline);
 	}
 	for member in &d.committee {
 		let vote = d.votes.iter().find(|(v, _)| v == member).map(|(_, v)| format::vote_word(v));

@@ -152,8 +152,11 @@ impl pallet_inference::Config for Test {
 	type VerifierReward = Ten;
 	type ExecutorShare = Fifty;
 	type VerifierPenalty = Ten;
+	type MinorityPenalty = Ten;
 	type CommitteeSize = ConstU32<3>;
 	type DisputePeriod = ConstU64<5>;
+	type MaxDisputeRounds = ConstU32<3>;
+	type MaxMissedDuties = ConstU32<3>;
 	type DataByteDeposit = ConstU64<0>;
 	type ResultRetention = ConstU64<20>;
 	type MaxInputSize = ConstU32<4096>;

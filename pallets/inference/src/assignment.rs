@@ -180,26 +180,52 @@ impl<T: Config> Pallet<T> {
 
 	/// Draws `size` distinct verifiers for `subject`, weighted by stake, among
 	/// the active verifiers with room for another duty (`has_room`) that are
-	/// not `excluded`. Fails with `NotEnoughVerifiers` when too few qualify.
+	/// neither suspended nor `excluded`. Fails with `NotEnoughVerifiers` when
+	/// too few qualify.
 	pub(crate) fn draw_committee(
 		subject: impl Encode + Copy,
 		size: u32,
 		excluded: &[T::AccountId],
 		has_room: impl Fn(&T::AccountId) -> bool,
 	) -> Result<Vec<T::AccountId>, DispatchError> {
-		let mut candidates: Vec<(T::AccountId, u128)> = ActiveVerifiers::<T>::get()
+		let seats = Self::draw_seats(subject, size, excluded, has_room);
+		ensure!(seats.len() as u32 == size, Error::<T>::NotEnoughVerifiers);
+		Ok(seats)
+	}
+
+	/// Up to `size` seats for `subject`, drawn as [`Self::draw_committee`]
+	/// does: weighted by stake and without replacement, so no account sits
+	/// twice and splitting a stake over accounts buys no seats in
+	/// expectation.
+	pub(crate) fn draw_seats(
+		subject: impl Encode + Copy,
+		size: u32,
+		excluded: &[T::AccountId],
+		has_room: impl Fn(&T::AccountId) -> bool,
+	) -> Vec<T::AccountId> {
+		let mut candidates = Self::committee_candidates(excluded, has_room);
+		let mut seats = Vec::with_capacity(size as usize);
+		for salt in 0..size {
+			let Some(i) = Self::draw(&candidates, Self::random(subject, salt + 1)) else { break };
+			seats.push(candidates.swap_remove(i).0);
+		}
+		seats
+	}
+
+	/// The verifiers a committee may seat, with their weights.
+	pub(crate) fn committee_candidates(
+		excluded: &[T::AccountId],
+		has_room: impl Fn(&T::AccountId) -> bool,
+	) -> Vec<(T::AccountId, u128)> {
+		let limit = T::MaxMissedDuties::get();
+		ActiveVerifiers::<T>::get()
 			.into_iter()
 			.filter(|v| !excluded.contains(v) && has_room(v))
-			.filter_map(|v| Verifiers::<T>::get(&v).map(|i| (v, Self::weight_of(i.stake))))
-			.collect();
-		ensure!(candidates.len() as u32 >= size, Error::<T>::NotEnoughVerifiers);
-		let mut committee = Vec::with_capacity(size as usize);
-		for salt in 0..size {
-			let i = Self::draw(&candidates, Self::random(subject, salt + 1))
-				.ok_or(Error::<T>::NotEnoughVerifiers)?;
-			committee.push(candidates.swap_remove(i).0);
-		}
-		Ok(committee)
+			.filter_map(|v| {
+				let info = Verifiers::<T>::get(&v)?;
+				(!info.is_suspended(limit)).then(|| (v, Self::weight_of(info.stake)))
+			})
+			.collect()
 	}
 
 	/// The deposit for `bytes` bytes of job data (input and output).

@@ -14,6 +14,14 @@ use pallet_model_registry::{TensorSpec, TensorSpecs};
 use sp_runtime::traits::Bounded;
 use verity_primitives::{DType, Dim, Name, Tensor};
 
+/// Runs the draw of disputed `job`'s committee: returns it.
+fn drawn<T: Config>(job: JobId) -> BoundedVec<T::AccountId, T::CommitteeSize> {
+	let j = Jobs::<T>::get(job).unwrap();
+	frame_system::Pallet::<T>::set_block_number(j.deadline);
+	Pallet::<T>::dispute_deadline(job, j.clone(), j.deadline);
+	Disputes::<T>::get(job).unwrap().committee
+}
+
 fn funded<T: Config>(name: &'static str, index: u32) -> T::AccountId {
 	// Benchmarks may start from an empty genesis: the treasury must exist for
 	// protocol fees and slashes to reach it, as on a real chain.
@@ -344,7 +352,7 @@ mod benchmarks {
 		// Worst case short of a decision: every earlier member dissented with
 		// an answer of its own, so this vote is compared with the executor's
 		// output and with each of theirs, and starts a group of its own.
-		let committee = Disputes::<T>::get(job).unwrap().committee;
+		let committee = drawn::<T>(job);
 		let distinct = |k: u32| {
 			let mut t = decode_tensors(&tensors(b"y", o)).unwrap();
 			t[0].data =
@@ -381,7 +389,7 @@ mod benchmarks {
 		let challenger = funded::<T>("challenger", 0);
 		Pallet::<T>::challenge(RawOrigin::Signed(challenger).into(), job, T::ChallengeBond::get())
 			.unwrap();
-		let committee = Disputes::<T>::get(job).unwrap().committee;
+		let committee = drawn::<T>(job);
 		let needed = Pallet::<T>::quorum_size(c) as usize;
 		let wrong = {
 			let mut t = decode_tensors(&tensors(b"y", 4)).unwrap();
@@ -441,7 +449,8 @@ mod benchmarks {
 			Pallet::<T>::on_initialize(now);
 		}
 
-		assert_eq!(NextDue::<T>::get(), now + 1u32.into());
+		// At most `MaxStepsPerBlock` blocks are visited per block.
+		assert_eq!(NextDue::<T>::get(), first + b.min(T::MaxStepsPerBlock::get()).into());
 	}
 
 	#[benchmark]

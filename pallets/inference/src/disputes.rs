@@ -40,56 +40,64 @@ impl<T: Config> Pallet<T> {
 	/// a quorum of one vote (for a dissent, of one group of dissenters who
 	/// agree with each other), or, once every member voted without a quorum,
 	/// [`Outcome::Nondeterministic`] (no winning vote).
+	///
+	/// Both count against the full `CommitteeSize`, not the members seated:
+	/// a committee that could not be refilled never decides with fewer.
 	pub(crate) fn quorum(dispute: &DisputeOf<T>) -> Option<(Outcome, Option<Vote>)> {
-		let needed = Self::quorum_size(dispute.committee.len() as u32) as usize;
+		let size = T::CommitteeSize::get();
+		let needed = Self::quorum_size(size) as usize;
 		let count = |v: &Vote| dispute.votes.iter().filter(|(_, x)| x == v).count();
 		if let Some((_, v)) = dispute.votes.iter().find(|(_, v)| count(v) >= needed) {
 			return Some((v.outcome(), Some(*v)));
 		}
-		(dispute.votes.len() >= dispute.committee.len())
-			.then_some((Outcome::Nondeterministic, None))
+		(dispute.votes.len() >= size as usize).then_some((Outcome::Nondeterministic, None))
 	}
 
+	/// Whether `v` may take another dispute duty.
+	fn has_room(v: &T::AccountId) -> bool {
+		Duties::<T>::decode_len(v).unwrap_or(0) < T::MaxOpenDisputes::get() as usize
+	}
+
+	/// Opens a dispute on `job`: holds the challenger's bond and schedules
+	/// the committee's draw `DRAW_DELAY` blocks later, from a block's VRF
+	/// output that does not exist yet, so that neither the challenger (by
+	/// choosing its block) nor the executor can pick the committee.
 	pub(crate) fn open_dispute(
 		job: JobId,
 		mut j: JobOf<T>,
 		challenger: Option<T::AccountId>,
 		bond: BalanceOf<T>,
 	) -> DispatchResult {
+		// Refused now, rather than failing at the draw, when too few
+		// verifiers could sit on the committee at all.
 		let excluded: Vec<T::AccountId> =
 			core::iter::once(j.executor.clone()).chain(challenger.clone()).collect();
-		let has_room = |v: &T::AccountId| {
-			Duties::<T>::decode_len(v).unwrap_or(0) < T::MaxOpenDisputes::get() as usize
-		};
-		let drawn = Self::draw_committee(job, T::CommitteeSize::get(), &excluded, has_room)?;
-		let committee = BoundedVec::<T::AccountId, T::CommitteeSize>::try_from(drawn)
-			.map_err(|_| Error::<T>::NotEnoughVerifiers)?;
+		let candidates = Self::committee_candidates(&excluded, Self::has_room);
+		ensure!(
+			candidates.len() as u32 >= T::CommitteeSize::get(),
+			Error::<T>::NotEnoughVerifiers
+		);
 		if let Some(c) = &challenger {
 			Self::hold(HoldReason::ChallengeBond, c, bond)?;
 		}
-		let deadline = Self::schedule(job, Self::now().saturating_add(T::DisputePeriod::get()))?;
-		for m in &committee {
-			Duties::<T>::try_mutate(m, |d| d.try_push(job))
-				.map_err(|_| Error::<T>::NotEnoughVerifiers)?;
-		}
+		let draw_at = Self::schedule(job, Self::now().saturating_add(DRAW_DELAY.into()))?;
 		j.status = JobStatus::Disputed;
-		j.deadline = deadline;
+		j.deadline = draw_at;
 		Jobs::<T>::insert(job, j);
 		Self::deposit_event(Event::JobChallenged {
 			job,
 			challenger: challenger.clone(),
 			bond,
-			committee: committee.to_vec(),
-			deadline,
+			draw_at,
 		});
 		Disputes::<T>::insert(
 			job,
 			Dispute {
 				challenger,
 				bond,
-				committee,
+				committee: BoundedVec::new(),
 				votes: BoundedVec::new(),
-				extended: false,
+				round: 0,
 				stalled: false,
 			},
 		);
@@ -106,11 +114,7 @@ impl<T: Config> Pallet<T> {
 		outcome: Outcome,
 		decided_by: Option<Vote>,
 	) {
-		Disputes::<T>::remove(job);
-		let _ = DissentingOutputs::<T>::clear_prefix(job, T::CommitteeSize::get(), None);
-		for m in &dispute.committee {
-			Duties::<T>::mutate(m, |d| d.retain(|x| *x != job));
-		}
+		Self::close_dispute(job, &dispute);
 		let winners: Vec<T::AccountId> = dispute
 			.votes
 			.iter()
@@ -121,6 +125,21 @@ impl<T: Config> Pallet<T> {
 			.map(|(a, _)| a.clone())
 			.collect();
 		Self::deposit_event(Event::DisputeResolved { job, outcome });
+		// A quorum decided: the members who voted otherwise computed (or
+		// copied) an answer two thirds of the committee contradict.
+		if let Some(decided) = decided_by {
+			for (m, v) in dispute.votes.iter() {
+				if *v != decided {
+					let stake = Self::stake_of(Staker::Verifier, m);
+					let credit = Self::slash_stake(
+						Staker::Verifier,
+						m,
+						T::MinorityPenalty::get() * stake,
+					);
+					Self::to_treasury(credit);
+				}
+			}
+		}
 		match outcome {
 			Outcome::ExecutorWrong => {
 				let stake = Self::stake_of(Staker::Executor, &j.executor);
@@ -183,38 +202,112 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
+	/// A dispute's scheduled step: the committee's draw (round 0), or the end
+	/// of a voting round without a quorum. Then the members who did not vote
+	/// are penalised and replaced by fresh draws, until `MaxDisputeRounds`
+	/// rounds have passed: the dispute stalls, and anyone may end it.
 	pub(crate) fn dispute_deadline(job: JobId, mut j: JobOf<T>, now: BlockNumberFor<T>) {
 		let Some(mut dispute) = Disputes::<T>::get(job) else { return };
-		if dispute.extended {
-			dispute.stalled = true;
-			Disputes::<T>::insert(job, dispute);
-			Self::deposit_event(Event::DisputeStalled { job });
+		if dispute.stalled {
 			return;
 		}
-		let penalised: Vec<T::AccountId> = dispute
+		// Never seated: the executor, the challenger, and anyone who already
+		// sat on this committee.
+		let mut excluded: Vec<T::AccountId> =
+			core::iter::once(j.executor.clone()).chain(dispute.challenger.clone()).collect();
+		excluded.extend(dispute.committee.iter().cloned());
+		excluded.extend(FormerMembers::<T>::get(job));
+		let removed: Vec<T::AccountId> = dispute
 			.committee
 			.iter()
 			.filter(|m| dispute.votes.iter().all(|(v, _)| v != *m))
 			.cloned()
 			.collect();
-		for m in &penalised {
-			let stake = Self::stake_of(Staker::Verifier, m);
-			let credit = Self::slash_stake(Staker::Verifier, m, T::VerifierPenalty::get() * stake);
-			Self::to_treasury(credit);
+		if dispute.round > 0 {
+			for m in &removed {
+				let stake = Self::stake_of(Staker::Verifier, m);
+				let credit =
+					Self::slash_stake(Staker::Verifier, m, T::VerifierPenalty::get() * stake);
+				Self::to_treasury(credit);
+				Self::note_duty(m, true);
+				Duties::<T>::mutate(m, |d| d.retain(|x| *x != job));
+				// Bounded by every seat of every round.
+				let _ = FormerMembers::<T>::try_mutate(job, |f| f.try_push(m.clone()));
+			}
+			dispute.committee.retain(|m| !removed.contains(m));
 		}
-		dispute.extended = true;
-		match Self::schedule(job, now.saturating_add(T::DisputePeriod::get())) {
-			Ok(deadline) => {
-				j.deadline = deadline;
-				Jobs::<T>::insert(job, j);
-				Self::deposit_event(Event::DisputeExtended { job, penalised, deadline });
-			}
+		if dispute.round >= T::MaxDisputeRounds::get() {
+			Self::stall(job, dispute);
+			return;
+		}
+		let seats = T::CommitteeSize::get().saturating_sub(dispute.committee.len() as u32);
+		let added = Self::draw_seats((job, dispute.round), seats, &excluded, Self::has_room);
+		if dispute.committee.is_empty() && added.is_empty() {
+			Self::stall(job, dispute);
+			return;
+		}
+		for m in &added {
+			// Room was checked by the draw; `has_room` bounds every list.
+			let _ = Duties::<T>::try_mutate(m, |d| d.try_push(job));
+			let _ = dispute.committee.try_push(m.clone());
+		}
+		let deadline = match Self::schedule(job, now.saturating_add(T::DisputePeriod::get())) {
+			Ok(deadline) => deadline,
 			Err(_) => {
-				dispute.stalled = true;
-				Self::deposit_event(Event::DisputeStalled { job });
+				Self::stall(job, dispute);
+				return;
 			}
+		};
+		dispute.round.saturating_inc();
+		j.deadline = deadline;
+		Jobs::<T>::insert(job, j);
+		if dispute.round == 1 {
+			Self::deposit_event(Event::CommitteeDrawn {
+				job,
+				committee: dispute.committee.to_vec(),
+				deadline,
+			});
+		} else {
+			Self::deposit_event(Event::CommitteeReplaced {
+				job,
+				removed,
+				added,
+				round: dispute.round,
+				deadline,
+			});
 		}
 		Disputes::<T>::insert(job, dispute);
+	}
+
+	/// Marks a dispute as stalled: [`Pallet::end_dispute`] may end it.
+	fn stall(job: JobId, mut dispute: DisputeOf<T>) {
+		dispute.stalled = true;
+		Disputes::<T>::insert(job, dispute);
+		Self::deposit_event(Event::DisputeStalled { job });
+	}
+
+	/// Ends a stalled dispute without a verdict; see [`Pallet::end_dispute`].
+	pub(crate) fn do_end_dispute(who: T::AccountId, job: JobId) -> DispatchResult {
+		let j = Jobs::<T>::get(job).ok_or(Error::<T>::JobNotFound)?;
+		let dispute = Disputes::<T>::get(job).ok_or(Error::<T>::NoDispute)?;
+		ensure!(dispute.stalled, Error::<T>::NotStalled);
+		Self::close_dispute(job, &dispute);
+		if let Some(c) = &dispute.challenger {
+			Self::release(HoldReason::ChallengeBond, c, dispute.bond);
+		}
+		Self::deposit_event(Event::DisputeEnded { job, by: who });
+		Self::fail(job, j, FailReason::NoVerdict);
+		Ok(())
+	}
+
+	/// Removes a dispute's records and its members' duties.
+	fn close_dispute(job: JobId, dispute: &DisputeOf<T>) {
+		Disputes::<T>::remove(job);
+		let _ = DissentingOutputs::<T>::clear_prefix(job, T::CommitteeSize::get(), None);
+		FormerMembers::<T>::remove(job);
+		for m in &dispute.committee {
+			Duties::<T>::mutate(m, |d| d.retain(|x| *x != job));
+		}
 	}
 
 	/// The assigned executor reports why it cannot post a result; see
@@ -264,6 +357,7 @@ impl<T: Config> Pallet<T> {
 		};
 		dispute.votes.try_push((who.clone(), vote)).map_err(|_| Error::<T>::AlreadyVoted)?;
 		Duties::<T>::mutate(&who, |d| d.retain(|x| *x != job));
+		Self::note_duty(&who, false);
 		Self::deposit_event(Event::VerdictSubmitted { job, verifier: who, vote });
 		match Self::quorum(&dispute) {
 			Some((outcome, decided_by)) => Self::resolve(job, j, dispute, outcome, decided_by),
@@ -272,11 +366,10 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// Governance ends a stalled dispute; see [`Pallet::resolve_dispute`].
+	/// Governance decides a dispute; see [`Pallet::resolve_dispute`].
 	pub(crate) fn do_resolve_dispute(job: JobId, outcome: Outcome) -> DispatchResult {
 		let j = Jobs::<T>::get(job).ok_or(Error::<T>::JobNotFound)?;
 		let dispute = Disputes::<T>::get(job).ok_or(Error::<T>::NoDispute)?;
-		ensure!(dispute.stalled, Error::<T>::NotStalled);
 		Self::resolve(job, j, dispute, outcome, None);
 		Ok(())
 	}

@@ -27,7 +27,9 @@
 //!    (not the executor, not the challenger). Each re-executes the job and
 //!    posts its [`Finding`] with [`Pallet::submit_verdict`]; the pallet
 //!    compares an output with the executor's, and with the other members',
-//!    under the model's [`VerificationPolicy`]. Two thirds of the committee
+//!    under the model's [`VerificationPolicy`]. The committee is drawn
+//!    [`DRAW_DELAY`] blocks after the challenge, from a BABE VRF output that
+//!    did not exist when the challenge was made. Two thirds of the committee
 //!    giving the same answer decide; if every member voted and no answer
 //!    has two thirds, honest nodes do not reproduce the model's results.
 //! 5. Outputs stay readable (storage, events, the `InferenceApi` runtime API)
@@ -53,7 +55,10 @@
 //! | Declined by every executor, or `MaxDeclines` times | refunded | nothing | - | - | - |
 //! | Timed out (no result, no decline within `ResultTimeout`) | refunded | loses `TimeoutPenalty` x the fee (at most its stake) to the treasury; suspended after `MaxMissedDeadlines` in a row | - | - | - |
 //! | Its executor suspended (missed deadlines in a row) | as the new executor's job ends | nothing more: the job is reassigned | - | - | - |
-//! | Dispute without a quorum by `DisputePeriod` | - | - | - | - | non-voters lose `VerifierPenalty`; the dispute is extended once, then stalls for `ForceOrigin` ([`Pallet::resolve_dispute`]) |
+//! | Decided by a quorum (any of the above) | - | - | - | - | members who voted against the quorum lose `MinorityPenalty` of their stake |
+//! | A voting round (`DisputePeriod`) ends without a quorum | - | - | - | - | non-voters lose `VerifierPenalty` and are replaced by fresh draws; `MaxMissedDuties` missed duties in a row suspend a verifier until it resumes |
+//! | No quorum after `MaxDisputeRounds` rounds, or no committee could be drawn: ended by anyone ([`Pallet::end_dispute`]) | refunded | nothing | - | bond back | non-voters as above |
+//! | Decided by `ForceOrigin` ([`Pallet::resolve_dispute`], an override) | as the outcome it decides | as the outcome | as the outcome | as the outcome | no minority penalty |
 //!
 //! In every case the requester's data deposit (`DataByteDeposit` per byte of
 //! input and largest output) is held until the job is pruned, then returned.
@@ -143,6 +148,14 @@ pub use weights::WeightInfo;
 /// author can know it. Only block N + 1's author can bias it, and only by
 /// not producing its block (see `docs/ECONOMICS.md`).
 pub const DRAW_DELAY: u32 = 2;
+
+/// Bound of [`FormerMembers`]: every seat of every round.
+pub struct MaxFormerMembers<T>(core::marker::PhantomData<T>);
+impl<T: Config> Get<u32> for MaxFormerMembers<T> {
+	fn get() -> u32 {
+		T::CommitteeSize::get().saturating_mul(T::MaxDisputeRounds::get())
+	}
+}
 
 /// Balance type of the pallet's currency.
 pub type BalanceOf<T> =
@@ -273,12 +286,27 @@ pub mod pallet {
 		/// Share of its stake a committee member loses for not voting in time.
 		#[pallet::constant]
 		type VerifierPenalty: Get<Perbill>;
+		/// Share of its stake a committee member loses when a quorum decides
+		/// the dispute against its vote: it computed (or copied) an answer
+		/// that two thirds of the committee contradict.
+		#[pallet::constant]
+		type MinorityPenalty: Get<Perbill>;
 		/// Verifiers drawn per dispute.
 		#[pallet::constant]
 		type CommitteeSize: Get<u32>;
-		/// Blocks a committee has to vote (once more after an extension).
+		/// Blocks a committee has to vote in each round.
 		#[pallet::constant]
 		type DisputePeriod: Get<BlockNumberFor<Self>>;
+		/// Voting rounds a dispute gets: after each round without a quorum
+		/// the members who did not vote are replaced; after the last, anyone
+		/// may end it without a verdict ([`Pallet::end_dispute`]).
+		#[pallet::constant]
+		type MaxDisputeRounds: Get<u32>;
+		/// Duties a verifier may let pass without a verdict in a row before it
+		/// is drawn into no committee until it resumes
+		/// ([`Pallet::resume_verifier`]).
+		#[pallet::constant]
+		type MaxMissedDuties: Get<u32>;
 		/// Deposit per byte of a job's input and (at most) output, held from
 		/// the requester until the job is pruned.
 		#[pallet::constant]
@@ -404,6 +432,17 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type DissentingOutputs<T: Config> =
 		StorageDoubleMap<_, Twox64Concat, JobId, Twox64Concat, u8, OutputOf<T>>;
+
+	/// Committee members a dispute removed for not voting: never drawn for
+	/// it again. Removed when the dispute ends.
+	#[pallet::storage]
+	pub type FormerMembers<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		JobId,
+		BoundedVec<T::AccountId, MaxFormerMembers<T>>,
+		ValueQuery,
+	>;
 
 	/// The executors that declined a job still awaiting its result (it is
 	/// not offered to them again); removed when the job ends.
@@ -603,14 +642,22 @@ pub mod pallet {
 			/// Returned to the requester.
 			refund: BalanceOf<T>,
 		},
-		/// A result was challenged (or reported unrunnable); a committee re-executes the job.
+		/// A result was challenged (or a fault reported); its committee is
+		/// drawn at `draw_at`, from randomness nobody knows yet.
 		JobChallenged {
 			/// The job.
 			job: JobId,
-			/// Who challenged (`None`: the executor reported the model unrunnable).
+			/// Who challenged (`None`: the executor reported a fault).
 			challenger: Option<T::AccountId>,
 			/// The challenger's bond.
 			bond: BalanceOf<T>,
+			/// Block in which the committee is drawn.
+			draw_at: BlockNumberFor<T>,
+		},
+		/// A dispute's committee was drawn; its members re-execute the job.
+		CommitteeDrawn {
+			/// The job.
+			job: JobId,
 			/// The verifiers drawn.
 			committee: Vec<T::AccountId>,
 			/// Block by which they vote.
@@ -642,19 +689,44 @@ pub mod pallet {
 			/// How it ended.
 			outcome: Outcome,
 		},
-		/// No quorum in time: non-voters were penalised and the vote extended.
-		DisputeExtended {
+		/// No quorum in a round: the members who had not voted were
+		/// penalised and replaced by fresh draws, and a new round began.
+		CommitteeReplaced {
 			/// The job.
 			job: JobId,
-			/// Members who had not voted.
-			penalised: Vec<T::AccountId>,
-			/// The new deadline.
+			/// Members who had not voted (penalised, removed).
+			removed: Vec<T::AccountId>,
+			/// Their replacements (fewer when too few verifiers qualify).
+			added: Vec<T::AccountId>,
+			/// The new round.
+			round: u32,
+			/// Block by which the committee votes.
 			deadline: BlockNumberFor<T>,
 		},
-		/// No quorum after the extension: governance must resolve it.
+		/// No quorum after `MaxDisputeRounds` rounds (or no committee could be
+		/// drawn): anyone may end the dispute without a verdict.
 		DisputeStalled {
 			/// The job.
 			job: JobId,
+		},
+		/// A stalled dispute was ended without a verdict: the requester was
+		/// refunded, the bond returned, and nobody slashed.
+		DisputeEnded {
+			/// The job.
+			job: JobId,
+			/// Who ended it.
+			by: T::AccountId,
+		},
+		/// A verifier let `MaxMissedDuties` duties pass in a row: it is drawn
+		/// into no committee until it resumes.
+		VerifierSuspended {
+			/// The verifier.
+			verifier: T::AccountId,
+		},
+		/// A suspended verifier resumed: it is drawn into committees again.
+		VerifierResumed {
+			/// The verifier.
+			verifier: T::AccountId,
 		},
 		/// An account was slashed.
 		Slashed {
@@ -789,6 +861,8 @@ pub mod pallet {
 		AlreadyVoted,
 		/// The dispute has not stalled; its committee still decides.
 		NotStalled,
+		/// The verifier is not suspended.
+		VerifierNotSuspended,
 		/// Every block a deadline could go into is full.
 		SchedulerFull,
 		/// No admission of this model is under way.
@@ -966,7 +1040,9 @@ pub mod pallet {
 			Self::do_submit_verdict(ensure_signed(origin)?, job, finding)
 		}
 
-		/// Resolves a stalled dispute (no quorum after its extension).
+		/// Resolves a dispute by governance, overriding its committee (for a
+		/// committee that cannot be trusted; a stalled dispute also ends by
+		/// [`Pallet::end_dispute`]).
 		#[pallet::call_index(12)]
 		#[pallet::weight(T::WeightInfo::resolve().saturating_add(T::OnSettled::max_weight()))]
 		pub fn resolve_dispute(
@@ -1028,6 +1104,25 @@ pub mod pallet {
 		#[pallet::weight(T::WeightInfo::resume_executor())]
 		pub fn resume_executor(origin: OriginFor<T>) -> DispatchResult {
 			Self::do_resume_executor(ensure_signed(origin)?)
+		}
+
+		/// Ends a stalled dispute without a verdict: no quorum after
+		/// `MaxDisputeRounds` rounds, or no committee could be drawn. The
+		/// requester is refunded in full, the challenger's bond released, and
+		/// nobody is slashed. Anyone may call it, so no dispute stays open
+		/// for want of governance.
+		#[pallet::call_index(18)]
+		#[pallet::weight(T::WeightInfo::resolve().saturating_add(T::OnSettled::max_weight()))]
+		pub fn end_dispute(origin: OriginFor<T>, job: JobId) -> DispatchResult {
+			Self::do_end_dispute(ensure_signed(origin)?, job)
+		}
+
+		/// A suspended verifier (it let `MaxMissedDuties` dispute duties pass
+		/// in a row) is drawn into committees again.
+		#[pallet::call_index(19)]
+		#[pallet::weight(T::WeightInfo::resume_executor())]
+		pub fn resume_verifier(origin: OriginFor<T>) -> DispatchResult {
+			Self::do_resume_verifier(ensure_signed(origin)?)
 		}
 	}
 }

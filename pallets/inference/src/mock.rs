@@ -50,6 +50,8 @@ parameter_types! {
 	pub static MaxSteps: u32 = 8;
 	/// Deposit per byte of job data; 0 except in the deposit tests.
 	pub static DataDeposit: Balance = 0;
+	/// Blocks of unbonding; a test of withdrawal mid-dispute shortens it.
+	pub static UnbondingBlocks: u64 = UNBONDING;
 }
 
 impl pallet_model_registry::Config for Test {
@@ -167,7 +169,7 @@ impl Config for Test {
 	type ProtocolFee = ConstU64<PROTOCOL_FEE>;
 	type MinExecutorStake = ConstU64<1_000>;
 	type MinVerifierStake = ConstU64<1_000>;
-	type UnbondingPeriod = ConstU64<UNBONDING>;
+	type UnbondingPeriod = UnbondingBlocks;
 	type ResultTimeout = ConstU64<RESULT_TIMEOUT>;
 	type TimeoutPenalty = ConstU32<2>;
 	type MaxDeclines = ConstU32<3>;
@@ -178,8 +180,11 @@ impl Config for Test {
 	type VerifierReward = VerifierReward;
 	type ExecutorShare = ExecutorShare;
 	type VerifierPenalty = VerifierPenalty;
+	type MinorityPenalty = MinorityPenalty;
 	type CommitteeSize = ConstU32<3>;
 	type DisputePeriod = ConstU64<DISPUTE_PERIOD>;
+	type MaxDisputeRounds = ConstU32<3>;
+	type MaxMissedDuties = ConstU32<3>;
 	type DataByteDeposit = DataDeposit;
 	type ResultRetention = ConstU64<RETENTION>;
 	type MaxInputSize = ConstU32<4096>;
@@ -240,6 +245,7 @@ parameter_types! {
 	pub const VerifierReward: Perbill = Perbill::from_percent(30);
 	pub const ExecutorShare: Perbill = Perbill::from_percent(50);
 	pub const VerifierPenalty: Perbill = Perbill::from_percent(5);
+	pub const MinorityPenalty: Perbill = Perbill::from_percent(10);
 }
 
 pub const PUBLISHER: AccountId = 1;
@@ -276,6 +282,7 @@ pub fn new_test_ext(test: impl FnOnce(ModelId)) {
 	ext.execute_with(|| {
 		MaxSteps::set(8);
 		DataDeposit::set(0);
+		UnbondingBlocks::set(UNBONDING);
 		Delivered::set(vec![]);
 		ConsumerFails::set(false);
 		System::set_block_number(1);

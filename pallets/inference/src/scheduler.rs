@@ -95,7 +95,12 @@ impl<T: Config> Pallet<T> {
 				Self::fail(job, j, FailReason::TimedOut);
 			}
 			JobStatus::Submitted => Self::settle(job, j),
-			JobStatus::Disputed => Self::dispute_deadline(job, j, now),
+			JobStatus::Disputed => {
+				// A draw (or redraw) scans the verifiers as a challenge did
+				// when it drew the committee itself.
+				Self::dispute_deadline(job, j, now);
+				return T::WeightInfo::challenge(T::MaxVerifiers::get());
+			}
 			JobStatus::Settled | JobStatus::Failed(_) => {
 				Jobs::<T>::remove(job);
 				Inputs::<T>::remove(job);

@@ -50,7 +50,7 @@ impl<T: Config> Pallet<T> {
 		ActiveVerifiers::<T>::try_mutate(|list| list.try_push(who.clone()))
 			.map_err(|_| Error::<T>::TooMany)?;
 		Self::hold(HoldReason::VerifierStake, who, stake)?;
-		Verifiers::<T>::insert(who, VerifierInfo { stake, unbonding_until: None });
+		Verifiers::<T>::insert(who, VerifierInfo { stake, unbonding_until: None, missed: 0 });
 		Self::deposit_event(Event::VerifierRegistered { verifier: who.clone(), stake });
 		Ok(())
 	}
@@ -207,6 +207,38 @@ impl<T: Config> Pallet<T> {
 			info.missed = info.missed.saturating_add(1);
 			if info.missed == T::MaxMissedDeadlines::get() {
 				Self::deposit_event(Event::ExecutorSuspended { executor: who.clone() });
+			}
+		});
+	}
+
+	/// A suspended verifier asks to be drawn again; see [`Pallet::resume_verifier`].
+	pub(crate) fn do_resume_verifier(who: T::AccountId) -> DispatchResult {
+		Verifiers::<T>::try_mutate(&who, |info| {
+			let info = info.as_mut().ok_or(Error::<T>::NotVerifier)?;
+			ensure!(
+				info.is_suspended(T::MaxMissedDuties::get()),
+				Error::<T>::VerifierNotSuspended
+			);
+			info.missed = 0;
+			Ok::<_, DispatchError>(())
+		})?;
+		Self::deposit_event(Event::VerifierResumed { verifier: who });
+		Ok(())
+	}
+
+	/// Notes whether committee member `who` voted on a duty (resetting its
+	/// count of missed duties) or let it pass; at `MaxMissedDuties` in a row
+	/// it is suspended from committees.
+	pub(crate) fn note_duty(who: &T::AccountId, missed: bool) {
+		Verifiers::<T>::mutate(who, |info| {
+			let Some(info) = info else { return };
+			if !missed {
+				info.missed = 0;
+				return;
+			}
+			info.missed = info.missed.saturating_add(1);
+			if info.missed == T::MaxMissedDuties::get() {
+				Self::deposit_event(Event::VerifierSuspended { verifier: who.clone() });
 			}
 		});
 	}

@@ -42,6 +42,8 @@ impl<T: Config> Pallet<T> {
 			if let Some(c) = &d.challenger {
 				bonds.entry(c.clone()).or_default().saturating_accrue(d.bond);
 			}
+			ensure!(d.round > 0 || d.committee.is_empty(), "a committee sits before its draw");
+			ensure!(d.round <= T::MaxDisputeRounds::get(), "a dispute outlived its rounds");
 			for m in d.committee.iter().filter(|m| d.votes.iter().all(|(v, _)| v != *m)) {
 				duties.entry(m.clone()).or_default().push(id);
 			}

@@ -120,6 +120,17 @@ pub struct VerifierInfo<Balance, BlockNumber> {
 	pub stake: Balance,
 	/// When set, it joins no new committee and may withdraw from this block on.
 	pub unbonding_until: Option<BlockNumber>,
+	/// Dispute duties it let pass without a verdict in a row. At
+	/// `MaxMissedDuties` it is drawn into no committee until it resumes
+	/// ([`crate::Pallet::resume_verifier`]).
+	pub missed: u32,
+}
+
+impl<Balance, BlockNumber> VerifierInfo<Balance, BlockNumber> {
+	/// Whether it missed `limit` duties in a row and waits to resume.
+	pub fn is_suspended(&self, limit: u32) -> bool {
+		self.missed >= limit
+	}
 }
 
 /// What a job costs, fixed when it is submitted.
@@ -183,6 +194,10 @@ pub enum FailReason {
 	/// Every executor that could take the job declined it (node-local
 	/// failures), or none was left to reassign it to.
 	NoExecutor,
+	/// Its dispute found no quorum in `MaxDisputeRounds` rounds (or no
+	/// committee could be drawn) and was ended without a verdict: the
+	/// requester was refunded, the bond returned, nobody slashed.
+	NoVerdict,
 }
 
 /// Where a job is.
@@ -360,13 +375,18 @@ where
 	pub challenger: Option<AccountId>,
 	/// The challenger's bond, held.
 	pub bond: Balance,
-	/// The verifiers drawn to re-execute the job.
+	/// The verifiers drawn to re-execute the job: empty until the draw,
+	/// `DRAW_DELAY` blocks after the challenge. Members who let a round pass
+	/// without a verdict are replaced by fresh draws.
 	pub committee: BoundedVec<AccountId, CommitteeSize>,
 	/// Votes so far.
 	pub votes: BoundedVec<(AccountId, Vote), CommitteeSize>,
-	/// Whether the deadline was already extended once.
-	pub extended: bool,
-	/// Whether it outlived its extension without a quorum and awaits governance.
+	/// 0 while the committee is being drawn; then the voting round (1, 2,
+	/// ...), one per `DisputePeriod`.
+	pub round: u32,
+	/// Whether it went `MaxDisputeRounds` rounds without a quorum (or no
+	/// committee could be drawn): anyone may now end it without a verdict
+	/// ([`crate::Pallet::end_dispute`]).
 	pub stalled: bool,
 }
 

@@ -76,7 +76,7 @@ fn an_input_past_the_engines_limits_is_the_requesters_cost() {
 			executor: EXECUTOR,
 			fault: Fault::Input
 		}));
-		let committee = Disputes::<Test>::get(job).unwrap().committee;
+		let committee = drawn(job);
 		for m in &committee[..2] {
 			assert_ok!(Inference::submit_verdict(
 				RuntimeOrigin::signed(*m),
@@ -110,7 +110,7 @@ fn an_executor_whose_fault_report_is_refuted_is_slashed() {
 	new_test_ext(|model| {
 		let job = submit(model);
 		assert_ok!(Inference::report_fault(RuntimeOrigin::signed(EXECUTOR), job, Fault::Input));
-		let committee = Disputes::<Test>::get(job).unwrap().committee;
+		let committee = drawn(job);
 		vote(job, committee[0], Some([0.1, 0.8, 0.1]));
 		vote(job, committee[1], Some([0.1, 0.8, 0.1]));
 		assert_eq!(status(job), JobStatus::Failed(FailReason::ExecutorSlashed));

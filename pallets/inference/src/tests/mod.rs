@@ -40,9 +40,17 @@ pub fn submit_with_result(model: ModelId, scores: [f32; 3]) -> JobId {
 	job
 }
 
-/// Challenges `job` as the challenger with the minimum bond: returns the committee.
+/// Challenges `job` as the challenger with the minimum bond: returns the
+/// committee, drawn `DRAW_DELAY` blocks later.
 pub fn challenge(job: JobId) -> Vec<AccountId> {
 	assert_ok!(Inference::challenge(RuntimeOrigin::signed(CHALLENGER), job, BOND));
+	drawn(job)
+}
+
+/// Runs to the block that draws disputed `job`'s committee: returns it.
+pub fn drawn(job: JobId) -> Vec<AccountId> {
+	assert!(Disputes::<Test>::get(job).unwrap().committee.is_empty(), "drawn only later");
+	run_to_block(Jobs::<Test>::get(job).unwrap().deadline);
 	Disputes::<Test>::get(job).unwrap().committee.to_vec()
 }
 

@@ -134,11 +134,16 @@ fn a_verifier_on_a_committee_cannot_withdraw() {
 		let job = submit_with_result(model, [0., 1., 0.]);
 		let committee = challenge(job);
 		let member = committee[0];
+		// Unbonding ends inside the voting round.
+		UnbondingBlocks::set(DISPUTE_PERIOD - 1);
 		assert_ok!(Inference::unbond_verifier(RuntimeOrigin::signed(member)));
-		run_to_block(1 + UNBONDING);
+		run_to_block(System::block_number() + DISPUTE_PERIOD - 1);
 		assert_noop!(
 			Inference::withdraw_verifier(RuntimeOrigin::signed(member)),
 			Error::<Test>::OpenJobs
 		);
+		// Once it voted, its duty is done.
+		vote(job, member, Some([0., 1., 0.]));
+		assert_ok!(Inference::withdraw_verifier(RuntimeOrigin::signed(member)));
 	});
 }
