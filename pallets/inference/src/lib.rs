@@ -899,11 +899,33 @@ pub mod pallet {
 				"slash shares exceed the slash"
 			);
 			assert!(T::MaxDeadlinesPerBlock::get() > 0 && T::MaxStepsPerBlock::get() > 0);
+			assert!(T::MaxDisputeRounds::get() >= 1, "a dispute needs a round to be decided");
+			assert!(T::MaxMissedDuties::get() >= 1, "a verifier may miss a duty");
+			// Committee capture (docs/ECONOMICS.md): an attacker holding half
+			// the verifier stake who challenges an honest executor at the
+			// minimum stake gains (ChallengerReward + VerifierReward) x the
+			// slash half the time, and otherwise loses its bond (half the
+			// time) and MinorityPenalty for 0.375 outvoted seats on average:
+			// 0.5 G < 0.5 B + 0.375 M, that is G < B + 3/4 M, for a
+			// committee of three.
+			if T::CommitteeSize::get() == 3 {
+				let slash = T::ExecutorSlash::get() * T::MinExecutorStake::get();
+				let gain = (T::ChallengerReward::get() * slash)
+					.saturating_add(T::VerifierReward::get() * slash);
+				let outvoted = T::MinorityPenalty::get() * T::MinVerifierStake::get();
+				let loss = T::ChallengeBond::get()
+					.saturating_add(outvoted.saturating_mul(3u32.into()) / 4u32.into());
+				assert!(
+					gain < loss,
+					"a verifier holding half the stake profits from capturing committees"
+				);
+			}
 			let steps = T::MaxStepsPerBlock::get();
 			let worst = T::WeightInfo::on_initialize(steps, steps)
 				.saturating_add(T::OnSettled::max_weight().saturating_mul(steps.into()))
 				.saturating_add(
 					Pallet::<T>::reassignment_weight()
+						.max(Pallet::<T>::draw_weight())
 						.saturating_mul(scheduler::REASSIGNMENTS_PER_BLOCK.into()),
 				);
 			assert!(

@@ -3,8 +3,9 @@
 
 use super::*;
 
-/// Jobs of suspended executors reassigned in one block at most (each scans
-/// the executors again).
+/// Heavy steps in one block at most: reassignments of suspended executors'
+/// jobs (each scans the executors again) and committee draws (each scans
+/// the verifiers). A draw beyond them moves to the next block.
 pub const REASSIGNMENTS_PER_BLOCK: u32 = 4;
 
 impl<T: Config> Pallet<T> {
@@ -96,10 +97,22 @@ impl<T: Config> Pallet<T> {
 			}
 			JobStatus::Submitted => Self::settle(job, j),
 			JobStatus::Disputed => {
+				if *reassignments == 0 {
+					// Over the block's budget of heavy steps: next block.
+					if let Ok(next) = Self::schedule(job, now.saturating_add(One::one())) {
+						Jobs::<T>::mutate(job, |j| {
+							if let Some(j) = j {
+								j.deadline = next;
+							}
+						});
+						return Weight::zero();
+					}
+				}
+				*reassignments = reassignments.saturating_sub(1);
 				// A draw (or redraw) scans the verifiers as a challenge did
 				// when it drew the committee itself.
 				Self::dispute_deadline(job, j, now);
-				return T::WeightInfo::challenge(T::MaxVerifiers::get());
+				return Self::draw_weight();
 			}
 			JobStatus::Settled | JobStatus::Failed(_) => {
 				Jobs::<T>::remove(job);
@@ -112,6 +125,11 @@ impl<T: Config> Pallet<T> {
 			}
 		}
 		Weight::zero()
+	}
+
+	/// What a step that draws a dispute's committee costs beyond a settlement.
+	pub(crate) fn draw_weight() -> Weight {
+		T::WeightInfo::challenge(T::MaxVerifiers::get())
 	}
 
 	/// What a step that reassigns a job costs beyond a settlement.
