@@ -190,6 +190,10 @@ parameter_types! {
 	/// A committee member outvoted by a quorum loses 10 % of its stake
 	/// (docs/ECONOMICS.md: it must exceed what copying saves).
 	pub const MinorityPenalty: Perbill = Perbill::from_percent(10);
+	/// One optimistic result in ten is re-executed by a drawn verifier
+	/// (docs/ECONOMICS.md: lying then loses 10 VRT per job in expectation
+	/// against a 0.02 VRT fee saved). Governance can change it.
+	pub const DefaultAuditRate: Perbill = Perbill::from_percent(10);
 }
 
 impl frame_system::offchain::SigningTypes for Runtime {
@@ -272,6 +276,7 @@ impl pallet_inference::Config for Runtime {
 	type VerifierReward = VerifierReward;
 	type ExecutorShare = ExecutorShare;
 	type VerifierPenalty = VerifierPenalty;
+	type DefaultAuditRate = DefaultAuditRate;
 	type MinorityPenalty = MinorityPenalty;
 	type CommitteeSize = ConstU32<3>;
 	type DisputePeriod = ConstU32<30>;

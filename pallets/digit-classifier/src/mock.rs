@@ -152,6 +152,7 @@ impl pallet_inference::Config for Test {
 	type VerifierReward = Ten;
 	type ExecutorShare = Fifty;
 	type VerifierPenalty = Ten;
+	type DefaultAuditRate = ();
 	type MinorityPenalty = Ten;
 	type CommitteeSize = ConstU32<3>;
 	type DisputePeriod = ConstU64<5>;

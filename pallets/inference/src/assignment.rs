@@ -87,6 +87,7 @@ impl<T: Config> Pallet<T> {
 				executor: executor.clone(),
 				fees,
 				status: JobStatus::Assigned,
+				audit: AuditState::Undecided,
 				submitted_at: Self::now(),
 				deadline,
 				output_hash: None,

@@ -80,6 +80,14 @@ impl<T: Config> Pallet<T> {
 		if let Some(c) = &challenger {
 			Self::hold(HoldReason::ChallengeBond, c, bond)?;
 		}
+		// The auditor's challenge ends its audit; anyone else's makes the
+		// audit moot.
+		match &challenger {
+			Some(c) if j.audit == AuditState::Selected(c.clone()) => {
+				Self::end_audit(job, &mut j, AuditState::Challenged(c.clone()))
+			}
+			_ => Self::drop_audit_duty(job, &j),
+		}
 		let draw_at = Self::schedule(job, Self::now().saturating_add(DRAW_DELAY.into()))?;
 		j.status = JobStatus::Disputed;
 		j.deadline = draw_at;

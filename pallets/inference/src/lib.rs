@@ -107,6 +107,7 @@ pub mod weights;
 // configuration, storage, events, errors and the calls' entry points.
 mod admission;
 mod assignment;
+mod audits;
 mod disputes;
 mod funds;
 mod impl_provider;
@@ -291,6 +292,10 @@ pub mod pallet {
 		/// that two thirds of the committee contradict.
 		#[pallet::constant]
 		type MinorityPenalty: Get<Perbill>;
+		/// Probability that an optimistic job's result is audited, until
+		/// `ForceOrigin` sets another ([`Pallet::set_audit_rate`]).
+		#[pallet::constant]
+		type DefaultAuditRate: Get<Perbill>;
 		/// Verifiers drawn per dispute.
 		#[pallet::constant]
 		type CommitteeSize: Get<u32>;
@@ -432,6 +437,31 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type DissentingOutputs<T: Config> =
 		StorageDoubleMap<_, Twox64Concat, JobId, Twox64Concat, u8, OutputOf<T>>;
+
+	/// Probability that an optimistic job's result is audited.
+	#[pallet::storage]
+	pub type AuditRate<T: Config> = StorageValue<_, Perbill, ValueQuery, T::DefaultAuditRate>;
+
+	/// Jobs whose audit draw falls due in a block (at most
+	/// [`audits::AUDIT_DRAWS_PER_BLOCK`]; a full block pushes the draw to the next).
+	#[pallet::storage]
+	pub type AuditDraws<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		BlockNumberFor<T>,
+		BoundedVec<JobId, ConstU32<{ audits::AUDIT_DRAWS_PER_BLOCK }>>,
+		ValueQuery,
+	>;
+
+	/// Jobs a verifier was drawn to audit and has not yet answered.
+	#[pallet::storage]
+	pub type AuditDuties<T: Config> = StorageMap<
+		_,
+		Blake2_128Concat,
+		T::AccountId,
+		BoundedVec<JobId, T::MaxOpenDisputes>,
+		ValueQuery,
+	>;
 
 	/// Committee members a dispute removed for not voting: never drawn for
 	/// it again. Removed when the dispute ends.
@@ -723,6 +753,25 @@ pub mod pallet {
 			/// The verifier.
 			verifier: T::AccountId,
 		},
+		/// A verifier was drawn to audit a job's result.
+		AuditorDrawn {
+			/// The job.
+			job: JobId,
+			/// The auditor.
+			auditor: T::AccountId,
+		},
+		/// An auditor re-executed a job and agrees with its result.
+		AuditPassed {
+			/// The job.
+			job: JobId,
+			/// The auditor.
+			auditor: T::AccountId,
+		},
+		/// The probability of audits was set.
+		AuditRateSet {
+			/// The new rate.
+			rate: Perbill,
+		},
 		/// A suspended verifier resumed: it is drawn into committees again.
 		VerifierResumed {
 			/// The verifier.
@@ -863,6 +912,8 @@ pub mod pallet {
 		NotStalled,
 		/// The verifier is not suspended.
 		VerifierNotSuspended,
+		/// The caller is not the job's auditor, or the audit is over.
+		NotAuditor,
 		/// Every block a deadline could go into is full.
 		SchedulerFull,
 		/// No admission of this model is under way.
@@ -876,7 +927,7 @@ pub mod pallet {
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
 		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
-			Self::process_deadlines(now)
+			Self::process_deadlines(now).saturating_add(Self::process_audit_draws(now))
 		}
 
 		fn offchain_worker(now: BlockNumberFor<T>) {
@@ -927,6 +978,9 @@ pub mod pallet {
 					Pallet::<T>::reassignment_weight()
 						.max(Pallet::<T>::draw_weight())
 						.saturating_mul(scheduler::REASSIGNMENTS_PER_BLOCK.into()),
+				)
+				.saturating_add(
+					Pallet::<T>::draw_weight().saturating_mul(audits::AUDIT_DRAWS_PER_BLOCK.into()),
 				);
 			assert!(
 				worst.all_lte(T::BlockWeights::get().max_block / 4),
@@ -1145,6 +1199,26 @@ pub mod pallet {
 		#[pallet::weight(T::WeightInfo::resume_executor())]
 		pub fn resume_verifier(origin: OriginFor<T>) -> DispatchResult {
 			Self::do_resume_verifier(ensure_signed(origin)?)
+		}
+
+		/// The auditor of `job` re-executed it and agrees with its result.
+		/// Free for the auditor (`Pays::No`). An auditor that disagrees
+		/// challenges the job instead ([`Pallet::challenge`]).
+		#[pallet::call_index(20)]
+		#[pallet::weight(T::WeightInfo::resume_executor())]
+		pub fn submit_audit(origin: OriginFor<T>, job: JobId) -> DispatchResultWithPostInfo {
+			Self::do_submit_audit(ensure_signed(origin)?, job)?;
+			Ok(Pays::No.into())
+		}
+
+		/// Sets the probability that an optimistic job's result is audited.
+		#[pallet::call_index(21)]
+		#[pallet::weight(T::WeightInfo::resume_executor())]
+		pub fn set_audit_rate(origin: OriginFor<T>, rate: Perbill) -> DispatchResult {
+			T::ForceOrigin::ensure_origin(origin)?;
+			AuditRate::<T>::put(rate);
+			Self::deposit_event(Event::AuditRateSet { rate });
+			Ok(())
 		}
 	}
 }

@@ -180,6 +180,7 @@ impl Config for Test {
 	type VerifierReward = VerifierReward;
 	type ExecutorShare = ExecutorShare;
 	type VerifierPenalty = VerifierPenalty;
+	type DefaultAuditRate = AuditRateDefault;
 	type MinorityPenalty = MinorityPenalty;
 	type CommitteeSize = ConstU32<3>;
 	type DisputePeriod = ConstU64<DISPUTE_PERIOD>;
@@ -246,6 +247,8 @@ parameter_types! {
 	pub const ExecutorShare: Perbill = Perbill::from_percent(50);
 	pub const VerifierPenalty: Perbill = Perbill::from_percent(5);
 	pub const MinorityPenalty: Perbill = Perbill::from_percent(10);
+	/// No audits unless a test sets a rate.
+	pub const AuditRateDefault: Perbill = Perbill::zero();
 }
 
 pub const PUBLISHER: AccountId = 1;

@@ -18,6 +18,10 @@
 //! An executor suspended for missing deadlines resumes as soon as its node
 //! runs again ([`Call::resume_executor`]), the heartbeat that shows it alive.
 //!
+//! As an auditor ([`crate::audits`]), it re-executes each job it was drawn
+//! to audit and confirms the result ([`Call::submit_audit`]) or challenges
+//! it ([`Call::challenge`]).
+//!
 //! As an admission committee member, it checks each model awaiting its vote
 //! ([`Pallet::check_model`]) and posts [`Call::submit_admission_vote`].
 //!
@@ -89,6 +93,9 @@ impl<T: Config> Pallet<T> {
 			for model in AdmissionDuties::<T>::get(&account.id) {
 				Self::admission_work(model, account, now);
 			}
+			for job in AuditDuties::<T>::get(&account.id) {
+				Self::audit_work(job, account, now);
+			}
 		}
 	}
 
@@ -159,6 +166,51 @@ impl<T: Config> Pallet<T> {
 			log::info!(target: LOG_TARGET, "job {job}: answer submitted");
 		} else {
 			log::warn!(target: LOG_TARGET, "job {job}: could not submit; will retry");
+			StorageValueRef::persistent(&key).clear();
+		}
+	}
+
+	/// Audits `job`: re-executes it and compares with the posted output
+	/// under the model's policy. Agreement is confirmed with
+	/// [`Call::submit_audit`]; anything else (another output, or the model
+	/// failing where the executor produced one) is challenged with this
+	/// verifier's own bond, and a committee decides.
+	fn audit_work(job: JobId, account: &Account<T>, now: BlockNumberFor<T>) {
+		let key = (b"verity/ocw/audit", job, &account.id).encode();
+		if !Self::claim(&key, now) {
+			return;
+		}
+		let Some(j) = Jobs::<T>::get(job) else { return };
+		if j.status != JobStatus::Submitted {
+			return;
+		}
+		let (Some(input), Some(posted)) = (Inputs::<T>::get(job), Outputs::<T>::get(job)) else {
+			return;
+		};
+		let Some(model) = T::Models::model(&j.model) else { return };
+		let agrees = match Self::infer(&j.model, &input, PURPOSE_VERIFY) {
+			Ok(ours) => match (decode_tensors(&ours), decode_tensors(&posted)) {
+				(Ok(ours), Ok(theirs)) => outputs_agree(&model.policy, &ours, &theirs),
+				_ => false,
+			},
+			Err((e, batch)) if e.blame(batch) == Blame::Node => {
+				match Self::node_failure(&key) {
+					None => log::warn!(target: LOG_TARGET, "job {job}: audit: engine error {e:?} on this node; will retry"),
+					Some(n) => log::error!(target: LOG_TARGET, "job {job}: audit: engine error {e:?} on this node {n} times; not auditing"),
+				}
+				return;
+			}
+			Err(_) => false,
+		};
+		let call = if agrees {
+			log::info!(target: LOG_TARGET, "job {job}: audit agrees with the executor");
+			Call::submit_audit { job }
+		} else {
+			log::warn!(target: LOG_TARGET, "job {job}: audit disagrees with the executor; challenging");
+			Call::challenge { job, bond: T::ChallengeBond::get() }
+		};
+		if !Self::send(account, call) {
+			log::warn!(target: LOG_TARGET, "job {job}: could not submit the audit; will retry");
 			StorageValueRef::persistent(&key).clear();
 		}
 	}

@@ -7,6 +7,7 @@ impl<T: Config> Pallet<T> {
 	/// model's job in flight are counted down, and pruning is scheduled.
 	pub(crate) fn finish(job: JobId, mut j: JobOf<T>, status: JobStatus) {
 		Assignments::<T>::mutate(&j.executor, |list| list.retain(|x| *x != job));
+		Self::drop_audit_duty(job, &j);
 		Declines::<T>::remove(job);
 		JobsInFlight::<T>::mutate_exists(j.model, |n| {
 			let left = n.unwrap_or(0).saturating_sub(1);
@@ -133,7 +134,10 @@ impl<T: Config> Pallet<T> {
 			challenge_until,
 		});
 		match j.mode {
-			VerificationMode::Optimistic => Jobs::<T>::insert(job, j),
+			VerificationMode::Optimistic => {
+				Jobs::<T>::insert(job, j);
+				Self::schedule_audit_draw(job);
+			}
 			VerificationMode::Vanilla => Self::settle(job, j),
 		}
 		Ok(())

@@ -38,6 +38,16 @@ impl<T: Config> Pallet<T> {
 				"dispute and job status disagree"
 			);
 		}
+		for (auditor, jobs) in AuditDuties::<T>::iter() {
+			for job in jobs {
+				let j = Jobs::<T>::get(job).ok_or("an audit duty names a missing job")?;
+				ensure!(
+					j.audit == AuditState::Selected(auditor.clone())
+						&& j.status == JobStatus::Submitted,
+					"an audit duty for a job its auditor cannot audit"
+				);
+			}
+		}
 		for (id, d) in Disputes::<T>::iter() {
 			if let Some(c) = &d.challenger {
 				bonds.entry(c.clone()).or_default().saturating_accrue(d.bond);

@@ -226,6 +226,24 @@ pub enum JobStatus {
 	Failed(FailReason),
 }
 
+/// Whether a job's result is audited, and by whom.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
+)]
+pub enum AuditState<AccountId> {
+	/// No result yet, its draw is pending (`DRAW_DELAY` blocks after the
+	/// result), or the job is `Vanilla` (never audited).
+	Undecided,
+	/// The draw (probability `AuditRate`) passed it over.
+	NotSelected,
+	/// This verifier was drawn to re-execute it.
+	Selected(AccountId),
+	/// The auditor re-executed it and agreed with the executor.
+	Passed(AccountId),
+	/// The auditor disagreed and challenged it.
+	Challenged(AccountId),
+}
+
 /// An inference job.
 #[derive(Encode, Decode, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug)]
 pub struct Job<AccountId, Balance, BlockNumber> {
@@ -239,6 +257,8 @@ pub struct Job<AccountId, Balance, BlockNumber> {
 	pub fees: Fees<Balance>,
 	/// Where the job is.
 	pub status: JobStatus,
+	/// Whether its result is audited.
+	pub audit: AuditState<AccountId>,
 	/// Block of submission.
 	pub submitted_at: BlockNumber,
 	/// When the job's next scheduled step happens: result timeout, end of the

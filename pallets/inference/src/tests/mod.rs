@@ -6,6 +6,7 @@ use frame_support::{assert_noop, assert_ok};
 
 mod admission;
 mod attribution;
+mod audits;
 mod capacity;
 mod consumers;
 mod deposits;

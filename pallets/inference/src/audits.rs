@@ -1,0 +1,116 @@
+//! Automatic audits: nobody has to challenge for a lie to be checked.
+//!
+//! When an optimistic job's result is posted in block N, its audit is drawn
+//! in block N + [`DRAW_DELAY`] from block N + 1's VRF output: with
+//! probability [`AuditRate`] one verifier (weighted by stake, never the
+//! executor or the requester) is drawn to re-execute the job. Its offchain
+//! worker compares its own output with the posted one under the model's
+//! policy: it confirms agreement with [`Pallet::submit_audit`] (free), or
+//! challenges the job itself with its own bond, and the committee dispute
+//! runs as usual. Neither the executor nor anyone else knows, when the
+//! result is posted, whether it will be audited.
+
+use super::*;
+
+/// Audit draws in one block at most; more move to the next block.
+pub const AUDIT_DRAWS_PER_BLOCK: u32 = 16;
+
+impl<T: Config> Pallet<T> {
+	/// Schedules the audit draw of `job`, whose result was just posted.
+	pub(crate) fn schedule_audit_draw(job: JobId) {
+		if AuditRate::<T>::get().is_zero() {
+			return;
+		}
+		let mut block = Self::now().saturating_add(DRAW_DELAY.into());
+		for _ in 0..AUDIT_DRAWS_PER_BLOCK {
+			if AuditDraws::<T>::try_mutate(block, |list| list.try_push(job)).is_ok() {
+				return;
+			}
+			block.saturating_inc();
+		}
+		log::warn!(target: LOG_TARGET, "job {job}: no room to draw its audit");
+	}
+
+	/// Draws the audits due in block `now`.
+	pub(crate) fn process_audit_draws(now: BlockNumberFor<T>) -> Weight {
+		let due = AuditDraws::<T>::take(now);
+		let n = due.len() as u32;
+		for job in due {
+			Self::draw_audit(job);
+		}
+		T::DbWeight::get().reads_writes(1, 1).saturating_add(Self::draw_weight().saturating_mul(n.into()))
+	}
+
+	/// Decides whether `job` is audited and by whom.
+	pub(crate) fn draw_audit(job: JobId) {
+		let Some(mut j) = Jobs::<T>::get(job) else { return };
+		// Challenged or settled meanwhile: nothing left to audit.
+		if j.status != JobStatus::Submitted || j.audit != AuditState::Undecided {
+			return;
+		}
+		let rate = AuditRate::<T>::get();
+		let point = (Self::random((job, b"audit"), 0) % 1_000_000_000) as u32;
+		let has_room = |v: &T::AccountId| {
+			AuditDuties::<T>::decode_len(v).unwrap_or(0) < T::MaxOpenDisputes::get() as usize
+		};
+		let excluded = [j.executor.clone(), j.requester.clone()];
+		let auditor = (point < rate.deconstruct())
+			.then(|| Self::draw_seats((job, b"audit"), 1, &excluded, has_room).pop())
+			.flatten();
+		j.audit = match auditor {
+			Some(a) if AuditDuties::<T>::try_mutate(&a, |d| d.try_push(job)).is_ok() => {
+				Self::deposit_event(Event::AuditorDrawn { job, auditor: a.clone() });
+				AuditState::Selected(a)
+			}
+			_ => AuditState::NotSelected,
+		};
+		Jobs::<T>::insert(job, j);
+	}
+
+	/// The auditor agrees; see [`Pallet::submit_audit`].
+	pub(crate) fn do_submit_audit(who: T::AccountId, job: JobId) -> DispatchResult {
+		let mut j = Jobs::<T>::get(job).ok_or(Error::<T>::JobNotFound)?;
+		ensure!(j.audit == AuditState::Selected(who.clone()), Error::<T>::NotAuditor);
+		ensure!(j.status == JobStatus::Submitted, Error::<T>::NotAuditor);
+		Self::end_audit(job, &mut j, AuditState::Passed(who.clone()));
+		Jobs::<T>::insert(job, j);
+		Self::deposit_event(Event::AuditPassed { job, auditor: who });
+		Ok(())
+	}
+
+	/// Ends `job`'s pending audit, if any, with `state`: the auditor's duty
+	/// is done.
+	pub(crate) fn end_audit(job: JobId, j: &mut JobOf<T>, state: AuditState<T::AccountId>) {
+		if let AuditState::Selected(a) = &j.audit {
+			AuditDuties::<T>::remove_duty(a, job);
+			j.audit = state;
+		}
+	}
+
+	/// The job left its challenge window (challenged by someone else,
+	/// settled, failed): a pending audit has nothing left to check. The
+	/// state keeps naming the auditor, who never answered.
+	pub(crate) fn drop_audit_duty(job: JobId, j: &JobOf<T>) {
+		if let AuditState::Selected(a) = &j.audit {
+			AuditDuties::<T>::remove_duty(a, job);
+		}
+	}
+}
+
+/// Removing one job from a verifier's list of audit duties.
+trait RemoveDuty<AccountId> {
+	fn remove_duty(who: &AccountId, job: JobId);
+}
+
+impl<T: Config> RemoveDuty<T::AccountId> for AuditDuties<T> {
+	fn remove_duty(who: &T::AccountId, job: JobId) {
+		AuditDuties::<T>::mutate_exists(who, |d| {
+			if let Some(list) = d {
+				list.retain(|x| *x != job);
+				if list.is_empty() {
+					*d = None;
+				}
+			}
+		});
+	}
+}
