@@ -85,6 +85,18 @@ pub fn job_status(s: &JobStatus) -> String {
 	}
 }
 
+/// Whether a job was audited, in words.
+pub fn audit_state(a: &pallet_inference::AuditState<AccountId>) -> String {
+	use pallet_inference::AuditState::*;
+	match a {
+		Undecided => "not drawn (no result yet, its draw is pending, or a vanilla job)".into(),
+		NotSelected => "not selected by the draw".into(),
+		Selected(v) => format!("{} drawn to re-execute it", account(v)),
+		Passed(v) => format!("{} re-executed it and agrees", account(v)),
+		Challenged(v) => format!("{} re-executed it, disagreed and challenged", account(v)),
+	}
+}
+
 /// Where a job is and what happens next, with the block it happens in:
 /// `result posted, challengeable until block 120`.
 pub fn job_state(s: &JobStatus, deadline: impl core::fmt::Display) -> String {
@@ -182,6 +194,13 @@ pub fn inference_event(e: &pallet_inference::Event<Runtime>) -> String {
 			account(verifier)
 		),
 		VerifierResumed { verifier } => format!("verifier {} resumed", account(verifier)),
+		AuditorDrawn { job, auditor } => {
+			format!("job {job}: audited by {} (drawn at random)", account(auditor))
+		}
+		AuditPassed { job, auditor } => {
+			format!("job {job}: auditor {} re-ran it and agrees", account(auditor))
+		}
+		AuditRateSet { rate } => format!("audit rate set to {rate:?}"),
 		VerdictSubmitted { job, verifier, vote } => {
 			format!("job {job}: verifier {} voted {}", account(verifier), vote_word(vote))
 		}

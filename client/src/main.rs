@@ -60,6 +60,13 @@ enum Command {
 	/// Disputes: who sits on the committee, how they voted.
 	#[command(subcommand)]
 	Dispute(commands::roles::DisputeCmd),
+	/// Sets the share of optimistic results that are audited, in percent
+	/// (governance: signed by the chain's sudo key, e.g. `--suri //Alice` on
+	/// a dev chain).
+	AuditRate {
+		/// Percent of results audited (0 to 100).
+		percent: u32,
+	},
 	/// Puts the `--suri` account's inference key into the node's keystore, so
 	/// that the node's offchain worker executes and verifies for it (needs the
 	/// node's unsafe RPC methods, e.g. a `--dev` node).
@@ -98,6 +105,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 		Command::Verifier(cmd) => commands::roles::verifier(&ctx, cmd).await,
 		Command::Challenge(a) => commands::roles::challenge(&ctx, a.job, a.bond).await,
 		Command::Dispute(cmd) => commands::roles::dispute(&ctx, cmd).await,
+		Command::AuditRate { percent } => commands::roles::audit_rate(&ctx, percent).await,
 		Command::InsertKey => commands::roles::insert_key(&ctx).await,
 		Command::Balance { account } => commands::roles::balance(&ctx, account).await,
 		Command::InferenceWorker { limits } => {

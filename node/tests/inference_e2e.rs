@@ -2,9 +2,10 @@
 //! engine behind the host functions:
 //! (a) a job runs, its output matches onnxruntime's, and it settles with
 //!     every balance moving exactly;
-//! (b) a faulty executor (`--inference-fault always`) is challenged, the
-//!     verifier committee re-executes, the executor is slashed and the
-//!     requester refunded;
+//! (b) a faulty executor (`--inference-fault always`) is caught by an audit
+//!     with nobody challenging: the drawn auditor's node re-executes the
+//!     job and challenges, the committee (drawn later) re-executes, the
+//!     executor is slashed, the requester refunded, the auditor rewarded;
 //! (c) admission rejects hostile or misdeclared models (random bytes, an
 //!     Expand to 2^34 elements, an unseeded random operator, digits-mlp
 //!     declared with an input its graph does not have) at the publisher's
@@ -206,12 +207,18 @@ async fn a_job_matches_onnxruntime_and_settles_with_exact_balances() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_faulty_executor_is_challenged_and_slashed() {
+async fn a_faulty_executor_is_caught_by_an_audit_without_any_challenge() {
 	let mut node = Node::dev(&["--dev-block-time", "1000", "--inference-fault", "always"]);
 	let (rpc, api) = node.connect(STARTUP).await;
 	serve_executors(&rpc).await;
 	serve_verifiers(&rpc).await;
-	let (publisher, requester, challenger) = (dev::charlie(), dev::eve(), dev::ferdie());
+	let (publisher, requester) = (dev::charlie(), dev::eve());
+	// Governance audits every result; nobody in this test challenges.
+	let set_rate = Value::unnamed_variant(
+		"Inference",
+		[Value::named_variant("set_audit_rate", [("rate", Value::u128(1_000_000_000))])],
+	);
+	submit(&api, &dev::alice(), dynamic::transaction("Sudo", "sudo", (set_rate,))).await;
 	let model = publish_digits(&api, &publisher).await;
 	let reference = digits_reference();
 
@@ -221,44 +228,51 @@ async fn a_faulty_executor_is_challenged_and_slashed() {
 	let (result, _) =
 		wait_for_job_event(&api, job, "ResultSubmitted", Duration::from_secs(90)).await;
 	let executor = executor_keypair(account_of(result.at("executor").unwrap()));
+	let stake_before = executor_stake(&api, &executor).await;
 	let output = job_output(&api, job).await;
 	assert!(
 		!outputs_agree(&policy(), &output, &[reference.outputs[1].clone()]),
 		"the fault took effect"
 	);
 
-	// A watcher compares with its own reference and challenges.
-	let stake_before = executor_stake(&api, &executor).await;
-	let challenger_before = balance(&api, &challenger).await.0;
-	submit(
-		&api,
-		&challenger,
-		dynamic::transaction(
-			"Inference",
-			"challenge",
-			(Value::u128(job as u128), Value::u128(10 * UNIT)),
-		),
-	)
-	.await;
+	// The audit draw picks a verifier, whose node re-runs the job, disagrees
+	// and challenges with its own bond.
+	let (drawn, drawn_at) =
+		wait_for_job_event(&api, job, "AuditorDrawn", Duration::from_secs(30)).await;
+	let auditor = account_of(drawn.at("auditor").unwrap());
+	let free_at = |block: u64| {
+		let api = api.clone();
+		async move {
+			let at = api.at_block(block).await.unwrap();
+			let addr = dynamic::storage::<([u8; 32],), Value>("System", "Account");
+			let info = at.storage().fetch(addr, (auditor,)).await.unwrap().decode().unwrap();
+			info.at("data").and_then(|d| d.at("free")).and_then(|f| f.as_u128()).unwrap()
+		}
+	};
+	let auditor_before = free_at(drawn_at).await;
+	let (challenged, _) =
+		wait_for_job_event(&api, job, "JobChallenged", Duration::from_secs(60)).await;
+	assert_eq!(account_of(challenged.at("challenger").unwrap().at(0).unwrap()), auditor);
 	let (resolved, _) =
 		wait_for_job_event(&api, job, "DisputeResolved", Duration::from_secs(120)).await;
 	let (_, failed_at) = wait_for_job_event(&api, job, "JobFailed", Duration::from_secs(30)).await;
 	let fees = fees_paid(&api, start, failed_at).await;
 	let fee_of = |k: &Keypair| fees.get(&k.public_key().0).copied().unwrap_or(0);
 
+	let outcome = subxt::ext::scale_value::stringify::to_string(resolved.at("outcome").unwrap());
+	assert!(outcome.contains("ExecutorWrong"), "{outcome}");
 	let slash = stake_before / 10;
 	assert_eq!(executor_stake(&api, &executor).await, stake_before - slash);
 	assert_eq!(
 		balance(&api, &requester).await.0,
 		requester_before - fee_of(&requester) - data_deposit(&api, job).await
 	);
-	// Bond back, plus 20 % of the slash.
-	assert_eq!(
-		balance(&api, &challenger).await.0,
-		challenger_before + slash / 5 - fee_of(&challenger)
-	);
-	let outcome = subxt::ext::scale_value::stringify::to_string(resolved.at("outcome").unwrap());
-	assert!(outcome.contains("ExecutorWrong"), "{outcome}");
+	// The auditor's bond came back with 20 % of the slash, less the fee of
+	// its challenge (its only transaction since the draw).
+	let auditor_fees = fees_paid(&api, drawn_at + 1, failed_at).await;
+	let auditor_fee = auditor_fees.get(&auditor).copied().unwrap_or(0);
+	assert!(auditor_fee > 0, "the auditor's challenge paid its fee");
+	assert_eq!(free_at(failed_at).await, auditor_before + slash / 5 - auditor_fee);
 }
 
 async fn executor_stake(api: &Api, who: &Keypair) -> u128 {

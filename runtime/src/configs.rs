@@ -26,6 +26,12 @@ use super::{
 	RuntimeHoldReason, RuntimeOrigin, RuntimeTask, System, VERSION,
 };
 
+/// The shortest challenge window a model may have: 10 blocks (20 s). An
+/// audit needs the draw (`DRAW_DELAY`, 2 blocks), the auditor's run (at most
+/// the engine's wall-clock limit, 10 s = 5 blocks) and two blocks to get its
+/// challenge included: 9. The test below keeps it so.
+pub const MIN_CHALLENGE_PERIOD: BlockNumber = 10;
+
 const NORMAL_DISPATCH_RATIO: Perbill = Perbill::from_percent(75);
 
 parameter_types! {
@@ -166,7 +172,8 @@ impl pallet_model_registry::Config for Runtime {
 	type ModelDeposit = ConstU128<UNIT>;
 	type ByteDeposit = ConstU128<BYTE_DEPOSIT>;
 	type PublisherBond = ConstU128<{ 100 * UNIT }>;
-	type MinChallengePeriod = ConstU32<5>;
+	// Long enough for an audit: see `MIN_CHALLENGE_PERIOD`.
+	type MinChallengePeriod = ConstU32<MIN_CHALLENGE_PERIOD>;
 	type MaxChallengePeriod = ConstU32<DAYS>;
 	type WeightInfo = pallet_model_registry::weights::SubstrateWeight<Runtime>;
 }
@@ -303,4 +310,16 @@ impl pallet_digit_classifier::Config for Runtime {
 	// As long as the market keeps a job's output readable.
 	type RequestRetention = ConstU32<DAYS>;
 	type WeightInfo = pallet_digit_classifier::weights::SubstrateWeight<Runtime>;
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn the_minimum_challenge_window_covers_an_audit() {
+		let timeout = verity_offchain_worker::Limits::default().timeout_ms;
+		let run = timeout.div_ceil(super::super::time::MILLISECS_PER_BLOCK) as BlockNumber;
+		assert!(MIN_CHALLENGE_PERIOD >= pallet_inference::DRAW_DELAY + run + 2);
+	}
 }

@@ -116,6 +116,8 @@ pub fn event_job(e: &pallet_inference::Event<Runtime>) -> Option<u64> {
 		| VerdictSubmitted { job, .. }
 		| DisputeResolved { job, .. }
 		| CommitteeDrawn { job, .. }
+		| AuditorDrawn { job, .. }
+		| AuditPassed { job, .. }
 		| CommitteeReplaced { job, .. }
 		| DisputeEnded { job, .. }
 		| DisputeStalled { job }
@@ -273,6 +275,7 @@ pub async fn run(ctx: &Context, cmd: JobCmd) -> anyhow::Result<()> {
 				format::vrt(j.fees.protocol)
 			);
 			println!("mode:       {:?}", j.mode);
+			println!("audit:      {}", format::audit_state(&j.audit));
 			println!("submitted:  block {}", j.submitted_at);
 			if let Some(h) = j.output_hash {
 				println!("output:     {} (blake2-256)", format::hash(&h));

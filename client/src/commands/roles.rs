@@ -137,6 +137,21 @@ pub async fn verifier(ctx: &Context, cmd: VerifierCmd) -> anyhow::Result<()> {
 	Ok(())
 }
 
+/// Runs `verity audit-rate`: governance sets the audit rate through sudo.
+pub async fn audit_rate(ctx: &Context, percent: u32) -> anyhow::Result<()> {
+	if percent > 100 {
+		bail!("the audit rate is a percentage: 0 to 100, not {percent}");
+	}
+	let signer = ctx.signer()?;
+	let chain = ctx.chain().await?;
+	let rate = sp_runtime::Perbill::from_percent(percent);
+	let inner = RuntimeCall::Inference(pallet_inference::Call::set_audit_rate { rate });
+	let call = RuntimeCall::Sudo(pallet_sudo::Call::sudo { call: Box::new(inner) });
+	chain.submit(&signer, call).await?;
+	eprintln!("audit rate set to {percent} %");
+	Ok(())
+}
+
 /// Runs `verity challenge`.
 pub async fn challenge(ctx: &Context, job: u64, bond: Option<Amount>) -> anyhow::Result<()> {
 	let signer = ctx.signer()?;

@@ -99,7 +99,7 @@ pub async fn publish(
 		("inputs", Value::unnamed_composite([inputs])),
 		("outputs", Value::unnamed_composite([outputs])),
 		("price", Value::u128(price)),
-		("challenge_period", Value::u128(5)),
+		("challenge_period", Value::u128(10)),
 		("policy", policy),
 		("max_batch", Value::u128(16)),
 	]);
