@@ -101,9 +101,13 @@ pub fn audit_state(a: &pallet_inference::AuditState<AccountId>) -> String {
 /// `result posted, challengeable until block 120`.
 pub fn job_state(s: &JobStatus, deadline: impl core::fmt::Display) -> String {
 	match s {
-		JobStatus::Assigned => format!("waiting for its executor's result, due by block {deadline}"),
+		JobStatus::Assigned => {
+			format!("waiting for its executor's result, due by block {deadline}")
+		}
 		JobStatus::Submitted => format!("result posted, challengeable until block {deadline}"),
-		JobStatus::Disputed => format!("disputed; next step (draw, or end of a voting round) at block {deadline}"),
+		JobStatus::Disputed => {
+			format!("disputed; next step (draw, or end of a voting round) at block {deadline}")
+		}
 		JobStatus::Settled => format!("settled; output kept until block {deadline}"),
 		JobStatus::Failed(r) => {
 			format!("failed ({}); record kept until block {deadline}", fail_reason(r))

@@ -38,7 +38,9 @@ impl<T: Config> Pallet<T> {
 		for job in due {
 			Self::draw_audit(job);
 		}
-		T::DbWeight::get().reads_writes(1, 1).saturating_add(Self::draw_weight().saturating_mul(n.into()))
+		T::DbWeight::get()
+			.reads_writes(1, 1)
+			.saturating_add(Self::draw_weight().saturating_mul(n.into()))
 	}
 
 	/// Decides whether `job` is audited and by whom.

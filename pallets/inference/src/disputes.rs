@@ -73,10 +73,7 @@ impl<T: Config> Pallet<T> {
 		let excluded: Vec<T::AccountId> =
 			core::iter::once(j.executor.clone()).chain(challenger.clone()).collect();
 		let candidates = Self::committee_candidates(&excluded, Self::has_room);
-		ensure!(
-			candidates.len() as u32 >= T::CommitteeSize::get(),
-			Error::<T>::NotEnoughVerifiers
-		);
+		ensure!(candidates.len() as u32 >= T::CommitteeSize::get(), Error::<T>::NotEnoughVerifiers);
 		if let Some(c) = &challenger {
 			Self::hold(HoldReason::ChallengeBond, c, bond)?;
 		}
@@ -139,11 +136,8 @@ impl<T: Config> Pallet<T> {
 			for (m, v) in dispute.votes.iter() {
 				if *v != decided {
 					let stake = Self::stake_of(Staker::Verifier, m);
-					let credit = Self::slash_stake(
-						Staker::Verifier,
-						m,
-						T::MinorityPenalty::get() * stake,
-					);
+					let credit =
+						Self::slash_stake(Staker::Verifier, m, T::MinorityPenalty::get() * stake);
 					Self::to_treasury(credit);
 				}
 			}

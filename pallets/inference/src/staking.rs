@@ -215,10 +215,7 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn do_resume_verifier(who: T::AccountId) -> DispatchResult {
 		Verifiers::<T>::try_mutate(&who, |info| {
 			let info = info.as_mut().ok_or(Error::<T>::NotVerifier)?;
-			ensure!(
-				info.is_suspended(T::MaxMissedDuties::get()),
-				Error::<T>::VerifierNotSuspended
-			);
+			ensure!(info.is_suspended(T::MaxMissedDuties::get()), Error::<T>::VerifierNotSuspended);
 			info.missed = 0;
 			Ok::<_, DispatchError>(())
 		})?;

@@ -351,8 +351,7 @@ fn a_stuck_dispute_ends_by_anyone_with_exact_balances() {
 		let d = Disputes::<Test>::get(job).unwrap();
 		assert!(d.stalled);
 		assert!(events().contains(&Event::DisputeStalled { job }));
-		let penalised: Balance =
-			VERIFIERS.iter().map(|v| STAKE - stake(*v)).sum();
+		let penalised: Balance = VERIFIERS.iter().map(|v| STAKE - stake(*v)).sum();
 		assert!(committee.iter().all(|m| stake(*m) < STAKE), "silent members pay");
 		// Anyone may end it: the requester gets its whole fee back, the
 		// challenger its bond, the executor keeps its stake.
@@ -373,8 +372,7 @@ fn verifiers_who_keep_missing_duties_are_suspended_until_they_resume() {
 	new_test_ext(|model| {
 		// Three disputes nobody votes in: each seats three of the four
 		// verifiers, then the fourth as a replacement, then stalls.
-		let jobs: Vec<JobId> =
-			(0..3).map(|_| submit_with_result(model, [0.1, 0.8, 0.1])).collect();
+		let jobs: Vec<JobId> = (0..3).map(|_| submit_with_result(model, [0.1, 0.8, 0.1])).collect();
 		for job in &jobs {
 			assert_ok!(Inference::challenge(RuntimeOrigin::signed(CHALLENGER), *job, BOND));
 		}
@@ -449,4 +447,3 @@ fn a_member_who_copies_the_executors_wrong_output_loses_stake_in_the_minority() 
 		assert_eq!(stake(committee[2]), STAKE);
 	});
 }
-
