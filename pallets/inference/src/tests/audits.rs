@@ -89,7 +89,7 @@ fn whether_a_result_is_audited_is_unknown_when_it_is_posted() {
 		state
 	};
 	let states: Vec<AuditState<AccountId>> = (0u8..16).map(|i| audited_with([i; 32])).collect();
-	assert!(states.iter().any(|s| *s == AuditState::NotSelected));
+	assert!(states.contains(&AuditState::NotSelected));
 	assert!(states.iter().any(|s| matches!(s, AuditState::Selected(_))));
 	assert!(states.iter().all(|s| *s != AuditState::Undecided), "every draw decided");
 }

@@ -240,13 +240,12 @@ fn an_executor_that_falsely_reports_unrunnable_is_slashed() {
 
 /// Registers `n` more verifiers (accounts 50, 51, ...) with `STAKE` each.
 fn more_verifiers(n: u64) -> Vec<AccountId> {
-	(50..50 + n)
-		.map(|v| {
-			Balances::set_balance(&v, ENDOWMENT);
-			assert_ok!(Inference::register_verifier(RuntimeOrigin::signed(v), STAKE));
-			v
-		})
-		.collect()
+	let accounts: Vec<AccountId> = (50..50 + n).collect();
+	for v in &accounts {
+		Balances::set_balance(v, ENDOWMENT);
+		assert_ok!(Inference::register_verifier(RuntimeOrigin::signed(*v), STAKE));
+	}
+	accounts
 }
 
 #[test]
