@@ -13,7 +13,11 @@
 use super::*;
 
 /// Audit draws in one block at most; more move to the next block.
-pub const AUDIT_DRAWS_PER_BLOCK: u32 = 16;
+pub const AUDIT_DRAWS_PER_BLOCK: u32 = 3;
+
+/// Blocks after `DRAW_DELAY` in which a result's audit draw may still find
+/// room; beyond them the result goes unaudited (and a warning is logged).
+pub const AUDIT_DRAW_SPAN: u32 = 8;
 
 impl<T: Config> Pallet<T> {
 	/// Schedules the audit draw of `job`, whose result was just posted.
@@ -22,7 +26,7 @@ impl<T: Config> Pallet<T> {
 			return;
 		}
 		let mut block = Self::now().saturating_add(DRAW_DELAY.into());
-		for _ in 0..AUDIT_DRAWS_PER_BLOCK {
+		for _ in 0..AUDIT_DRAW_SPAN {
 			if AuditDraws::<T>::try_mutate(block, |list| list.try_push(job)).is_ok() {
 				return;
 			}

@@ -45,6 +45,8 @@
 //! | How the job ends | Requester | Executor | Publisher | Challenger | Verifiers |
 //! |---|---|---|---|---|---|
 //! | Settled, unchallenged (or `Vanilla`) | pays the fee | paid `ExecutorFee` | paid the price | - | - |
+//! | Audited and confirmed (`submit_audit`), then settled | pays the fee | paid `ExecutorFee` | paid the price | - | the auditor: nothing (its confirmation is free) |
+//! | Audited and challenged by its auditor | as the dispute ends (rows below) | as the dispute ends | as the dispute ends | the auditor is the challenger | as the dispute ends |
 //! | Challenged, executor right (a quorum agrees with it) | pays the fee | paid, plus `ExecutorShare` of the bond | paid the price | loses the bond | the quorum shares the rest of the bond |
 //! | Challenged, executor wrong (a quorum of members who agree with each other differs from it) | refunded | loses `ExecutorSlash` of its stake | - | bond back plus `ChallengerReward` of the slash | the quorum shares `VerifierReward` of the slash; the treasury gets the rest |
 //! | Model fault confirmed (reported or found: the model fails on input the runtime accepted) | refunded | nothing | model disabled, bond slashed | bond back | - |
@@ -984,7 +986,10 @@ pub mod pallet {
 				);
 			assert!(
 				worst.all_lte(T::BlockWeights::get().max_block / 4),
-				"a block's settlements with their callbacks may take over a quarter of the block"
+				"a block's scheduled steps may take over a quarter of the block: {worst:?} (a settlement's share {:?}, a draw {:?}, a reassignment {:?})",
+				T::WeightInfo::on_initialize(steps, steps),
+				Pallet::<T>::draw_weight(),
+				Pallet::<T>::reassignment_weight(),
 			);
 		}
 
