@@ -20,8 +20,9 @@ use codec::Encode;
 use common::{
 	insert_inference_key,
 	market::{
-		account_of, argmax, digits_golden, digits_reference, models_dir, publish, tensor_spec,
-		tolerance, value_bytes, wait_for_admission, wait_for_job_event,
+		account_of, argmax, digits_policy as policy, digits_reference, models_dir, publish,
+		publish_digits, submit_job, tensor_spec, tolerance, value_bytes, wait_for_admission,
+		wait_for_job_event, ABS, EXECUTOR_FEE, FEE, PRICE, REL,
 	},
 	submit, Api, Node,
 };
@@ -30,57 +31,9 @@ use subxt::{
 	ext::scale_decode::{self, DecodeAsType},
 };
 use subxt_signer::sr25519::{dev, Keypair};
-use verity_primitives::{decode_tensors, outputs_agree, DType, Tensor, VerificationPolicy};
+use verity_primitives::{decode_tensors, outputs_agree, DType, Tensor};
 
 const STARTUP: Duration = Duration::from_secs(180);
-const UNIT: u128 = 1_000_000_000_000;
-const MILLI: u128 = UNIT / 1000;
-const PRICE: u128 = UNIT;
-const EXECUTOR_FEE: u128 = 20 * MILLI;
-const PROTOCOL_FEE: u128 = 2 * MILLI;
-const FEE: u128 = PRICE + EXECUTOR_FEE + PROTOCOL_FEE;
-/// Tolerance of the digits model: 1e-5 absolute, 1e-4 relative (9 decimals).
-const ABS: u64 = 10_000;
-const REL: u64 = 100_000;
-
-/// Publishes the digits model and waits for the verifiers to admit it (the
-/// node must serve them).
-async fn publish_digits(api: &Api, publisher: &Keypair) -> [u8; 32] {
-	let bytes = std::fs::read(models_dir().join("digits-mlp.onnx")).unwrap();
-	let specs =
-		(tensor_spec("x", &[None, Some(64)]), tensor_spec("probabilities", &[None, Some(10)]));
-	let policy = tolerance(ABS, REL);
-	let id =
-		publish(api, publisher, "digits-mlp", &bytes, specs, PRICE, policy, digits_golden()).await;
-	assert!(wait_for_admission(api, id).await, "the verifiers admit digits-mlp");
-	id
-}
-
-/// Submits a job; returns its id and the block number it was included in.
-async fn submit_job(api: &Api, requester: &Keypair, model: [u8; 32], input: &Tensor) -> u64 {
-	let events = submit(
-		api,
-		requester,
-		dynamic::transaction(
-			"Inference",
-			"submit_job",
-			(
-				Value::from_bytes(model),
-				Value::from_bytes(vec![input.clone()].encode()),
-				Value::u128(FEE * 2),
-				Value::unnamed_variant("Optimistic", []),
-			),
-		),
-	)
-	.await;
-	let submitted = events
-		.iter()
-		.map(|e| e.unwrap())
-		.find(|e| e.event_name() == "JobSubmitted")
-		.expect("a JobSubmitted event");
-	let fields = submitted.decode_fields_unchecked_as::<Value>().unwrap();
-	fields.at("job").and_then(|v| v.as_u128()).unwrap() as u64
-}
 
 #[derive(Debug, DecodeAsType)]
 #[decode_as_type(crate_path = "scale_decode")]
@@ -128,13 +81,6 @@ async fn job_output(api: &Api, job: u64) -> Vec<Tensor> {
 	let out = v.at(0).and_then(|pair| pair.at(1)).and_then(|o| o.at(0)).expect("job has an output");
 	let bytes = value_bytes(out);
 	decode_tensors(&bytes).expect("output is tensors")
-}
-
-fn policy() -> VerificationPolicy {
-	VerificationPolicy::Tolerance {
-		abs: sp_arithmetic::FixedU64::from_inner(ABS),
-		rel: sp_arithmetic::FixedU64::from_inner(REL),
-	}
 }
 
 /// Both genesis executors (Alice, Bob) are served by this node.

@@ -1,11 +1,21 @@
-//! Alice, Bob and Charlie run `--chain local` on loopback: Aura produces blocks
-//! and GRANDPA finalizes them.
+//! Alice, Bob and Charlie run `--chain local` on loopback: BABE produces
+//! blocks and GRANDPA finalizes them. On the same network (one per test
+//! binary), executors and verifiers spread over the three nodes, each node
+//! signing with its own keystore: the verifiers admit a model, a job runs,
+//! a challenge of its honest result is drawn a committee from two nodes or
+//! more, the committee confirms the executor, and finality keeps advancing.
 
 mod common;
 
 use std::{process::Command, time::Duration};
 
-use common::{eventually, finalized_number, Node};
+use common::{
+	eventually, finalized_number, insert_inference_key,
+	market::{digits_reference, publish_digits, submit_job, wait_for_job_event, UNIT},
+	submit, Node,
+};
+use subxt::dynamic::{self, At, Value};
+use subxt_signer::sr25519::dev;
 
 /// Alice's fixed libp2p key, so the others can name her as their bootnode.
 const ALICE_NODE_KEY: &str = "0000000000000000000000000000000000000000000000000000000000000001";
@@ -59,4 +69,60 @@ async fn three_validators_finalize() {
 	let peers: serde_json::Value =
 		rpcs[0].request("system_health", subxt::rpcs::rpc_params![]).await.unwrap();
 	assert_eq!(peers["peers"], serde_json::json!(2), "{peers}");
+
+	// Each node's offchain worker signs for its own accounts: Alice's node
+	// executes for Alice and verifies for Charlie, Bob's executes for Bob and
+	// verifies for Dave, Charlie's verifies for Eve and Ferdie.
+	let keys = [
+		[("//Alice", dev::alice()), ("//Charlie", dev::charlie())],
+		[("//Bob", dev::bob()), ("//Dave", dev::dave())],
+		[("//Eve", dev::eve()), ("//Ferdie", dev::ferdie())],
+	];
+	for (rpc, keys) in rpcs.iter().zip(keys) {
+		for (suri, kp) in keys {
+			insert_inference_key(rpc, suri, kp.public_key().0).await;
+		}
+	}
+	let api = subxt::OnlineClient::<subxt::PolkadotConfig>::from_rpc_client(rpcs[0].clone())
+		.await
+		.unwrap();
+	// Admission needs two of three verifiers drawn over the nodes.
+	let model = publish_digits(&api, &dev::charlie()).await;
+	let reference = digits_reference();
+	let job = submit_job(&api, &dev::eve(), model, &reference.inputs[0]).await;
+	wait_for_job_event(&api, job, "ResultSubmitted", Duration::from_secs(120)).await;
+
+	// Dave challenges the honest result; the committee (never Dave) is drawn
+	// two blocks later and votes from the nodes that hold its keys.
+	submit(
+		&api,
+		&dev::dave(),
+		dynamic::transaction(
+			"Inference",
+			"challenge",
+			(Value::u128(job as u128), Value::u128(10 * UNIT)),
+		),
+	)
+	.await;
+	let (drawn, _) = wait_for_job_event(&api, job, "CommitteeDrawn", Duration::from_secs(60)).await;
+	let committee: Vec<[u8; 32]> = (0..3)
+		.map(|i| common::market::account_of(drawn.at("committee").unwrap().at(i).unwrap()))
+		.collect();
+	assert!(!committee.contains(&dev::dave().public_key().0), "the challenger never judges");
+	let finalized_before = finalized_number(&rpcs[0]).await;
+	let (resolved, _) =
+		wait_for_job_event(&api, job, "DisputeResolved", Duration::from_secs(180)).await;
+	let outcome = subxt::ext::scale_value::stringify::to_string(resolved.at("outcome").unwrap());
+	assert!(outcome.contains("ExecutorRight"), "{outcome}");
+	wait_for_job_event(&api, job, "JobSettled", Duration::from_secs(60)).await;
+
+	// Finality kept advancing on every node through the dispute.
+	for (i, rpc) in rpcs.iter().enumerate() {
+		eventually(
+			&format!("node {i} to finalize past the dispute"),
+			Duration::from_secs(120),
+			|| async { Some(finalized_number(rpc).await).filter(|n| *n > finalized_before + 2) },
+		)
+		.await;
+	}
 }

@@ -7,7 +7,34 @@ use subxt::dynamic::{self, At, Value};
 use subxt_signer::sr25519::Keypair;
 use verity_primitives::{json::tensor_from_json, Tensor};
 
+use codec::Encode;
+use verity_primitives::VerificationPolicy;
+
 use super::{submit, Api};
+
+/// One VRT.
+pub const UNIT: u128 = 1_000_000_000_000;
+const MILLI: u128 = UNIT / 1000;
+/// The price the tests publish the digits model at.
+pub const PRICE: u128 = UNIT;
+/// The runtime's `ExecutorFee`.
+pub const EXECUTOR_FEE: u128 = 20 * MILLI;
+/// The runtime's `ProtocolFee` (optimistic jobs).
+pub const PROTOCOL_FEE: u128 = 2 * MILLI;
+/// What an optimistic job on the digits model costs.
+pub const FEE: u128 = PRICE + EXECUTOR_FEE + PROTOCOL_FEE;
+/// Tolerance of the digits model: 1e-5 absolute, 1e-4 relative (9 decimals).
+pub const ABS: u64 = 10_000;
+/// See [`ABS`].
+pub const REL: u64 = 100_000;
+
+/// The digits model's policy, as published by [`publish_digits`].
+pub fn digits_policy() -> VerificationPolicy {
+	VerificationPolicy::Tolerance {
+		abs: sp_arithmetic::FixedU64::from_inner(ABS),
+		rel: sp_arithmetic::FixedU64::from_inner(REL),
+	}
+}
 
 /// The repository's `models/` directory.
 pub fn models_dir() -> PathBuf {
@@ -223,4 +250,43 @@ pub fn argmax(t: &Tensor) -> u32 {
 		.map(|i| t.element_f64(i).expect("in range"))
 		.collect();
 	verity_primitives::argmax(&values).expect("a non-empty tensor") as u32
+}
+
+/// Publishes the digits model and waits for the verifiers to admit it (the
+/// node must serve them).
+pub async fn publish_digits(api: &Api, publisher: &Keypair) -> [u8; 32] {
+	let bytes = std::fs::read(models_dir().join("digits-mlp.onnx")).unwrap();
+	let specs =
+		(tensor_spec("x", &[None, Some(64)]), tensor_spec("probabilities", &[None, Some(10)]));
+	let policy = tolerance(ABS, REL);
+	let id =
+		publish(api, publisher, "digits-mlp", &bytes, specs, PRICE, policy, digits_golden()).await;
+	assert!(wait_for_admission(api, id).await, "the verifiers admit digits-mlp");
+	id
+}
+
+/// Submits a job; returns its id and the block number it was included in.
+pub async fn submit_job(api: &Api, requester: &Keypair, model: [u8; 32], input: &Tensor) -> u64 {
+	let events = submit(
+		api,
+		requester,
+		dynamic::transaction(
+			"Inference",
+			"submit_job",
+			(
+				Value::from_bytes(model),
+				Value::from_bytes(vec![input.clone()].encode()),
+				Value::u128(FEE * 2),
+				Value::unnamed_variant("Optimistic", []),
+			),
+		),
+	)
+	.await;
+	let submitted = events
+		.iter()
+		.map(|e| e.unwrap())
+		.find(|e| e.event_name() == "JobSubmitted")
+		.expect("a JobSubmitted event");
+	let fields = submitted.decode_fields_unchecked_as::<Value>().unwrap();
+	fields.at("job").and_then(|v| v.as_u128()).unwrap() as u64
 }
