@@ -204,7 +204,17 @@ pub fn inference_event(e: &pallet_inference::Event<Runtime>) -> String {
 		AuditPassed { job, auditor } => {
 			format!("job {job}: auditor {} re-ran it and agrees", account(auditor))
 		}
-		AuditRateSet { rate } => format!("audit rate set to {rate:?}"),
+		AuditRateSet { model, rate } => format!(
+			"audit rate {} set to {}",
+			model.as_ref().map_or("of every model".to_string(), |m| format!("of model {}", hash(m))),
+			rate.map_or("its default".to_string(), |r| format!("{r:?}"))
+		),
+		VerdictCommitted { job, verifier } => {
+			format!("job {job}: verifier {} committed to its verdict (hidden)", account(verifier))
+		}
+		RevealOpened { job, deadline } => {
+			format!("job {job}: every member committed; verdicts revealed by block {deadline}")
+		}
 		VerdictSubmitted { job, verifier, vote } => {
 			format!("job {job}: verifier {} voted {}", account(verifier), vote_word(vote))
 		}

@@ -66,6 +66,10 @@ enum Command {
 	AuditRate {
 		/// Percent of results audited (0 to 100).
 		percent: u32,
+		/// Only for this model (`family@major.minor` or its id); without
+		/// it, the chain-wide rate.
+		#[arg(long)]
+		model: Option<String>,
 	},
 	/// Puts the `--suri` account's inference key into the node's keystore, so
 	/// that the node's offchain worker executes and verifies for it (needs the
@@ -105,7 +109,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 		Command::Verifier(cmd) => commands::roles::verifier(&ctx, cmd).await,
 		Command::Challenge(a) => commands::roles::challenge(&ctx, a.job, a.bond).await,
 		Command::Dispute(cmd) => commands::roles::dispute(&ctx, cmd).await,
-		Command::AuditRate { percent } => commands::roles::audit_rate(&ctx, percent).await,
+		Command::AuditRate { percent, model } => {
+			commands::roles::audit_rate(&ctx, percent, model).await
+		}
 		Command::InsertKey => commands::roles::insert_key(&ctx).await,
 		Command::Balance { account } => commands::roles::balance(&ctx, account).await,
 		Command::InferenceWorker { limits } => {

@@ -213,6 +213,10 @@ async fn publish_submit_and_settle_on_a_dev_node() {
 			"1",
 			"--policy",
 			"tolerance:0.00001,0.0001",
+			// The chain's minimum: the default (its recommended 150 blocks)
+			// would keep `--wait settled` below waiting for minutes.
+			"--challenge-period",
+			"10",
 		],
 		"//Charlie",
 	));

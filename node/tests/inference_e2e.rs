@@ -162,7 +162,13 @@ async fn a_faulty_executor_is_caught_by_an_audit_without_any_challenge() {
 	// Governance audits every result; nobody in this test challenges.
 	let set_rate = Value::unnamed_variant(
 		"Inference",
-		[Value::named_variant("set_audit_rate", [("rate", Value::u128(1_000_000_000))])],
+		[Value::named_variant(
+			"set_audit_rate",
+			[
+				("model", Value::unnamed_variant("None", [])),
+				("rate", Value::unnamed_variant("Some", [Value::u128(1_000_000_000)])),
+			],
+		)],
 	);
 	submit(&api, &dev::alice(), dynamic::transaction("Sudo", "sudo", (set_rate,))).await;
 	let model = publish_digits(&api, &publisher).await;

@@ -175,6 +175,9 @@ impl pallet_model_registry::Config for Runtime {
 	// Long enough for an audit: see `MIN_CHALLENGE_PERIOD`.
 	type MinChallengePeriod = ConstU32<MIN_CHALLENGE_PERIOD>;
 	type MaxChallengePeriod = ConstU32<DAYS>;
+	// Five minutes: an audit (10 blocks) with room for a person or a
+	// watcher to read and check a result before it settles.
+	type RecommendedChallengePeriod = ConstU32<{ 5 * super::time::MINUTES }>;
 	type WeightInfo = pallet_model_registry::weights::SubstrateWeight<Runtime>;
 }
 

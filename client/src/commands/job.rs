@@ -117,6 +117,8 @@ pub fn event_job(e: &pallet_inference::Event<Runtime>) -> Option<u64> {
 		| DisputeResolved { job, .. }
 		| CommitteeDrawn { job, .. }
 		| AuditorDrawn { job, .. }
+		| VerdictCommitted { job, .. }
+		| RevealOpened { job, .. }
 		| AuditPassed { job, .. }
 		| CommitteeReplaced { job, .. }
 		| DisputeEnded { job, .. }

@@ -107,7 +107,7 @@ pub struct Register {
 	#[arg(long)]
 	pub policy: Option<String>,
 	/// Blocks during which a result can be challenged (default: the chain's
-	/// minimum).
+	/// recommended period, `RecommendedChallengePeriod`).
 	#[arg(long)]
 	pub challenge_period: Option<BlockNumber>,
 	/// Most items per job. Default: as many as the chain's `MaxOutputSize`
@@ -340,7 +340,7 @@ async fn register(ctx: &Context, r: Register) -> anyhow::Result<()> {
 	};
 	let challenge_period = match r.challenge_period {
 		Some(p) => p,
-		None => chain.constant("ModelRegistry", "MinChallengePeriod")?,
+		None => chain.constant("ModelRegistry", "RecommendedChallengePeriod")?,
 	};
 	let me = account_of(&signer);
 	let start = match chain.runtime_api::<Option<Info>>("ModelRegistryApi_model", id).await? {

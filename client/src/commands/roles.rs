@@ -138,17 +138,24 @@ pub async fn verifier(ctx: &Context, cmd: VerifierCmd) -> anyhow::Result<()> {
 }
 
 /// Runs `verity audit-rate`: governance sets the audit rate through sudo.
-pub async fn audit_rate(ctx: &Context, percent: u32) -> anyhow::Result<()> {
+pub async fn audit_rate(ctx: &Context, percent: u32, model: Option<String>) -> anyhow::Result<()> {
 	if percent > 100 {
 		bail!("the audit rate is a percentage: 0 to 100, not {percent}");
 	}
 	let signer = ctx.signer()?;
 	let chain = ctx.chain().await?;
-	let rate = sp_runtime::Perbill::from_percent(percent);
-	let inner = RuntimeCall::Inference(pallet_inference::Call::set_audit_rate { rate });
+	let model = match &model {
+		Some(m) => Some(super::model::resolve(&chain, m).await?),
+		None => None,
+	};
+	let rate = Some(sp_runtime::Perbill::from_percent(percent));
+	let inner = RuntimeCall::Inference(pallet_inference::Call::set_audit_rate { model, rate });
 	let call = RuntimeCall::Sudo(pallet_sudo::Call::sudo { call: Box::new(inner) });
 	chain.submit(&signer, call).await?;
-	eprintln!("audit rate set to {percent} %");
+	match model {
+		Some(m) => eprintln!("audit rate of model {} set to {percent} %", format::hash(&m)),
+		None => eprintln!("audit rate set to {percent} %"),
+	}
 	Ok(())
 }
 
@@ -213,12 +220,23 @@ pub async fn dispute(ctx: &Context, cmd: DisputeCmd) -> anyhow::Result<()> {
 		);
 	} else if d.round == 0 {
 		println!("committee:  drawn at block {}", j.deadline);
+	} else if d.revealing {
+		println!(
+			"round:      {} (every member committed; reveals due by block {})",
+			d.round, j.deadline
+		);
 	} else {
-		println!("round:      {} (verdicts due by block {})", d.round, j.deadline);
+		println!("round:      {} (commitments due by block {})", d.round, j.deadline);
 	}
 	for member in &d.committee {
 		let vote = d.votes.iter().find(|(v, _)| v == member).map(|(_, v)| format::vote_word(v));
-		println!("verifier:   {} {}", format::account(member), vote.unwrap_or("has not voted"));
+		let committed = d.commits.iter().any(|(c, _)| c == member);
+		let state = match (vote, committed) {
+			(Some(v), _) => v,
+			(None, true) => "committed, not revealed yet",
+			(None, false) => "has not committed",
+		};
+		println!("verifier:   {} {}", format::account(member), state);
 	}
 	Ok(())
 }

@@ -69,6 +69,7 @@ impl pallet_model_registry::Config for Test {
 	type PublisherBond = ConstU64<500>;
 	type MinChallengePeriod = ConstU64<2>;
 	type MaxChallengePeriod = ConstU64<100>;
+	type RecommendedChallengePeriod = ConstU64<10>;
 	type WeightInfo = ();
 }
 

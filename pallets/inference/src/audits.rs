@@ -20,9 +20,15 @@ pub const AUDIT_DRAWS_PER_BLOCK: u32 = 3;
 pub const AUDIT_DRAW_SPAN: u32 = 8;
 
 impl<T: Config> Pallet<T> {
-	/// Schedules the audit draw of `job`, whose result was just posted.
-	pub(crate) fn schedule_audit_draw(job: JobId) {
-		if AuditRate::<T>::get().is_zero() {
+	/// The probability that a result of `model` is audited.
+	pub fn audit_rate(model: &ModelId) -> Perbill {
+		ModelAuditRates::<T>::get(model).unwrap_or_else(AuditRate::<T>::get)
+	}
+
+	/// Schedules the audit draw of `job` (on `model`), whose result was just
+	/// posted.
+	pub(crate) fn schedule_audit_draw(job: JobId, model: &ModelId) {
+		if Self::audit_rate(model).is_zero() {
 			return;
 		}
 		let mut block = Self::now().saturating_add(DRAW_DELAY.into());
@@ -54,7 +60,7 @@ impl<T: Config> Pallet<T> {
 		if j.status != JobStatus::Submitted || j.audit != AuditState::Undecided {
 			return;
 		}
-		let rate = AuditRate::<T>::get();
+		let rate = Self::audit_rate(&j.model);
 		let point = (Self::random((job, b"audit"), 0) % 1_000_000_000) as u32;
 		let has_room = |v: &T::AccountId| {
 			AuditDuties::<T>::decode_len(v).unwrap_or(0) < T::MaxOpenDisputes::get() as usize

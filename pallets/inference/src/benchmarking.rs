@@ -14,6 +14,17 @@ use pallet_model_registry::{TensorSpec, TensorSpecs};
 use sp_runtime::traits::Bounded;
 use verity_primitives::{DType, Dim, Name, Tensor};
 
+/// The salt of every commitment in the benchmarks.
+const SALT: [u8; 32] = [7; 32];
+
+/// Every member commits to its finding: reveals open.
+fn commit_all<T: Config>(job: JobId, committee: &[T::AccountId], findings: &[FindingOf<T>]) {
+	for (m, f) in committee.iter().zip(findings) {
+		let c = Pallet::<T>::verdict_commitment(job, m, f, &SALT);
+		Pallet::<T>::commit_verdict(RawOrigin::Signed(m.clone()).into(), job, c).unwrap();
+	}
+}
+
 /// Runs the draw of disputed `job`'s committee: returns it.
 fn drawn<T: Config>(job: JobId) -> BoundedVec<T::AccountId, T::CommitteeSize> {
 	let j = Jobs::<T>::get(job).unwrap();
@@ -152,6 +163,7 @@ fn pending_jobs<T: Config>(n: u32, at: BlockNumberFor<T>, index: u32) {
 				executor: executor.clone(),
 				fees,
 				status: JobStatus::Submitted,
+				audit: AuditState::NotSelected,
 				submitted_at: Zero::zero(),
 				deadline,
 				output_hash: Some(Default::default()),
@@ -359,20 +371,19 @@ mod benchmarks {
 				(0..o).flat_map(|i| (1000.0 * (k + 1) as f32 + i as f32).to_le_bytes()).collect();
 			OutputOf::<T>::truncate_from(t.encode())
 		};
+		let findings: Vec<FindingOf<T>> =
+			(0..committee.len() as u32).map(|k| Finding::Output(distinct(k))).collect();
+		commit_all::<T>(job, &committee, &findings);
 		let earlier = committee.len().saturating_sub(2);
-		for (k, m) in committee.iter().take(earlier).enumerate() {
-			Pallet::<T>::submit_verdict(
-				RawOrigin::Signed(m.clone()).into(),
-				job,
-				Finding::Output(distinct(k as u32)),
-			)
-			.unwrap();
+		for (m, f) in committee.iter().zip(&findings).take(earlier) {
+			Pallet::<T>::submit_verdict(RawOrigin::Signed(m.clone()).into(), job, f.clone(), SALT)
+				.unwrap();
 		}
 		let member = committee[earlier].clone();
-		let output = distinct(earlier as u32);
+		let finding = findings[earlier].clone();
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(member), job, Finding::Output(output));
+		_(RawOrigin::Signed(member), job, finding, SALT);
 
 		assert_eq!(Disputes::<T>::get(job).unwrap().votes.len(), earlier + 1);
 	}
@@ -396,18 +407,21 @@ mod benchmarks {
 			t[0].data = (0..4u32).flat_map(|i| (100.0 + i as f32).to_le_bytes()).collect();
 			OutputOf::<T>::truncate_from(t.encode())
 		};
+		let findings = vec![Finding::Output(wrong.clone()); committee.len()];
+		commit_all::<T>(job, &committee, &findings);
 		for m in committee.iter().take(needed - 1) {
 			Pallet::<T>::submit_verdict(
 				RawOrigin::Signed(m.clone()).into(),
 				job,
 				Finding::Output(wrong.clone()),
+				SALT,
 			)
 			.unwrap();
 		}
 		let last = committee[needed - 1].clone();
 
 		#[extrinsic_call]
-		submit_verdict(RawOrigin::Signed(last), job, Finding::Output(wrong));
+		submit_verdict(RawOrigin::Signed(last), job, Finding::Output(wrong), SALT);
 
 		assert!(!Disputes::<T>::contains_key(job));
 	}

@@ -101,6 +101,8 @@ impl<T: Config> Pallet<T> {
 				challenger,
 				bond,
 				committee: BoundedVec::new(),
+				commits: BoundedVec::new(),
+				revealing: false,
 				votes: BoundedVec::new(),
 				round: 0,
 				stalled: false,
@@ -219,10 +221,15 @@ impl<T: Config> Pallet<T> {
 			core::iter::once(j.executor.clone()).chain(dispute.challenger.clone()).collect();
 		excluded.extend(dispute.committee.iter().cloned());
 		excluded.extend(FormerMembers::<T>::get(job));
+		// Silent: in the commit phase, who did not commit; in the reveal
+		// phase, who did not reveal (a reveal that does not match its
+		// commitment is refused, so it counts as none).
+		let committed = |m: &T::AccountId| dispute.commits.iter().any(|(c, _)| c == m);
+		let voted = |m: &T::AccountId| dispute.votes.iter().any(|(v, _)| v == m);
 		let removed: Vec<T::AccountId> = dispute
 			.committee
 			.iter()
-			.filter(|m| dispute.votes.iter().all(|(v, _)| v != *m))
+			.filter(|m| if dispute.revealing { !voted(m) } else { !committed(m) })
 			.cloned()
 			.collect();
 		if dispute.round > 0 {
@@ -237,6 +244,7 @@ impl<T: Config> Pallet<T> {
 				let _ = FormerMembers::<T>::try_mutate(job, |f| f.try_push(m.clone()));
 			}
 			dispute.committee.retain(|m| !removed.contains(m));
+			dispute.commits.retain(|(m, _)| !removed.contains(m));
 		}
 		if dispute.round >= T::MaxDisputeRounds::get() {
 			Self::stall(job, dispute);
@@ -253,6 +261,9 @@ impl<T: Config> Pallet<T> {
 			let _ = Duties::<T>::try_mutate(m, |d| d.try_push(job));
 			let _ = dispute.committee.try_push(m.clone());
 		}
+		// Newcomers commit before anything more is revealed.
+		dispute.revealing =
+			dispute.committee.iter().all(|m| dispute.commits.iter().any(|(c, _)| c == m));
 		let deadline = match Self::schedule(job, now.saturating_add(T::DisputePeriod::get())) {
 			Ok(deadline) => deadline,
 			Err(_) => {
@@ -337,16 +348,73 @@ impl<T: Config> Pallet<T> {
 		Self::open_dispute(job, j, Some(who), bond)
 	}
 
-	/// A committee member's verdict; see [`Pallet::submit_verdict`].
+	/// What a committee member commits to: a hash of the job, the member,
+	/// its finding and a secret salt (so that a commitment can be neither
+	/// guessed from the finding nor replayed by another member).
+	pub fn verdict_commitment(
+		job: JobId,
+		who: &T::AccountId,
+		finding: &FindingOf<T>,
+		salt: &[u8; 32],
+	) -> sp_core::H256 {
+		sp_core::H256(sp_io::hashing::blake2_256(
+			&(b"verity/verdict", job, who, finding, salt).encode(),
+		))
+	}
+
+	/// A committee member's commitment; see [`Pallet::commit_verdict`].
+	pub(crate) fn do_commit_verdict(
+		who: T::AccountId,
+		job: JobId,
+		commitment: sp_core::H256,
+	) -> DispatchResult {
+		let mut j = Jobs::<T>::get(job).ok_or(Error::<T>::JobNotFound)?;
+		let mut dispute = Disputes::<T>::get(job).ok_or(Error::<T>::NoDispute)?;
+		ensure!(dispute.committee.contains(&who), Error::<T>::NotInCommittee);
+		ensure!(!dispute.revealing, Error::<T>::NotCommitPhase);
+		ensure!(dispute.commits.iter().all(|(m, _)| m != &who), Error::<T>::AlreadyCommitted);
+		dispute
+			.commits
+			.try_push((who.clone(), commitment))
+			.map_err(|_| Error::<T>::AlreadyCommitted)?;
+		Self::deposit_event(Event::VerdictCommitted { job, verifier: who });
+		let all = dispute.committee.iter().all(|m| dispute.commits.iter().any(|(c, _)| c == m));
+		if all {
+			// Everyone seated is bound to an answer: reveals open, with a
+			// full period to reveal.
+			let deadline =
+				Self::schedule(job, Self::now().saturating_add(T::DisputePeriod::get()))?;
+			dispute.revealing = true;
+			j.deadline = deadline;
+			Jobs::<T>::insert(job, j);
+			Self::deposit_event(Event::RevealOpened { job, deadline });
+		}
+		Disputes::<T>::insert(job, dispute);
+		Ok(())
+	}
+
+	/// A committee member's revealed verdict; see [`Pallet::submit_verdict`].
 	pub(crate) fn do_submit_verdict(
 		who: T::AccountId,
 		job: JobId,
 		finding: FindingOf<T>,
+		salt: [u8; 32],
 	) -> DispatchResult {
 		let j = Jobs::<T>::get(job).ok_or(Error::<T>::JobNotFound)?;
 		let mut dispute = Disputes::<T>::get(job).ok_or(Error::<T>::NoDispute)?;
 		ensure!(dispute.committee.contains(&who), Error::<T>::NotInCommittee);
 		ensure!(dispute.votes.iter().all(|(v, _)| v != &who), Error::<T>::AlreadyVoted);
+		let commitment = dispute
+			.commits
+			.iter()
+			.find(|(m, _)| m == &who)
+			.map(|(_, c)| *c)
+			.ok_or(Error::<T>::NotCommitted)?;
+		ensure!(dispute.revealing, Error::<T>::NotRevealPhase);
+		ensure!(
+			Self::verdict_commitment(job, &who, &finding, &salt) == commitment,
+			Error::<T>::CommitMismatch
+		);
 		let vote = match finding {
 			Finding::ModelFault => Vote::Unrunnable,
 			Finding::InputTooLarge => Vote::InputTooLarge,

@@ -24,8 +24,9 @@
 //!    owner, the executor and the treasury are paid from the escrow.
 //! 4. [`Pallet::challenge`]: anyone but the executor, inside the window, with
 //!    a bond of at least `ChallengeBond`. `CommitteeSize` verifiers are drawn
-//!    (not the executor, not the challenger). Each re-executes the job and
-//!    posts its [`Finding`] with [`Pallet::submit_verdict`]; the pallet
+//!    (not the executor, not the challenger). Each re-executes the job,
+//!    commits to its [`Finding`] ([`Pallet::commit_verdict`]) and, once every
+//!    member has committed, reveals it ([`Pallet::submit_verdict`]); the pallet
 //!    compares an output with the executor's, and with the other members',
 //!    under the model's [`VerificationPolicy`]. The committee is drawn
 //!    [`DRAW_DELAY`] blocks after the challenge, from a BABE VRF output that
@@ -444,6 +445,11 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type AuditRate<T: Config> = StorageValue<_, Perbill, ValueQuery, T::DefaultAuditRate>;
 
+	/// Audit rates governance set for single models, overriding [`AuditRate`]
+	/// (e.g. higher for a model that moves money).
+	#[pallet::storage]
+	pub type ModelAuditRates<T: Config> = StorageMap<_, Blake2_128Concat, ModelId, Perbill>;
+
 	/// Jobs whose audit draw falls due in a block (at most
 	/// [`audits::AUDIT_DRAWS_PER_BLOCK`]; a full block pushes the draw to the next).
 	#[pallet::storage]
@@ -705,7 +711,21 @@ pub mod pallet {
 			/// What it reported.
 			fault: Fault,
 		},
-		/// A committee member voted.
+		/// A committee member committed to its finding (still hidden).
+		VerdictCommitted {
+			/// The job.
+			job: JobId,
+			/// The verifier.
+			verifier: T::AccountId,
+		},
+		/// Every seated member committed: reveals are open until `deadline`.
+		RevealOpened {
+			/// The job.
+			job: JobId,
+			/// Block by which members reveal.
+			deadline: BlockNumberFor<T>,
+		},
+		/// A committee member revealed its finding (its vote).
 		VerdictSubmitted {
 			/// The job.
 			job: JobId,
@@ -771,8 +791,12 @@ pub mod pallet {
 		},
 		/// The probability of audits was set.
 		AuditRateSet {
-			/// The new rate.
-			rate: Perbill,
+			/// The model it applies to; `None`: every model without a rate
+			/// of its own.
+			model: Option<ModelId>,
+			/// The new rate; `None`: back to the default (for a model: to
+			/// the chain-wide rate).
+			rate: Option<Perbill>,
 		},
 		/// A suspended verifier resumed: it is drawn into committees again.
 		VerifierResumed {
@@ -916,6 +940,16 @@ pub mod pallet {
 		VerifierNotSuspended,
 		/// The caller is not the job's auditor, or the audit is over.
 		NotAuditor,
+		/// Reveals are open: commitments are closed for this round.
+		NotCommitPhase,
+		/// Not every seated member has committed yet: nothing may be revealed.
+		NotRevealPhase,
+		/// The member already committed in this dispute.
+		AlreadyCommitted,
+		/// The member has no commitment to reveal.
+		NotCommitted,
+		/// The revealed finding and salt do not hash to the member's commitment.
+		CommitMismatch,
 		/// Every block a deadline could go into is full.
 		SchedulerFull,
 		/// No admission of this model is under way.
@@ -1107,18 +1141,34 @@ pub mod pallet {
 			Self::do_challenge(ensure_signed(origin)?, job, bond)
 		}
 
-		/// A committee member's verdict: its [`Finding`] when it re-executed
-		/// the job. An output is compared with the executor's and with the
-		/// other members' under the model's policy: the executor is wrong
-		/// only if a quorum of members agree with each other and not with it.
+		/// A committee member commits to its finding without showing it:
+		/// `commitment` is [`Pallet::verdict_commitment`] of the job, the
+		/// member, the finding and a secret salt. Reveals open once every
+		/// seated member has committed.
+		#[pallet::call_index(22)]
+		#[pallet::weight(T::WeightInfo::submit_verdict(1))]
+		pub fn commit_verdict(
+			origin: OriginFor<T>,
+			job: JobId,
+			commitment: sp_core::H256,
+		) -> DispatchResult {
+			Self::do_commit_verdict(ensure_signed(origin)?, job, commitment)
+		}
+
+		/// A committee member reveals its verdict: its [`Finding`] when it
+		/// re-executed the job, with the salt of its commitment. An output is
+		/// compared with the executor's and with the other members' under the
+		/// model's policy: the executor is wrong only if a quorum of members
+		/// agree with each other and not with it.
 		#[pallet::call_index(11)]
 		#[pallet::weight(T::WeightInfo::submit_verdict(T::MaxOutputSize::get()).saturating_add(T::WeightInfo::resolve()).saturating_add(T::OnSettled::max_weight()))]
 		pub fn submit_verdict(
 			origin: OriginFor<T>,
 			job: JobId,
 			finding: FindingOf<T>,
+			salt: [u8; 32],
 		) -> DispatchResult {
-			Self::do_submit_verdict(ensure_signed(origin)?, job, finding)
+			Self::do_submit_verdict(ensure_signed(origin)?, job, finding, salt)
 		}
 
 		/// Resolves a dispute by governance, overriding its committee (for a
@@ -1216,13 +1266,25 @@ pub mod pallet {
 			Ok(Pays::No.into())
 		}
 
-		/// Sets the probability that an optimistic job's result is audited.
+		/// Sets the probability that an optimistic job's result is audited:
+		/// for `model`, or chain-wide (`None`). A `rate` of `None` returns to
+		/// the default (for a model: the chain-wide rate; chain-wide:
+		/// `DefaultAuditRate`).
 		#[pallet::call_index(21)]
 		#[pallet::weight(T::WeightInfo::resume_executor())]
-		pub fn set_audit_rate(origin: OriginFor<T>, rate: Perbill) -> DispatchResult {
+		pub fn set_audit_rate(
+			origin: OriginFor<T>,
+			model: Option<ModelId>,
+			rate: Option<Perbill>,
+		) -> DispatchResult {
 			T::ForceOrigin::ensure_origin(origin)?;
-			AuditRate::<T>::put(rate);
-			Self::deposit_event(Event::AuditRateSet { rate });
+			match (model, rate) {
+				(Some(m), Some(r)) => ModelAuditRates::<T>::insert(m, r),
+				(Some(m), None) => ModelAuditRates::<T>::remove(m),
+				(None, Some(r)) => AuditRate::<T>::put(r),
+				(None, None) => AuditRate::<T>::kill(),
+			}
+			Self::deposit_event(Event::AuditRateSet { model, rate });
 			Ok(())
 		}
 	}

@@ -4,7 +4,8 @@
 //! * as an executor, it runs the jobs assigned to that account that still wait
 //!   for a result, and posts [`Call::submit_result`];
 //! * as a verifier, it re-executes the disputed jobs awaiting that account's
-//!   vote and posts [`Call::submit_verdict`] with its [`Finding`].
+//!   vote, commits to its [`Finding`] ([`Call::commit_verdict`]) and reveals
+//!   it once every member has committed ([`Call::submit_verdict`]).
 //!
 //! When the engine fails, [`EngineError::blame`] says who answers for it, the
 //! same way on every node: the model ([`Call::report_fault`] with
@@ -115,50 +116,28 @@ impl<T: Config> Pallet<T> {
 	}
 
 	fn work(job: JobId, account: &Account<T>, role: Role, now: BlockNumberFor<T>) {
-		let tag: &[u8] = match role {
-			Role::Execute => b"exec",
-			Role::Verify => b"verify",
-		};
-		let key = (b"verity/ocw/", tag, job, &account.id).encode();
+		if let Role::Verify = role {
+			return Self::verify_work(job, account, now);
+		}
+		let key = (b"verity/ocw/", b"exec", job, &account.id).encode();
 		if !Self::claim(&key, now) {
 			return;
 		}
 		let Some(j) = Jobs::<T>::get(job) else { return };
 		let Some(input) = Inputs::<T>::get(job) else { return };
-		log::debug!(target: LOG_TARGET, "job {job}: {} started", core::str::from_utf8(tag).unwrap_or("?"));
-		let purpose = match role {
-			Role::Execute => PURPOSE_EXECUTE,
-			Role::Verify => PURPOSE_VERIFY,
-		};
-		let call = match (Self::infer(&j.model, &input, purpose), role) {
-			(Ok(output), Role::Execute) => Call::submit_result { job, output },
-			(Ok(output), Role::Verify) => {
-				Call::submit_verdict { job, finding: Finding::Output(output) }
-			}
-			(Err((e, batch)), role) => match (e.blame(batch), role) {
-				(Blame::Model, Role::Execute) => Call::report_fault { job, fault: Fault::Model },
-				(Blame::Input, Role::Execute) => Call::report_fault { job, fault: Fault::Input },
-				(Blame::Model, Role::Verify) => {
-					Call::submit_verdict { job, finding: Finding::ModelFault }
-				}
-				(Blame::Input, Role::Verify) => {
-					Call::submit_verdict { job, finding: Finding::InputTooLarge }
-				}
-				(Blame::Node, role) => {
+		log::debug!(target: LOG_TARGET, "job {job}: exec started");
+		let call = match Self::infer(&j.model, &input, PURPOSE_EXECUTE) {
+			Ok(output) => Call::submit_result { job, output },
+			Err((e, batch)) => match e.blame(batch) {
+				Blame::Model => Call::report_fault { job, fault: Fault::Model },
+				Blame::Input => Call::report_fault { job, fault: Fault::Input },
+				Blame::Node => {
 					let Some(attempts) = Self::node_failure(&key) else {
 						log::warn!(target: LOG_TARGET, "job {job}: engine error {e:?} on this node; will retry");
 						return;
 					};
-					match role {
-						Role::Execute => {
-							log::warn!(target: LOG_TARGET, "job {job}: engine error {e:?} on this node {attempts} times; declining it");
-							Call::decline_job { job }
-						}
-						Role::Verify => {
-							log::error!(target: LOG_TARGET, "job {job}: engine error {e:?} on this node {attempts} times; not voting");
-							return;
-						}
-					}
+					log::warn!(target: LOG_TARGET, "job {job}: engine error {e:?} on this node {attempts} times; declining it");
+					Call::decline_job { job }
 				}
 			},
 		};
@@ -166,6 +145,72 @@ impl<T: Config> Pallet<T> {
 			log::info!(target: LOG_TARGET, "job {job}: answer submitted");
 		} else {
 			log::warn!(target: LOG_TARGET, "job {job}: could not submit; will retry");
+			StorageValueRef::persistent(&key).clear();
+		}
+	}
+
+	/// A committee member's duty, in two steps. While commitments are open
+	/// and it has none, it re-executes the job, keeps its [`Finding`] and a
+	/// fresh salt in the node's persistent offchain storage and posts only
+	/// their hash ([`Call::commit_verdict`]). Once every seated member has
+	/// committed, it reveals them ([`Call::submit_verdict`]).
+	fn verify_work(job: JobId, account: &Account<T>, now: BlockNumberFor<T>) {
+		let Some(dispute) = Disputes::<T>::get(job) else { return };
+		let me = &account.id;
+		let kept = (b"verity/ocw/finding", job, me).encode();
+		if dispute.commits.iter().any(|(m, _)| m == me) {
+			if !dispute.revealing || dispute.votes.iter().any(|(v, _)| v == me) {
+				return;
+			}
+			let key = (b"verity/ocw/reveal", job, me).encode();
+			if !Self::claim(&key, now) {
+				return;
+			}
+			let stored = StorageValueRef::persistent(&kept).get::<(FindingOf<T>, [u8; 32])>();
+			let Ok(Some((finding, salt))) = stored else {
+				log::error!(target: LOG_TARGET, "job {job}: committed, but this node lost its finding; cannot reveal");
+				return;
+			};
+			if !Self::send(account, Call::submit_verdict { job, finding, salt }) {
+				log::warn!(target: LOG_TARGET, "job {job}: could not reveal; will retry");
+				StorageValueRef::persistent(&key).clear();
+			}
+			return;
+		}
+		if dispute.revealing {
+			return;
+		}
+		let key = (b"verity/ocw/", b"verify", job, me).encode();
+		if !Self::claim(&key, now) {
+			return;
+		}
+		let Some(j) = Jobs::<T>::get(job) else { return };
+		let Some(input) = Inputs::<T>::get(job) else { return };
+		let finding = match Self::infer(&j.model, &input, PURPOSE_VERIFY) {
+			Ok(output) => Finding::Output(output),
+			Err((e, batch)) => match e.blame(batch) {
+				Blame::Model => Finding::ModelFault,
+				Blame::Input => Finding::InputTooLarge,
+				Blame::Node => {
+					match Self::node_failure(&key) {
+						None => {
+							log::warn!(target: LOG_TARGET, "job {job}: engine error {e:?} on this node; will retry")
+						}
+						Some(n) => {
+							log::error!(target: LOG_TARGET, "job {job}: engine error {e:?} on this node {n} times; not voting")
+						}
+					}
+					return;
+				}
+			},
+		};
+		let salt = sp_io::offchain::random_seed();
+		StorageValueRef::persistent(&kept).set(&(finding.clone(), salt));
+		let commitment = Self::verdict_commitment(job, me, &finding, &salt);
+		if Self::send(account, Call::commit_verdict { job, commitment }) {
+			log::info!(target: LOG_TARGET, "job {job}: verdict committed");
+		} else {
+			log::warn!(target: LOG_TARGET, "job {job}: could not commit; will retry");
 			StorageValueRef::persistent(&key).clear();
 		}
 	}

@@ -135,8 +135,9 @@ impl<T: Config> Pallet<T> {
 		});
 		match j.mode {
 			VerificationMode::Optimistic => {
+				let model = j.model;
 				Jobs::<T>::insert(job, j);
-				Self::schedule_audit_draw(job);
+				Self::schedule_audit_draw(job, &model);
 			}
 			VerificationMode::Vanilla => Self::settle(job, j),
 		}

@@ -53,6 +53,14 @@ impl<T: Config> Pallet<T> {
 				bonds.entry(c.clone()).or_default().saturating_accrue(d.bond);
 			}
 			ensure!(d.round > 0 || d.committee.is_empty(), "a committee sits before its draw");
+			ensure!(
+				d.votes.iter().all(|(v, _)| d.commits.iter().any(|(c, _)| c == v)),
+				"a verdict was revealed without a commitment"
+			);
+			ensure!(
+				!d.revealing || d.committee.iter().all(|m| d.commits.iter().any(|(c, _)| c == m)),
+				"reveals are open before every seated member committed"
+			);
 			ensure!(d.round <= T::MaxDisputeRounds::get(), "a dispute outlived its rounds");
 			for m in d.committee.iter().filter(|m| d.votes.iter().all(|(v, _)| v != *m)) {
 				duties.entry(m.clone()).or_default().push(id);

@@ -399,7 +399,13 @@ where
 	/// `DRAW_DELAY` blocks after the challenge. Members who let a round pass
 	/// without a verdict are replaced by fresh draws.
 	pub committee: BoundedVec<AccountId, CommitteeSize>,
-	/// Votes so far.
+	/// Members' commitments to their findings (a hash of the finding, a
+	/// salt, the job and the member): verdicts are revealed only once every
+	/// seated member has committed, so nobody can copy another's answer.
+	pub commits: BoundedVec<(AccountId, H256), CommitteeSize>,
+	/// Whether every seated member committed and reveals are open.
+	pub revealing: bool,
+	/// Votes so far (revealed findings).
 	pub votes: BoundedVec<(AccountId, Vote), CommitteeSize>,
 	/// 0 while the committee is being drawn; then the voting round (1, 2,
 	/// ...), one per `DisputePeriod`.

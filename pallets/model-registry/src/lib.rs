@@ -166,6 +166,12 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxChallengePeriod: Get<BlockNumberFor<Self>>;
 
+		/// The challenge period clients propose by default: long enough for
+		/// audits and for a person or a watcher to check a result, where the
+		/// minimum only covers an audit.
+		#[pallet::constant]
+		type RecommendedChallengePeriod: Get<BlockNumberFor<Self>>;
+
 		/// Weights of the calls.
 		type WeightInfo: WeightInfo;
 	}
@@ -413,6 +419,11 @@ pub mod pallet {
 			assert!(
 				T::MinChallengePeriod::get() <= T::MaxChallengePeriod::get(),
 				"MinChallengePeriod must not exceed MaxChallengePeriod"
+			);
+			assert!(
+				(T::MinChallengePeriod::get()..=T::MaxChallengePeriod::get())
+					.contains(&T::RecommendedChallengePeriod::get()),
+				"the recommended challenge period must be a valid one"
 			);
 			let max_len = *T::BlockLength::get().max.get(DispatchClass::Normal);
 			assert!(

@@ -105,6 +105,7 @@ impl Config for Test {
 	type PublisherBond = frame_support::traits::ConstU64<BOND>;
 	type MinChallengePeriod = frame_support::traits::ConstU64<5>;
 	type MaxChallengePeriod = frame_support::traits::ConstU64<1000>;
+	type RecommendedChallengePeriod = frame_support::traits::ConstU64<10>;
 	type WeightInfo = ();
 }
 

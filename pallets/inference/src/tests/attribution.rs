@@ -18,13 +18,19 @@ fn dissenters_who_disagree_with_each_other_do_not_overturn_the_executor() {
 		let committee = challenge(job);
 		vote(job, committee[0], Some([0.1, 0.8, 0.1]));
 		vote(job, committee[1], Some([0.1, 0.1, 0.8]));
-		// Two dissents, but not the same answer: no quorum yet.
+		// Committed, not yet revealed: nothing is public, nothing decided.
 		assert_eq!(status(job), JobStatus::Disputed);
-		let votes = Disputes::<Test>::get(job).unwrap().votes;
-		assert_eq!(votes[0].1, Vote::Disagrees { group: 0 });
-		assert_eq!(votes[1].1, Vote::Disagrees { group: 1 });
-		// The third agrees with the executor.
+		assert!(Disputes::<Test>::get(job).unwrap().votes.is_empty());
+		// The third agrees with the executor; then all three are revealed.
 		vote(job, committee[2], Some([0.6, 0.2, 0.2]));
+		// Two dissents, but not the same answer.
+		for (m, group) in [(committee[0], 0), (committee[1], 1)] {
+			assert!(events().contains(&Event::VerdictSubmitted {
+				job,
+				verifier: m,
+				vote: Vote::Disagrees { group }
+			}));
+		}
 
 		// Everyone voted, no answer has two thirds: the model is at fault.
 		assert!(
@@ -77,12 +83,8 @@ fn an_input_past_the_engines_limits_is_the_requesters_cost() {
 			fault: Fault::Input
 		}));
 		let committee = drawn(job);
-		for m in &committee[..2] {
-			assert_ok!(Inference::submit_verdict(
-				RuntimeOrigin::signed(*m),
-				job,
-				Finding::InputTooLarge
-			));
+		for m in &committee {
+			vote_finding(job, *m, Finding::InputTooLarge);
 		}
 
 		assert_eq!(status(job), JobStatus::Failed(FailReason::InputTooLarge));
@@ -113,6 +115,7 @@ fn an_executor_whose_fault_report_is_refuted_is_slashed() {
 		let committee = drawn(job);
 		vote(job, committee[0], Some([0.1, 0.8, 0.1]));
 		vote(job, committee[1], Some([0.1, 0.8, 0.1]));
+		vote(job, committee[2], Some([0.1, 0.8, 0.1]));
 		assert_eq!(status(job), JobStatus::Failed(FailReason::ExecutorSlashed));
 		assert_eq!(stake(EXECUTOR), STAKE - SLASH);
 		assert_eq!(free(REQUESTER), ENDOWMENT);

@@ -7,7 +7,7 @@ const SLASH: Balance = STAKE / 2; // ExecutorSlash: 50 %
 /// Submits a job whose executor posts `scores`, with every result audited;
 /// runs to the audit draw and returns (job, auditor).
 fn audited(model: ModelId, scores: [f32; 3]) -> (JobId, AccountId) {
-	assert_ok!(Inference::set_audit_rate(RuntimeOrigin::root(), Perbill::one()));
+	assert_ok!(Inference::set_audit_rate(RuntimeOrigin::root(), None, Some(Perbill::one())));
 	let job = submit_with_result(model, scores);
 	assert_eq!(Jobs::<Test>::get(job).unwrap().audit, AuditState::Undecided);
 	run_to_block(System::block_number() + DRAW_DELAY as u64);
@@ -32,6 +32,7 @@ fn an_audit_that_finds_a_lie_opens_a_dispute_that_slashes_the_executor() {
 		assert!(!committee.contains(&auditor), "the challenger never judges");
 		vote(job, committee[0], Some([0.1, 0.8, 0.1]));
 		vote(job, committee[1], Some([0.1, 0.8, 0.1]));
+		vote(job, committee[2], Some([0.1, 0.8, 0.1]));
 		assert_eq!(status(job), JobStatus::Failed(FailReason::ExecutorSlashed));
 		assert_eq!(stake(EXECUTOR), STAKE - SLASH);
 		// The auditor gets its bond back and the challenger's reward.
@@ -80,7 +81,11 @@ fn whether_a_result_is_audited_is_unknown_when_it_is_posted() {
 	let audited_with = |vrf: [u8; 32]| {
 		let mut state = AuditState::Undecided;
 		new_test_ext(|model| {
-			assert_ok!(Inference::set_audit_rate(RuntimeOrigin::root(), Perbill::from_percent(50)));
+			assert_ok!(Inference::set_audit_rate(
+				RuntimeOrigin::root(),
+				None,
+				Some(Perbill::from_percent(50))
+			));
 			let job = submit_with_result(model, [0.1, 0.8, 0.1]);
 			set_vrf(2, vrf);
 			run_to_block(1 + DRAW_DELAY as u64);
@@ -98,7 +103,7 @@ fn whether_a_result_is_audited_is_unknown_when_it_is_posted() {
 fn without_an_audit_rate_nothing_is_drawn_and_only_governance_sets_it() {
 	new_test_ext(|model| {
 		assert_noop!(
-			Inference::set_audit_rate(RuntimeOrigin::signed(REQUESTER), Perbill::one()),
+			Inference::set_audit_rate(RuntimeOrigin::signed(REQUESTER), None, Some(Perbill::one())),
 			sp_runtime::DispatchError::BadOrigin
 		);
 		let job = submit_with_result(model, [0.1, 0.8, 0.1]);
@@ -118,5 +123,28 @@ fn a_challenge_by_someone_else_makes_the_audit_moot() {
 			Inference::submit_audit(RuntimeOrigin::signed(auditor), job),
 			Error::<Test>::NotAuditor
 		);
+	});
+}
+
+#[test]
+fn a_model_can_have_an_audit_rate_of_its_own() {
+	new_test_ext(|model| {
+		let other = publish_model(b"other-model", VerificationPolicy::ArgMax);
+		// Every result of `model` is audited; the chain-wide rate stays 0.
+		assert_ok!(Inference::set_audit_rate(
+			RuntimeOrigin::root(),
+			Some(model),
+			Some(Perbill::one())
+		));
+		assert!(events()
+			.contains(&Event::AuditRateSet { model: Some(model), rate: Some(Perbill::one()) }));
+		let audited = submit_with_result(model, [0.1, 0.8, 0.1]);
+		let not_audited = submit_with_result(other, [0.1, 0.8, 0.1]);
+		run_to_block(System::block_number() + DRAW_DELAY as u64);
+		assert!(matches!(Jobs::<Test>::get(audited).unwrap().audit, AuditState::Selected(_)));
+		assert_eq!(Jobs::<Test>::get(not_audited).unwrap().audit, AuditState::Undecided);
+		// Back to the chain-wide rate.
+		assert_ok!(Inference::set_audit_rate(RuntimeOrigin::root(), Some(model), None));
+		assert_eq!(Inference::audit_rate(&model), Perbill::zero());
 	});
 }

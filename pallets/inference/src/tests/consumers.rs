@@ -63,6 +63,8 @@ fn an_overturned_result_calls_back_with_the_failure_and_the_payer_is_refunded() 
 		vote(job, committee[0], Some([0.1, 0.8, 0.1]));
 		assert_eq!(delivered(), vec![]);
 		vote(job, committee[1], Some([0.2, 0.7, 0.1]));
+		assert_eq!(delivered(), vec![], "revealed once every member committed");
+		vote(job, committee[2], Some([0.2, 0.7, 0.1]));
 		assert_eq!(
 			delivered(),
 			vec![(job, 1, JobResult::Failed { reason: FailReason::ExecutorSlashed })]

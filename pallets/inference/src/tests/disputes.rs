@@ -33,7 +33,8 @@ fn challenges_are_checked() {
 			Inference::submit_verdict(
 				RuntimeOrigin::signed(VERIFIERS[0]),
 				job,
-				Finding::ModelFault
+				Finding::ModelFault,
+				salt(VERIFIERS[0])
 			),
 			Error::<Test>::NoDispute
 		);
@@ -86,34 +87,61 @@ fn too_few_verifiers_means_no_challenge() {
 }
 
 #[test]
-fn verdicts_come_from_the_committee_once() {
+fn verdicts_are_committed_then_revealed_by_the_committee_once() {
 	new_test_ext(|model| {
 		let job = submit_with_result(model, [1., 0., 0.]);
 		let committee = challenge(job);
+		let agree = finding(Some([1., 0., 0.]));
+		let reveal = |m: AccountId, f: FindingOf<Test>, s: [u8; 32]| {
+			Inference::submit_verdict(RuntimeOrigin::signed(m), job, f, s)
+		};
 		let outsider = *VERIFIERS.iter().find(|v| !committee.contains(v)).unwrap();
+		let c = Inference::verdict_commitment(job, &outsider, &agree, &salt(outsider));
 		assert_noop!(
-			Inference::submit_verdict(
-				RuntimeOrigin::signed(outsider),
-				job,
-				Finding::Output(output([1., 0., 0.]))
-			),
+			Inference::commit_verdict(RuntimeOrigin::signed(outsider), job, c),
 			Error::<Test>::NotInCommittee
 		);
-		vote(job, committee[0], Some([1., 0., 0.]));
+		// Nothing is revealed before every seated member is bound to an answer.
+		commit(job, committee[0], &agree);
+		let c = Inference::verdict_commitment(job, &committee[0], &agree, &salt(committee[0]));
 		assert_noop!(
-			Inference::submit_verdict(
-				RuntimeOrigin::signed(committee[0]),
-				job,
-				Finding::Output(output([1., 0., 0.]))
-			),
+			Inference::commit_verdict(RuntimeOrigin::signed(committee[0]), job, c),
+			Error::<Test>::AlreadyCommitted
+		);
+		assert_noop!(
+			reveal(committee[0], agree.clone(), salt(committee[0])),
+			Error::<Test>::NotRevealPhase
+		);
+		assert_noop!(
+			reveal(committee[1], agree.clone(), salt(committee[1])),
+			Error::<Test>::NotCommitted
+		);
+		let malformed = Finding::Output(BoundedVec::try_from(vec![0u8; 3]).unwrap());
+		commit(job, committee[1], &malformed);
+		commit(job, committee[2], &agree);
+		assert!(Disputes::<Test>::get(job).unwrap().revealing);
+		assert!(events()
+			.iter()
+			.any(|e| matches!(e, Event::RevealOpened { job: j, .. } if *j == job)));
+		let c = Inference::verdict_commitment(job, &committee[2], &agree, &salt(committee[2]));
+		assert_noop!(
+			Inference::commit_verdict(RuntimeOrigin::signed(committee[2]), job, c),
+			Error::<Test>::NotCommitPhase
+		);
+		// A reveal must match its commitment: another salt, or another
+		// member's answer, does not.
+		assert_noop!(reveal(committee[0], agree.clone(), [9; 32]), Error::<Test>::CommitMismatch);
+		assert_noop!(
+			reveal(committee[0], finding(Some([0., 1., 0.])), salt(committee[0])),
+			Error::<Test>::CommitMismatch
+		);
+		assert_ok!(reveal(committee[0], agree.clone(), salt(committee[0])));
+		assert_noop!(
+			reveal(committee[0], agree.clone(), salt(committee[0])),
 			Error::<Test>::AlreadyVoted
 		);
 		assert_noop!(
-			Inference::submit_verdict(
-				RuntimeOrigin::signed(committee[1]),
-				job,
-				Finding::Output(BoundedVec::try_from(vec![0u8; 3]).unwrap())
-			),
+			reveal(committee[1], malformed, salt(committee[1])),
 			Error::<Test>::InvalidOutput
 		);
 	});
@@ -129,6 +157,7 @@ fn a_wrong_executor_is_slashed_and_everyone_else_made_whole() {
 		vote(job, committee[0], Some([0.1, 0.8, 0.1]));
 		assert_eq!(status(job), JobStatus::Disputed);
 		vote(job, committee[1], Some([0.2, 0.7, 0.1]));
+		vote(job, committee[2], Some([0.2, 0.7, 0.1]));
 
 		assert_eq!(status(job), JobStatus::Failed(FailReason::ExecutorSlashed));
 		assert!(events().contains(&Event::DisputeResolved { job, outcome: Outcome::ExecutorWrong }));
@@ -163,6 +192,7 @@ fn a_wrong_challenger_loses_its_bond_and_the_job_settles() {
 		// Different numbers, same top class: agreement under ArgMax.
 		vote(job, committee[0], Some([0.2, 0.7, 0.1]));
 		vote(job, committee[2], Some([0.1, 0.8, 0.1]));
+		vote(job, committee[1], Some([0.1, 0.8, 0.1]));
 
 		assert_eq!(status(job), JobStatus::Settled);
 		assert!(events().contains(&Event::DisputeResolved { job, outcome: Outcome::ExecutorRight }));
@@ -186,6 +216,7 @@ fn an_unrunnable_model_is_disabled_and_its_publisher_slashed() {
 		let committee = challenge(job);
 		vote(job, committee[1], None);
 		vote(job, committee[2], None);
+		vote(job, committee[0], None);
 
 		assert_eq!(status(job), JobStatus::Failed(FailReason::ModelUnrunnable));
 		assert_eq!(
@@ -214,6 +245,7 @@ fn an_executor_reports_a_model_unrunnable_and_the_committee_agrees() {
 		assert!(Disputes::<Test>::get(job).unwrap().challenger.is_none());
 		vote(job, committee[0], None);
 		vote(job, committee[1], None);
+		vote(job, committee[2], None);
 		assert_eq!(status(job), JobStatus::Failed(FailReason::ModelUnrunnable));
 		assert_eq!(stake(EXECUTOR), STAKE);
 		assert_eq!(free(REQUESTER), ENDOWMENT);
@@ -228,6 +260,7 @@ fn an_executor_that_falsely_reports_unrunnable_is_slashed() {
 		let committee = drawn(job);
 		vote(job, committee[0], Some([0.1, 0.8, 0.1]));
 		vote(job, committee[1], Some([0.1, 0.8, 0.1]));
+		vote(job, committee[2], Some([0.1, 0.8, 0.1]));
 		assert_eq!(status(job), JobStatus::Failed(FailReason::ExecutorSlashed));
 		assert_eq!(stake(EXECUTOR), STAKE - SLASH);
 		// No challenger: its share goes to the treasury too.
@@ -319,14 +352,18 @@ fn a_silent_member_is_replaced_by_a_fresh_draw_and_the_dispute_goes_on() {
 				Inference::submit_verdict(
 					RuntimeOrigin::signed(*m),
 					job,
-					Finding::Output(output([0.1, 0.8, 0.1]))
+					Finding::Output(output([0.1, 0.8, 0.1])),
+					salt(*m)
 				),
 				Error::<Test>::NotInCommittee
 			);
 		}
 		assert!(added.iter().all(|m| extra.contains(m) || VERIFIERS.contains(m)));
-		// A replacement's vote completes the quorum with the first vote.
+		// Once both replacements committed, the first member's verdict and
+		// a replacement's form the quorum.
 		vote(job, added[0], Some([0.1, 0.8, 0.1]));
+		assert_eq!(status(job), JobStatus::Disputed, "reveals wait for every commitment");
+		vote(job, added[1], Some([0.1, 0.8, 0.1]));
 		assert_eq!(status(job), JobStatus::Settled);
 	});
 }
@@ -444,5 +481,45 @@ fn a_member_who_copies_the_executors_wrong_output_loses_stake_in_the_minority() 
 		assert_eq!(stake(committee[0]), STAKE - MINORITY);
 		assert_eq!(stake(committee[1]), STAKE);
 		assert_eq!(stake(committee[2]), STAKE);
+	});
+}
+
+#[test]
+fn a_member_who_commits_but_does_not_reveal_is_replaced_before_anything_more_is_revealed() {
+	new_test_ext(|model| {
+		more_verifiers(3);
+		let job = submit_with_result(model, [0.1, 0.8, 0.1]);
+		let committee = challenge(job);
+		let drawn_at = System::block_number();
+		// c2 commits to an answer it then cannot (or will not) reveal: its
+		// reveal with another answer does not match and is refused.
+		vote(job, committee[0], Some([0.1, 0.8, 0.1]));
+		vote(job, committee[1], Some([0.8, 0.1, 0.1]));
+		commit(job, committee[2], &finding(Some([0.1, 0.8, 0.1])));
+		assert!(Disputes::<Test>::get(job).unwrap().revealing);
+		reveal_pending(job);
+		assert_noop!(
+			Inference::submit_verdict(
+				RuntimeOrigin::signed(committee[2]),
+				job,
+				finding(Some([0.8, 0.1, 0.1])),
+				salt(committee[2])
+			),
+			Error::<Test>::CommitMismatch
+		);
+		// The reveal period ends: c2 counts as silent, is penalised and
+		// replaced; the newcomer must commit before it sees anything.
+		let reveal_deadline = Jobs::<Test>::get(job).unwrap().deadline;
+		assert!(reveal_deadline > drawn_at);
+		run_to_block(reveal_deadline);
+		let d = Disputes::<Test>::get(job).unwrap();
+		assert!(!d.committee.contains(&committee[2]));
+		assert!(!d.revealing, "newcomers commit first");
+		assert_eq!(stake(committee[2]), STAKE - PENALTY);
+		let newcomer = *d.committee.iter().find(|m| !committee.contains(m)).unwrap();
+		vote(job, newcomer, Some([0.1, 0.8, 0.1]));
+		assert_eq!(status(job), JobStatus::Settled);
+		// c1 was outvoted by the quorum.
+		assert_eq!(stake(committee[1]), STAKE - MINORITY);
 	});
 }

@@ -55,11 +55,59 @@ pub fn drawn(job: JobId) -> Vec<AccountId> {
 	Disputes::<Test>::get(job).unwrap().committee.to_vec()
 }
 
-/// A committee member's verdict: its output's `scores`, or `None` for "the
-/// model fails" ([`Finding::ModelFault`]).
+std::thread_local! {
+	/// Findings committed but not yet revealed: (job, member, finding).
+	static PENDING: core::cell::RefCell<Vec<(JobId, AccountId, FindingOf<Test>)>> =
+		const { core::cell::RefCell::new(Vec::new()) };
+}
+
+/// A member's salt in the tests.
+pub fn salt(verifier: AccountId) -> [u8; 32] {
+	[verifier as u8; 32]
+}
+
+/// A member's finding: its output's `scores`, or `None` for "the model
+/// fails" ([`Finding::ModelFault`]).
+pub fn finding(scores: Option<[f32; 3]>) -> FindingOf<Test> {
+	scores.map_or(Finding::ModelFault, |s| Finding::Output(output(s)))
+}
+
+/// A committee member commits to `finding` (its commitment under [`salt`]).
+pub fn commit(job: JobId, verifier: AccountId, finding: &FindingOf<Test>) {
+	let commitment = Inference::verdict_commitment(job, &verifier, finding, &salt(verifier));
+	assert_ok!(Inference::commit_verdict(RuntimeOrigin::signed(verifier), job, commitment));
+}
+
+/// A committee member's verdict as the protocol allows it: it commits now,
+/// and every committed verdict is revealed (in commit order) as soon as all
+/// seated members have committed.
 pub fn vote(job: JobId, verifier: AccountId, scores: Option<[f32; 3]>) {
-	let finding = scores.map_or(Finding::ModelFault, |s| Finding::Output(output(s)));
-	assert_ok!(Inference::submit_verdict(RuntimeOrigin::signed(verifier), job, finding));
+	vote_finding(job, verifier, finding(scores))
+}
+
+/// [`vote`] with any finding.
+pub fn vote_finding(job: JobId, verifier: AccountId, f: FindingOf<Test>) {
+	commit(job, verifier, &f);
+	PENDING.with(|p| p.borrow_mut().push((job, verifier, f)));
+	reveal_pending(job);
+}
+
+/// Reveals the committed verdicts of `job` if reveals are open.
+pub fn reveal_pending(job: JobId) {
+	if !Disputes::<Test>::get(job).is_some_and(|d| d.revealing) {
+		return;
+	}
+	let due: Vec<_> = PENDING.with(|p| {
+		let mut p = p.borrow_mut();
+		let (due, rest) = p.drain(..).partition(|(j, _, _)| *j == job);
+		*p = rest;
+		due
+	});
+	for (_, m, f) in due {
+		if Disputes::<Test>::get(job).is_some() {
+			assert_ok!(Inference::submit_verdict(RuntimeOrigin::signed(m), job, f, salt(m)));
+		}
+	}
 }
 
 pub fn status(job: JobId) -> JobStatus {

@@ -142,8 +142,14 @@ fn a_verifier_on_a_committee_cannot_withdraw() {
 			Inference::withdraw_verifier(RuntimeOrigin::signed(member)),
 			Error::<Test>::OpenJobs
 		);
-		// Once it voted, its duty is done.
+		// Committing is not enough; once it revealed, its duty is done.
 		vote(job, member, Some([0., 1., 0.]));
+		assert_noop!(
+			Inference::withdraw_verifier(RuntimeOrigin::signed(member)),
+			Error::<Test>::OpenJobs
+		);
+		vote(job, committee[1], Some([1., 0., 0.]));
+		vote(job, committee[2], Some([1., 0., 0.]));
 		assert_ok!(Inference::withdraw_verifier(RuntimeOrigin::signed(member)));
 	});
 }
