@@ -96,6 +96,22 @@ pub struct InferenceParams {
 	/// verifier still re-executes honestly).
 	#[arg(long, value_name = "FAULT", default_value = "none")]
 	pub inference_fault: verity_offchain_worker::sandbox::Fault,
+
+	/// `all`: besides its duties, this node's first staked verifier key
+	/// re-executes every optimistic result while it is challengeable and
+	/// challenges what it finds wrong (with its own bond). `none` (the
+	/// default): only drawn duties and audits.
+	#[arg(long, value_name = "WHICH", default_value = "none")]
+	pub watch: Watch,
+}
+
+/// Which results a node's verifier re-executes unasked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Watch {
+	/// Only the node's duties (committees, audits, admission).
+	None,
+	/// Every optimistic result in its challenge window.
+	All,
 }
 
 impl InferenceParams {

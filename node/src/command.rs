@@ -131,6 +131,7 @@ pub fn run() -> sc_cli::Result<()> {
 			let runner = cli.create_runner(&cli.run)?;
 			let dev = cli.dev.clone();
 			verity_offchain_worker::sandbox::install(cli.inference.sandbox());
+			let watch = cli.inference.watch == crate::cli::Watch::All;
 			runner.run_node_until_exit(|mut config| async move {
 				service::prefer_paritydb(&mut config);
 				let is_dev = config.chain_spec.chain_type() == sc_service::ChainType::Development;
@@ -144,16 +145,20 @@ pub fn run() -> sc_cli::Result<()> {
 					service::Consensus::BabeGrandpa
 				};
 				match config.network.network_backend {
-					sc_network::config::NetworkBackendType::Libp2p => service::new_full::<
-						sc_network::NetworkWorker<
-							verity_runtime::opaque::Block,
-							<verity_runtime::opaque::Block as sp_runtime::traits::Block>::Hash,
-						>,
-					>(config, consensus)
-					.map_err(sc_cli::Error::Service),
+					sc_network::config::NetworkBackendType::Libp2p => {
+						service::new_full::<
+							sc_network::NetworkWorker<
+								verity_runtime::opaque::Block,
+								<verity_runtime::opaque::Block as sp_runtime::traits::Block>::Hash,
+							>,
+						>(config, consensus, watch)
+						.map_err(sc_cli::Error::Service)
+					}
 					sc_network::config::NetworkBackendType::Litep2p => {
-						service::new_full::<sc_network::Litep2pNetworkBackend>(config, consensus)
-							.map_err(sc_cli::Error::Service)
+						service::new_full::<sc_network::Litep2pNetworkBackend>(
+							config, consensus, watch,
+						)
+						.map_err(sc_cli::Error::Service)
 					}
 				}
 			})

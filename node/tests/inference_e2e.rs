@@ -6,6 +6,7 @@
 //!     with nobody challenging: the drawn auditor's node re-executes the
 //!     job and challenges, the committee (drawn later) re-executes, the
 //!     executor is slashed, the requester refunded, the auditor rewarded;
+//!     and, with audits off, a verifier on a `--watch all` node catches it;
 //! (c) admission rejects hostile or misdeclared models (random bytes, an
 //!     Expand to 2^34 elements, an unseeded random operator, digits-mlp
 //!     declared with an input its graph does not have) at the publisher's
@@ -225,6 +226,47 @@ async fn a_faulty_executor_is_caught_by_an_audit_without_any_challenge() {
 	let auditor_fee = auditor_fees.get(&auditor).copied().unwrap_or(0);
 	assert!(auditor_fee > 0, "the auditor's challenge paid its fee");
 	assert_eq!(free_at(failed_at).await, auditor_before + slash / 5 - auditor_fee);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_watching_verifier_catches_a_lie_with_audits_off() {
+	let mut node =
+		Node::dev(&["--dev-block-time", "1000", "--inference-fault", "always", "--watch", "all"]);
+	let (rpc, api) = node.connect(STARTUP).await;
+	serve_executors(&rpc).await;
+	serve_verifiers(&rpc).await;
+	// No audits: only the watcher looks.
+	let audits_off = Value::unnamed_variant(
+		"Inference",
+		[Value::named_variant(
+			"set_audit_rate",
+			[
+				("model", Value::unnamed_variant("None", [])),
+				("rate", Value::unnamed_variant("Some", [Value::u128(0)])),
+			],
+		)],
+	);
+	submit(&api, &dev::alice(), dynamic::transaction("Sudo", "sudo", (audits_off,))).await;
+	let model = publish_digits(&api, &dev::charlie()).await;
+	let reference = digits_reference();
+	let job = submit_job(&api, &dev::eve(), model, &reference.inputs[2]).await;
+	wait_for_job_event(&api, job, "ResultSubmitted", Duration::from_secs(90)).await;
+	let (challenged, _) =
+		wait_for_job_event(&api, job, "JobChallenged", Duration::from_secs(60)).await;
+	let watcher = account_of(challenged.at("challenger").unwrap().at(0).unwrap());
+	let verifiers = [dev::charlie(), dev::dave(), dev::eve(), dev::ferdie()];
+	assert!(verifiers.iter().any(|v| v.public_key().0 == watcher), "a verifier watched");
+	let (resolved, _) =
+		wait_for_job_event(&api, job, "DisputeResolved", Duration::from_secs(120)).await;
+	let outcome = subxt::ext::scale_value::stringify::to_string(resolved.at("outcome").unwrap());
+	assert!(outcome.contains("ExecutorWrong"), "{outcome}");
+	let audit = {
+		let addr = dynamic::storage::<(u64,), Value>("Inference", "Jobs");
+		let at = api.at_current_block().await.unwrap();
+		let j = at.storage().fetch(addr, (job,)).await.unwrap().decode().unwrap();
+		subxt::ext::scale_value::stringify::to_string(j.at("audit").unwrap())
+	};
+	assert!(audit.contains("Undecided"), "nobody audited it: {audit}");
 }
 
 async fn executor_stake(api: &Api, who: &Keypair) -> u128 {

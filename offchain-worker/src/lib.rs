@@ -25,6 +25,11 @@ extern crate alloc;
 
 use codec::{Decode, Encode};
 
+/// Key, in a node's persistent offchain storage, of whether its verifier
+/// watches every result (`--watch all`): one byte, 1 or 0 (a SCALE `bool`),
+/// written by the node at start-up and read by the offchain worker.
+pub const WATCH_ALL_KEY: &[u8] = b"verity/watch-all";
+
 pub mod host;
 
 #[cfg(feature = "std")]

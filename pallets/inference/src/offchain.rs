@@ -21,7 +21,9 @@
 //!
 //! As an auditor ([`crate::audits`]), it re-executes each job it was drawn
 //! to audit and confirms the result ([`Call::submit_audit`]) or challenges
-//! it ([`Call::challenge`]).
+//! it ([`Call::challenge`]). With `--watch all` on the node, its first active
+//! verifier key also re-executes every other optimistic result once and
+//! challenges the wrong ones.
 //!
 //! As an admission committee member, it checks each model awaiting its vote
 //! ([`Pallet::check_model`]) and posts [`Call::submit_admission_vote`].
@@ -77,6 +79,15 @@ enum Role {
 	Verify,
 }
 
+/// Why a verifier checks a posted result.
+#[derive(Clone, Copy)]
+enum Check {
+	/// It was drawn to audit it.
+	Audit,
+	/// Its node runs with `--watch all`.
+	Watch,
+}
+
 impl<T: Config> Pallet<T> {
 	/// The offchain worker's entry point.
 	pub(crate) fn run_offchain_worker(now: BlockNumberFor<T>) {
@@ -95,8 +106,11 @@ impl<T: Config> Pallet<T> {
 				Self::admission_work(model, account, now);
 			}
 			for job in AuditDuties::<T>::get(&account.id) {
-				Self::audit_work(job, account, now);
+				Self::check_result(job, account, now, Check::Audit);
 			}
+		}
+		if Self::watching() {
+			Self::watch(&accounts, now);
 		}
 	}
 
@@ -215,13 +229,53 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// Audits `job`: re-executes it and compares with the posted output
-	/// under the model's policy. Agreement is confirmed with
-	/// [`Call::submit_audit`]; anything else (another output, or the model
-	/// failing where the executor produced one) is challenged with this
-	/// verifier's own bond, and a committee decides.
-	fn audit_work(job: JobId, account: &Account<T>, now: BlockNumberFor<T>) {
-		let key = (b"verity/ocw/audit", job, &account.id).encode();
+	/// Whether the node runs with `--watch all`.
+	fn watching() -> bool {
+		StorageValueRef::persistent(verity_offchain_worker::WATCH_ALL_KEY)
+			.get::<bool>()
+			.ok()
+			.flatten()
+			.unwrap_or(false)
+	}
+
+	/// `--watch all`: this node's first active verifier key re-executes
+	/// every optimistic result in its challenge window that it is not
+	/// already auditing and did not produce, and challenges the wrong ones.
+	fn watch(accounts: &[Account<T>], now: BlockNumberFor<T>) {
+		let Some(watcher) = accounts
+			.iter()
+			.find(|a| Verifiers::<T>::get(&a.id).is_some_and(|v| v.unbonding_until.is_none()))
+		else {
+			return;
+		};
+		for (job, j) in Jobs::<T>::iter() {
+			let mine =
+				j.executor == watcher.id || j.audit == AuditState::Selected(watcher.id.clone());
+			if j.status == JobStatus::Submitted && j.mode == VerificationMode::Optimistic && !mine {
+				Self::check_result(job, watcher, now, Check::Watch);
+			}
+		}
+	}
+
+	/// Checks `job`'s posted result, as its auditor ([`Check::Audit`]) or as
+	/// a watcher ([`Check::Watch`]): re-executes it and compares with the
+	/// posted output under the model's policy. An auditor confirms
+	/// agreement with [`Call::submit_audit`]; a watcher that agrees does
+	/// nothing. Anything else (another output, or the model failing where
+	/// the executor produced one) is challenged with this verifier's own
+	/// bond, and a committee decides.
+	fn check_result(job: JobId, account: &Account<T>, now: BlockNumberFor<T>, check: Check) {
+		let tag: &[u8] = match check {
+			Check::Audit => b"verity/ocw/audit",
+			Check::Watch => b"verity/ocw/watch",
+		};
+		let key = (tag, job, &account.id).encode();
+		// A watcher checks each result once, not once per claim period.
+		let done = (tag, b"/done", job, &account.id).encode();
+		let done = StorageValueRef::persistent(&done);
+		if matches!(check, Check::Watch) && done.get::<bool>().ok().flatten().is_some() {
+			return;
+		}
 		if !Self::claim(&key, now) {
 			return;
 		}
@@ -251,15 +305,24 @@ impl<T: Config> Pallet<T> {
 			}
 			Err(_) => false,
 		};
-		let call = if agrees {
-			log::info!(target: LOG_TARGET, "job {job}: audit agrees with the executor");
-			Call::submit_audit { job }
-		} else {
-			log::warn!(target: LOG_TARGET, "job {job}: audit disagrees with the executor; challenging");
-			Call::challenge { job, bond: T::ChallengeBond::get() }
+		let call = match (agrees, check) {
+			(true, Check::Audit) => {
+				log::info!(target: LOG_TARGET, "job {job}: audit agrees with the executor");
+				Call::submit_audit { job }
+			}
+			(true, Check::Watch) => {
+				done.set(&true);
+				return;
+			}
+			(false, _) => {
+				log::warn!(target: LOG_TARGET, "job {job}: re-executed, disagrees with the executor; challenging");
+				Call::challenge { job, bond: T::ChallengeBond::get() }
+			}
 		};
-		if !Self::send(account, call) {
-			log::warn!(target: LOG_TARGET, "job {job}: could not submit the audit; will retry");
+		if Self::send(account, call) {
+			done.set(&true);
+		} else {
+			log::warn!(target: LOG_TARGET, "job {job}: could not submit the check; will retry");
 			StorageValueRef::persistent(&key).clear();
 		}
 	}
