@@ -12,12 +12,10 @@
 
 use super::*;
 
-/// Audit draws in one block at most; more move to the next block.
+/// Audit draws in one block at most; more move to a later block, and the
+/// result's challenge window is extended to match, so that no result goes
+/// undrawn however many arrive.
 pub const AUDIT_DRAWS_PER_BLOCK: u32 = 3;
-
-/// Blocks after `DRAW_DELAY` in which a result's audit draw may still find
-/// room; beyond them the result goes unaudited (and a warning is logged).
-pub const AUDIT_DRAW_SPAN: u32 = 8;
 
 impl<T: Config> Pallet<T> {
 	/// The probability that a result of `model` is audited.
@@ -26,19 +24,25 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Schedules the audit draw of `job` (on `model`), whose result was just
-	/// posted.
-	pub(crate) fn schedule_audit_draw(job: JobId, model: &ModelId) {
+	/// posted: in `DRAW_DELAY` blocks, or the first later block with room.
+	/// Returns the block (`None`: the model's audit rate is zero).
+	///
+	/// [`NextAuditSlot`] is the first block that may have room: blocks before
+	/// it are full, blocks after it still empty, so at most two blocks are
+	/// tried.
+	pub(crate) fn schedule_audit_draw(job: JobId, model: &ModelId) -> Option<BlockNumberFor<T>> {
 		if Self::audit_rate(model).is_zero() {
-			return;
+			return None;
 		}
-		let mut block = Self::now().saturating_add(DRAW_DELAY.into());
-		for _ in 0..AUDIT_DRAW_SPAN {
+		let earliest = Self::now().saturating_add(DRAW_DELAY.into());
+		let mut block = NextAuditSlot::<T>::get().max(earliest);
+		loop {
 			if AuditDraws::<T>::try_mutate(block, |list| list.try_push(job)).is_ok() {
-				return;
+				NextAuditSlot::<T>::put(block);
+				return Some(block);
 			}
 			block.saturating_inc();
 		}
-		log::warn!(target: LOG_TARGET, "job {job}: no room to draw its audit");
 	}
 
 	/// Draws the audits due in block `now`.

@@ -461,6 +461,10 @@ pub mod pallet {
 		ValueQuery,
 	>;
 
+	/// The first block whose audit draws may not be full yet.
+	#[pallet::storage]
+	pub type NextAuditSlot<T: Config> = StorageValue<_, BlockNumberFor<T>, ValueQuery>;
+
 	/// Jobs a verifier was drawn to audit and has not yet answered.
 	#[pallet::storage]
 	pub type AuditDuties<T: Config> = StorageMap<

@@ -116,7 +116,14 @@ impl<T: Config> Pallet<T> {
 		// A vanilla job cannot be challenged: it settles now.
 		let challenge_until = match j.mode {
 			VerificationMode::Optimistic => {
-				Self::schedule(job, Self::now().saturating_add(model.challenge_period))?
+				// A draw pushed back by a crowd of results pushes the window
+				// back too: an audit always has the time it would have had.
+				let mut until = Self::now().saturating_add(model.challenge_period);
+				if let Some(draw) = Self::schedule_audit_draw(job, &j.model) {
+					let after_draw = model.challenge_period.saturating_sub(DRAW_DELAY.into());
+					until = until.max(draw.saturating_add(after_draw));
+				}
+				Self::schedule(job, until)?
 			}
 			VerificationMode::Vanilla => Self::now(),
 		};
@@ -134,11 +141,7 @@ impl<T: Config> Pallet<T> {
 			challenge_until,
 		});
 		match j.mode {
-			VerificationMode::Optimistic => {
-				let model = j.model;
-				Jobs::<T>::insert(job, j);
-				Self::schedule_audit_draw(job, &model);
-			}
+			VerificationMode::Optimistic => Jobs::<T>::insert(job, j),
 			VerificationMode::Vanilla => Self::settle(job, j),
 		}
 		Ok(())

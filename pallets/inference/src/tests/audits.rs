@@ -148,3 +148,29 @@ fn a_model_can_have_an_audit_rate_of_its_own() {
 		assert_eq!(Inference::audit_rate(&model), Perbill::zero());
 	});
 }
+
+#[test]
+fn a_crowd_of_results_delays_audit_draws_and_their_windows_but_skips_none() {
+	new_test_ext(|model| {
+		assert_ok!(Inference::set_audit_rate(RuntimeOrigin::root(), None, Some(Perbill::one())));
+		assert_ok!(Inference::register_executor(RuntimeOrigin::signed(EXECUTOR_2), STAKE, None));
+		// Eight results in one block: three draws fit a block.
+		let jobs: Vec<JobId> = (0..8).map(|_| submit_with_result(model, [0.1, 0.8, 0.1])).collect();
+		let draws: Vec<u64> = (0..4)
+			.map(|k| AuditDraws::<Test>::get(1 + DRAW_DELAY as u64 + k).len() as u64)
+			.collect();
+		assert_eq!(draws, vec![3, 3, 2, 0]);
+		for (i, job) in jobs.iter().enumerate() {
+			let draw_at = 1 + DRAW_DELAY as u64 + i as u64 / 3;
+			let j = Jobs::<Test>::get(job).unwrap();
+			assert_eq!(
+				j.deadline,
+				(1 + CHALLENGE_PERIOD).max(draw_at + CHALLENGE_PERIOD - DRAW_DELAY as u64)
+			);
+		}
+		run_to_block(1 + DRAW_DELAY as u64 + 2);
+		for job in &jobs {
+			assert!(matches!(Jobs::<Test>::get(job).unwrap().audit, AuditState::Selected(_)));
+		}
+	});
+}
