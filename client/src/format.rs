@@ -240,6 +240,10 @@ pub fn inference_event(e: &pallet_inference::Event<Runtime>) -> String {
 			"job {job}: reassigned to {}, result due by block {deadline}",
 			account(executor)
 		),
+		AdmissionScheduled { model, draw_at } => format!(
+			"model {}: uploaded; its admission committee is drawn at block {draw_at}",
+			hash(model)
+		),
 		AdmissionStarted { model, committee, deadline } => format!(
 			"model {}: admission by {} (votes due by block {deadline})",
 			hash(model),

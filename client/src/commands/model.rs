@@ -454,10 +454,8 @@ async fn show_admission(chain: &Chain, id: H256) -> anyhow::Result<()> {
 	let admission: Option<AdmissionInfo> =
 		chain.storage("Inference", "Admissions", subxt::dynamic::Value::from_bytes(id.0)).await?;
 	let Some(a) = admission else { return Ok(()) };
-	if a.committee.is_empty() {
-		println!(
-			"admission:        no committee yet (too few verifiers); `retry_admission` draws one"
-		);
+	if a.committee.is_empty() && a.votes.is_empty() {
+		println!("admission:        committee drawn at block {} (or when verifiers are available; `retry_admission` then draws one)", a.deadline);
 	}
 	for member in &a.committee {
 		let vote =

@@ -116,8 +116,22 @@ impl<T: Config> Pallet<T> {
 
 	/// Replaces non-voters after the deadline, or fills a committee that
 	/// lacked verifiers; see [`Pallet::retry_admission`].
+	/// Draws the first committee of `model`'s admission (scheduled by
+	/// [`ModelAdmission::start`]).
+	pub(crate) fn draw_admission(model: ModelId) {
+		let Some(mut admission) = Admissions::<T>::get(model) else { return };
+		if !admission.committee.is_empty() || !admission.votes.is_empty() {
+			return;
+		}
+		Self::fill_committee(model, &mut admission, 0, &[]);
+		Admissions::<T>::insert(model, admission);
+	}
+
 	pub(crate) fn do_retry_admission(model: ModelId) -> DispatchResult {
 		let mut admission = Admissions::<T>::get(model).ok_or(Error::<T>::NoAdmission)?;
+		// Before its scheduled draw nobody may draw a committee early.
+		let undrawn = admission.committee.is_empty() && admission.votes.is_empty();
+		ensure!(!(undrawn && Self::now() < admission.deadline), Error::<T>::AdmissionNotDue);
 		let short = (admission.committee.len() as u32) < T::CommitteeSize::get();
 		ensure!(short || Self::now() > admission.deadline, Error::<T>::AdmissionNotDue);
 		let voted: Vec<T::AccountId> = admission.votes.iter().map(|(v, _)| v.clone()).collect();
@@ -137,14 +151,15 @@ impl<T: Config> Pallet<T> {
 
 /// The registry hands every uploaded model to admission.
 impl<T: Config> ModelAdmission for Pallet<T> {
+	/// Opens `id`'s admission; its committee is drawn `DRAW_DELAY` blocks
+	/// later (or the first later block with room), from a VRF output the
+	/// publisher could not know when it uploaded the last chunk.
 	fn start(id: &ModelId) -> bool {
-		let mut admission = Admission {
-			committee: BoundedVec::new(),
-			votes: BoundedVec::new(),
-			deadline: Self::now(),
-		};
-		Self::fill_committee(*id, &mut admission, 0, &[]);
+		let draw_at = Self::schedule_draw(Draw::Admission(*id));
+		let admission =
+			Admission { committee: BoundedVec::new(), votes: BoundedVec::new(), deadline: draw_at };
 		Admissions::<T>::insert(id, admission);
+		Self::deposit_event(Event::AdmissionScheduled { model: *id, draw_at });
 		true
 	}
 

@@ -12,10 +12,10 @@
 
 use super::*;
 
-/// Audit draws in one block at most; more move to a later block, and the
-/// result's challenge window is extended to match, so that no result goes
-/// undrawn however many arrive.
-pub const AUDIT_DRAWS_PER_BLOCK: u32 = 3;
+/// Draws (audits and admission committees) in one block at most; more move
+/// to a later block, and an audited result's challenge window is extended
+/// to match, so that no result goes undrawn however many arrive.
+pub const DRAWS_PER_BLOCK: u32 = 3;
 
 impl<T: Config> Pallet<T> {
 	/// The probability that a result of `model` is audited.
@@ -26,31 +26,38 @@ impl<T: Config> Pallet<T> {
 	/// Schedules the audit draw of `job` (on `model`), whose result was just
 	/// posted: in `DRAW_DELAY` blocks, or the first later block with room.
 	/// Returns the block (`None`: the model's audit rate is zero).
-	///
-	/// [`NextAuditSlot`] is the first block that may have room: blocks before
-	/// it are full, blocks after it still empty, so at most two blocks are
-	/// tried.
 	pub(crate) fn schedule_audit_draw(job: JobId, model: &ModelId) -> Option<BlockNumberFor<T>> {
 		if Self::audit_rate(model).is_zero() {
 			return None;
 		}
+		Some(Self::schedule_draw(Draw::Audit(job)))
+	}
+
+	/// Schedules `draw` in `DRAW_DELAY` blocks, or the first later block with
+	/// room; returns the block. [`NextDrawSlot`] is the first block that may
+	/// have room: blocks before it are full, blocks after it still empty, so
+	/// at most two blocks are tried.
+	pub(crate) fn schedule_draw(draw: Draw) -> BlockNumberFor<T> {
 		let earliest = Self::now().saturating_add(DRAW_DELAY.into());
-		let mut block = NextAuditSlot::<T>::get().max(earliest);
+		let mut block = NextDrawSlot::<T>::get().max(earliest);
 		loop {
-			if AuditDraws::<T>::try_mutate(block, |list| list.try_push(job)).is_ok() {
-				NextAuditSlot::<T>::put(block);
-				return Some(block);
+			if Draws::<T>::try_mutate(block, |list| list.try_push(draw)).is_ok() {
+				NextDrawSlot::<T>::put(block);
+				return block;
 			}
 			block.saturating_inc();
 		}
 	}
 
-	/// Draws the audits due in block `now`.
-	pub(crate) fn process_audit_draws(now: BlockNumberFor<T>) -> Weight {
-		let due = AuditDraws::<T>::take(now);
+	/// Runs the draws due in block `now`.
+	pub(crate) fn process_draws(now: BlockNumberFor<T>) -> Weight {
+		let due = Draws::<T>::take(now);
 		let n = due.len() as u32;
-		for job in due {
-			Self::draw_audit(job);
+		for draw in due {
+			match draw {
+				Draw::Audit(job) => Self::draw_audit(job),
+				Draw::Admission(model) => Self::draw_admission(model),
+			}
 		}
 		T::DbWeight::get()
 			.reads_writes(1, 1)

@@ -435,6 +435,7 @@ mod benchmarks {
 		T::Models::benchmark_pending(&model);
 		verifiers::<T>(c);
 		assert!(<Pallet<T> as pallet_model_registry::ModelAdmission>::start(&model));
+		Pallet::<T>::draw_admission(model);
 		let committee = Admissions::<T>::get(model).unwrap().committee;
 		let needed = Pallet::<T>::quorum_size(c) as usize;
 		let no = AdmissionVote::Reject(AdmissionFault::WrongGoldenOutput);

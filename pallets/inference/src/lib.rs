@@ -450,20 +450,20 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type ModelAuditRates<T: Config> = StorageMap<_, Blake2_128Concat, ModelId, Perbill>;
 
-	/// Jobs whose audit draw falls due in a block (at most
-	/// [`audits::AUDIT_DRAWS_PER_BLOCK`]; a full block pushes the draw to the next).
+	/// Draws (audits, admission committees) falling due in a block, at most
+	/// [`audits::DRAWS_PER_BLOCK`]; a full block pushes a draw to the next.
 	#[pallet::storage]
-	pub type AuditDraws<T: Config> = StorageMap<
+	pub type Draws<T: Config> = StorageMap<
 		_,
 		Twox64Concat,
 		BlockNumberFor<T>,
-		BoundedVec<JobId, ConstU32<{ audits::AUDIT_DRAWS_PER_BLOCK }>>,
+		BoundedVec<Draw, ConstU32<{ audits::DRAWS_PER_BLOCK }>>,
 		ValueQuery,
 	>;
 
-	/// The first block whose audit draws may not be full yet.
+	/// The first block whose draws may not be full yet.
 	#[pallet::storage]
-	pub type NextAuditSlot<T: Config> = StorageValue<_, BlockNumberFor<T>, ValueQuery>;
+	pub type NextDrawSlot<T: Config> = StorageValue<_, BlockNumberFor<T>, ValueQuery>;
 
 	/// Jobs a verifier was drawn to audit and has not yet answered.
 	#[pallet::storage]
@@ -779,6 +779,14 @@ pub mod pallet {
 			/// The verifier.
 			verifier: T::AccountId,
 		},
+		/// An uploaded model awaits admission; its committee is drawn at
+		/// `draw_at`.
+		AdmissionScheduled {
+			/// The model.
+			model: ModelId,
+			/// Block in which the committee is drawn.
+			draw_at: BlockNumberFor<T>,
+		},
 		/// A verifier was drawn to audit a job's result.
 		AuditorDrawn {
 			/// The job.
@@ -967,7 +975,7 @@ pub mod pallet {
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
 		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
-			Self::process_deadlines(now).saturating_add(Self::process_audit_draws(now))
+			Self::process_deadlines(now).saturating_add(Self::process_draws(now))
 		}
 
 		fn offchain_worker(now: BlockNumberFor<T>) {
@@ -1020,7 +1028,7 @@ pub mod pallet {
 						.saturating_mul(scheduler::REASSIGNMENTS_PER_BLOCK.into()),
 				)
 				.saturating_add(
-					Pallet::<T>::draw_weight().saturating_mul(audits::AUDIT_DRAWS_PER_BLOCK.into()),
+					Pallet::<T>::draw_weight().saturating_mul(audits::DRAWS_PER_BLOCK.into()),
 				);
 			assert!(
 				worst.all_lte(T::BlockWeights::get().max_block / 4),

@@ -359,12 +359,19 @@ pub fn upload_pending(id: ModelId, bytes: &[u8], outputs: u32) {
 
 /// Has a quorum of `model`'s admission committee vote to admit it.
 pub fn admit(model: ModelId) {
+	drawn_admission(model);
 	let committee = Admissions::<Test>::get(model).expect("admission under way").committee;
 	for m in committee.iter().take(2) {
 		Inference::submit_admission_vote(RuntimeOrigin::signed(*m), model, AdmissionVote::Admit)
 			.unwrap();
 	}
 	assert!(Registry::is_active(&model), "admitted");
+}
+
+/// Draws `model`'s admission committee now, as its scheduled draw would
+/// (the tests' randomness is as good in this block as in a later one).
+pub fn drawn_admission(model: ModelId) {
+	Inference::draw_admission(model);
 }
 
 fn tensors(name: &str, values: &[f32], rows: u32) -> Vec<u8> {

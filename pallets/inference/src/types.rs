@@ -226,6 +226,26 @@ pub enum JobStatus {
 	Failed(FailReason),
 }
 
+/// A draw that waits for randomness of a later block ([`crate::Draws`]).
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+)]
+pub enum Draw {
+	/// Whether a job's result is audited, and by whom.
+	Audit(JobId),
+	/// The first admission committee of an uploaded model.
+	Admission(ModelId),
+}
+
 /// Whether a job's result is audited, and by whom.
 #[derive(
 	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,

@@ -25,6 +25,16 @@ fn pending(bytes: &[u8]) -> ModelId {
 	};
 	assert_ok!(Registry::register(RuntimeOrigin::signed(PUBLISHER), id, s));
 	upload_pending(id, bytes, 3);
+	// Nobody, the publisher included, knows the committee at upload: it is
+	// drawn DRAW_DELAY blocks later.
+	let draw_at = System::block_number() + DRAW_DELAY as u64;
+	assert!(events().contains(&Event::AdmissionScheduled { model: id, draw_at }));
+	assert!(Admissions::<Test>::get(id).unwrap().committee.is_empty());
+	assert_noop!(
+		Inference::retry_admission(RuntimeOrigin::signed(PUBLISHER), id),
+		Error::<Test>::AdmissionNotDue
+	);
+	run_to_block(draw_at);
 	id
 }
 
@@ -58,7 +68,7 @@ fn an_uploaded_model_takes_jobs_only_once_a_quorum_admits_it() {
 		assert!(events().contains(&Event::AdmissionStarted {
 			model,
 			committee: admission.committee.to_vec(),
-			deadline: 1 + DISPUTE_PERIOD
+			deadline: 1 + DRAW_DELAY as u64 + DISPUTE_PERIOD
 		}));
 		let job = || try_submit(model);
 		assert_noop!(job(), Error::<Test>::ModelNotActive);
@@ -167,7 +177,7 @@ fn silent_admission_members_are_replaced_after_the_deadline() {
 		// The voter stays; the only verifier left that was not silent fills in.
 		assert_eq!(renewed.committee[0], committee[0]);
 		assert!(renewed.committee.iter().all(|m| m == &committee[0] || !committee.contains(m)));
-		assert!(AdmissionDuties::<Test>::get(committee[1]).is_empty());
+		assert!(!AdmissionDuties::<Test>::get(committee[1]).contains(&model));
 		assert_ok!(Inference::withdraw_verifier(RuntimeOrigin::signed(committee[1])));
 		let fresh = renewed.committee[1];
 		assert_ok!(admission_vote(model, fresh, AdmissionVote::Admit));
