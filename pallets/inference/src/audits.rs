@@ -51,17 +51,20 @@ impl<T: Config> Pallet<T> {
 
 	/// Runs the draws due in block `now`.
 	pub(crate) fn process_draws(now: BlockNumberFor<T>) -> Weight {
-		let due = Draws::<T>::take(now);
-		let n = due.len() as u32;
-		for draw in due {
+		let mut weight = T::DbWeight::get().reads_writes(1, 1);
+		for draw in Draws::<T>::take(now) {
 			match draw {
-				Draw::Audit(job) => Self::draw_audit(job),
-				Draw::Admission(model) => Self::draw_admission(model),
+				Draw::Audit(job) => {
+					Self::draw_audit(job);
+					weight.saturating_accrue(T::WeightInfo::draw_audit());
+				}
+				Draw::Admission(model) => {
+					Self::draw_admission(model);
+					weight.saturating_accrue(Self::draw_weight());
+				}
 			}
 		}
-		T::DbWeight::get()
-			.reads_writes(1, 1)
-			.saturating_add(Self::draw_weight().saturating_mul(n.into()))
+		weight
 	}
 
 	/// Decides whether `job` is audited and by whom.

@@ -313,6 +313,113 @@ mod benchmarks {
 	}
 
 	#[benchmark]
+	fn resume_verifier() {
+		let verifier = verifiers::<T>(1).remove(0);
+		Verifiers::<T>::mutate(&verifier, |v| {
+			v.as_mut().unwrap().missed = T::MaxMissedDuties::get()
+		});
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(verifier.clone()));
+
+		assert_eq!(Verifiers::<T>::get(verifier).unwrap().missed, 0);
+	}
+
+	/// The last commitment, which opens reveals (and schedules their deadline).
+	#[benchmark]
+	fn commit_verdict() {
+		let model = model::<T>(4, 4);
+		executors::<T>(1);
+		verifiers::<T>(T::CommitteeSize::get());
+		let (job, _) = job_with_result::<T>(model, 4);
+		let challenger = funded::<T>("challenger", 0);
+		Pallet::<T>::challenge(RawOrigin::Signed(challenger).into(), job, T::ChallengeBond::get())
+			.unwrap();
+		let committee = drawn::<T>(job);
+		let findings = vec![Finding::ModelFault; committee.len()];
+		let last = committee.len() - 1;
+		commit_all::<T>(job, &committee[..last], &findings[..last]);
+		let member = committee[last].clone();
+		let c = Pallet::<T>::verdict_commitment(job, &member, &findings[last], &SALT);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(member), job, c);
+
+		assert!(Disputes::<T>::get(job).unwrap().revealing);
+	}
+
+	/// A stalled dispute ended by anyone: refund, bond released.
+	#[benchmark]
+	fn end_dispute() {
+		let model = model::<T>(4, 4);
+		executors::<T>(1);
+		verifiers::<T>(T::CommitteeSize::get());
+		let (job, _) = job_with_result::<T>(model, 4);
+		let challenger = funded::<T>("challenger", 0);
+		Pallet::<T>::challenge(
+			RawOrigin::Signed(challenger.clone()).into(),
+			job,
+			T::ChallengeBond::get(),
+		)
+		.unwrap();
+		drawn::<T>(job);
+		Disputes::<T>::mutate(job, |d| d.as_mut().unwrap().stalled = true);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(challenger), job);
+
+		assert!(!Disputes::<T>::contains_key(job));
+	}
+
+	#[benchmark]
+	fn submit_audit() {
+		let model = model::<T>(4, 4);
+		executors::<T>(1);
+		let auditor = verifiers::<T>(1).remove(0);
+		let (job, _) = job_with_result::<T>(model, 4);
+		Jobs::<T>::mutate(job, |j| {
+			j.as_mut().unwrap().audit = AuditState::Selected(auditor.clone())
+		});
+		AuditDuties::<T>::mutate(&auditor, |d| d.try_push(job).unwrap());
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(auditor.clone()), job);
+
+		assert_eq!(Jobs::<T>::get(job).unwrap().audit, AuditState::Passed(auditor));
+	}
+
+	#[benchmark]
+	fn set_audit_rate() -> Result<(), BenchmarkError> {
+		let model = model::<T>(4, 4);
+		let origin =
+			T::ForceOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+
+		#[extrinsic_call]
+		_(origin as T::RuntimeOrigin, Some(model), Some(Perbill::one()));
+
+		assert_eq!(Pallet::<T>::audit_rate(&model), Perbill::one());
+		Ok(())
+	}
+
+	/// One draw of `on_initialize`'s queue: an audit selected at rate 1
+	/// among `MaxVerifiers` verifiers.
+	#[benchmark]
+	fn draw_audit() {
+		let model = model::<T>(4, 4);
+		executors::<T>(1);
+		verifiers::<T>(T::MaxVerifiers::get());
+		let (job, _) = job_with_result::<T>(model, 4);
+		AuditRate::<T>::put(Perbill::one());
+
+		#[block]
+		{
+			Pallet::<T>::draw_audit(job);
+		}
+
+		assert!(matches!(Jobs::<T>::get(job).unwrap().audit, AuditState::Selected(_)));
+	}
+
+	#[benchmark]
 	fn resume_executor() {
 		let executor = executors::<T>(1).remove(0);
 		Executors::<T>::mutate(&executor, |e| {

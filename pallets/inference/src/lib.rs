@@ -1028,7 +1028,9 @@ pub mod pallet {
 						.saturating_mul(scheduler::REASSIGNMENTS_PER_BLOCK.into()),
 				)
 				.saturating_add(
-					Pallet::<T>::draw_weight().saturating_mul(audits::DRAWS_PER_BLOCK.into()),
+					Pallet::<T>::draw_weight()
+						.max(T::WeightInfo::draw_audit())
+						.saturating_mul(audits::DRAWS_PER_BLOCK.into()),
 				);
 			assert!(
 				worst.all_lte(T::BlockWeights::get().max_block / 4),
@@ -1158,7 +1160,7 @@ pub mod pallet {
 		/// member, the finding and a secret salt. Reveals open once every
 		/// seated member has committed.
 		#[pallet::call_index(22)]
-		#[pallet::weight(T::WeightInfo::submit_verdict(1))]
+		#[pallet::weight(T::WeightInfo::commit_verdict())]
 		pub fn commit_verdict(
 			origin: OriginFor<T>,
 			job: JobId,
@@ -1255,7 +1257,7 @@ pub mod pallet {
 		/// nobody is slashed. Anyone may call it, so no dispute stays open
 		/// for want of governance.
 		#[pallet::call_index(18)]
-		#[pallet::weight(T::WeightInfo::resolve().saturating_add(T::OnSettled::max_weight()))]
+		#[pallet::weight(T::WeightInfo::end_dispute().saturating_add(T::OnSettled::max_weight()))]
 		pub fn end_dispute(origin: OriginFor<T>, job: JobId) -> DispatchResult {
 			Self::do_end_dispute(ensure_signed(origin)?, job)
 		}
@@ -1263,7 +1265,7 @@ pub mod pallet {
 		/// A suspended verifier (it let `MaxMissedDuties` dispute duties pass
 		/// in a row) is drawn into committees again.
 		#[pallet::call_index(19)]
-		#[pallet::weight(T::WeightInfo::resume_executor())]
+		#[pallet::weight(T::WeightInfo::resume_verifier())]
 		pub fn resume_verifier(origin: OriginFor<T>) -> DispatchResult {
 			Self::do_resume_verifier(ensure_signed(origin)?)
 		}
@@ -1272,7 +1274,7 @@ pub mod pallet {
 		/// Free for the auditor (`Pays::No`). An auditor that disagrees
 		/// challenges the job instead ([`Pallet::challenge`]).
 		#[pallet::call_index(20)]
-		#[pallet::weight(T::WeightInfo::resume_executor())]
+		#[pallet::weight(T::WeightInfo::submit_audit())]
 		pub fn submit_audit(origin: OriginFor<T>, job: JobId) -> DispatchResultWithPostInfo {
 			Self::do_submit_audit(ensure_signed(origin)?, job)?;
 			Ok(Pays::No.into())
@@ -1283,7 +1285,7 @@ pub mod pallet {
 		/// the default (for a model: the chain-wide rate; chain-wide:
 		/// `DefaultAuditRate`).
 		#[pallet::call_index(21)]
-		#[pallet::weight(T::WeightInfo::resume_executor())]
+		#[pallet::weight(T::WeightInfo::set_audit_rate())]
 		pub fn set_audit_rate(
 			origin: OriginFor<T>,
 			model: Option<ModelId>,
