@@ -137,10 +137,7 @@ impl<T: Config> Pallet<T> {
 		if let Some(decided) = decided_by {
 			for (m, v) in dispute.votes.iter() {
 				if *v != decided {
-					let stake = Self::stake_of(Staker::Verifier, m);
-					let credit =
-						Self::slash_stake(Staker::Verifier, m, T::MinorityPenalty::get() * stake);
-					Self::to_treasury(credit);
+					Self::penalise_verifier(m, T::MinorityPenalty::get());
 				}
 			}
 		}
@@ -234,10 +231,7 @@ impl<T: Config> Pallet<T> {
 			.collect();
 		if dispute.round > 0 {
 			for m in &removed {
-				let stake = Self::stake_of(Staker::Verifier, m);
-				let credit =
-					Self::slash_stake(Staker::Verifier, m, T::VerifierPenalty::get() * stake);
-				Self::to_treasury(credit);
+				Self::penalise_verifier(m, T::VerifierPenalty::get());
 				Self::note_duty(m, true);
 				Duties::<T>::mutate(m, |d| d.retain(|x| *x != job));
 				// Bounded by every seat of every round.

@@ -239,4 +239,12 @@ impl<T: Config> Pallet<T> {
 			}
 		});
 	}
+
+	/// Slashes `share` of verifier `who`'s stake to the treasury (a missed
+	/// round, a vote against a deciding quorum).
+	pub(crate) fn penalise_verifier(who: &T::AccountId, share: Perbill) {
+		let stake = Self::stake_of(Staker::Verifier, who);
+		let credit = Self::slash_stake(Staker::Verifier, who, share * stake);
+		Self::to_treasury(credit);
+	}
 }
