@@ -52,3 +52,11 @@ print("|---|---|---|")
 for a in [0.10, 0.20, 0.33, 0.50]:
     p = capture(a)
     print(f"| {a:.2f} | {p:.3f} | {1 - (1 - p) ** 2:.3f} |")
+
+print()
+print("| AuditRate | expected loss per lie (fee saved: 0.02 VRT) | P(a liar escapes 10 lies) | P(escapes 100 lies) |")
+print("|---|---|---|---|")
+FEE = 0.02 * VRT
+for rate in [0.001, 0.01, 0.05, 0.10, 0.25, 1.0]:
+    loss = rate * EXECUTOR_SLASH * EXECUTOR_STAKE
+    print(f"| {rate:g} | {loss:.2f} VRT ({loss / FEE:,.0f}x the fee) | {(1 - rate) ** 10:.3f} | {(1 - rate) ** 100:.2e} |")
