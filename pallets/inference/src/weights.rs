@@ -2,14 +2,14 @@
 //! (benchmark CLI 64.0.0) on 2026-11-26.
 //!
 //! Steps: 10, repeat: 3, wasm execution: Compiled.
-//! Machine: `vm`, CPU `AMD EPYC`. Regenerate with `scripts/benchmark-weights`.
+//! Machine: `vm`, CPU `Intel(R) Xeon(R) Processor`. Regenerate with `scripts/benchmark-weights`.
 //!
 //! Command:
-//!   /root/.cache/verity/target/debug/verity-node
+//!   /root/.cache/verity/bench-target/debug/verity-node
 //!   benchmark
 //!   pallet
 //!   --runtime
-//!   /root/.cache/verity/target/benchmark-runtime.wasm
+//!   /root/.cache/verity/bench-target/benchmark-runtime.wasm
 //!   --genesis-builder
 //!   none
 //!   --pallet
@@ -40,14 +40,20 @@ pub trait WeightInfo {
 	fn register_executor() -> Weight;
 	fn top_up_executor() -> Weight;
 	fn unbond_executor() -> Weight;
-	fn set_capacity() -> Weight;
-	fn resume_executor() -> Weight;
 	fn withdraw_executor() -> Weight;
 	fn register_verifier() -> Weight;
 	fn unbond_verifier() -> Weight;
 	fn withdraw_verifier() -> Weight;
 	fn submit_job(i: u32, e: u32, ) -> Weight;
 	fn decline_job(e: u32, ) -> Weight;
+	fn set_capacity() -> Weight;
+	fn resume_verifier() -> Weight;
+	fn commit_verdict() -> Weight;
+	fn end_dispute() -> Weight;
+	fn submit_audit() -> Weight;
+	fn set_audit_rate() -> Weight;
+	fn draw_audit() -> Weight;
+	fn resume_executor() -> Weight;
 	fn submit_result(o: u32, ) -> Weight;
 	fn challenge(v: u32, ) -> Weight;
 	fn submit_verdict(o: u32, ) -> Weight;
@@ -55,295 +61,324 @@ pub trait WeightInfo {
 	fn submit_admission_vote() -> Weight;
 	fn on_initialize(s: u32, b: u32, ) -> Weight;
 	fn on_initialize_pending(p: u32, ) -> Weight;
-	fn resume_verifier() -> Weight;
-	fn commit_verdict() -> Weight;
-	fn end_dispute() -> Weight;
-	fn submit_audit() -> Weight;
-	fn set_audit_rate() -> Weight;
-	fn draw_audit() -> Weight;
 }
 
 /// Measured weights, with the runtime's database weights.
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn register_executor() -> Weight {
-		// Minimum execution time: 1_054_671_000 ps.
-		Weight::from_parts(1_584_120_000, 4048)
+		// Minimum execution time: 556_797_000 ps.
+		Weight::from_parts(708_065_000, 4056)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	fn top_up_executor() -> Weight {
-		// Minimum execution time: 883_491_000 ps.
-		Weight::from_parts(1_006_310_000, 4048)
+		// Minimum execution time: 454_029_000 ps.
+		Weight::from_parts(614_952_000, 4056)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
-	/// Provisional until `scripts/benchmark-weights` runs the
-	/// `set_capacity` benchmark: one executor record changed, as a top-up.
-	fn set_capacity() -> Weight {
-		Self::top_up_executor()
-	}
-	/// Provisional until `scripts/benchmark-weights` runs the
-	/// `resume_executor` benchmark: one executor record changed, as a top-up.
-	fn resume_executor() -> Weight {
-		Self::top_up_executor()
-	}
-	// Benchmarked (`benchmarking.rs`) but not yet measured: borrowed from the
-	// closest measured call until `scripts/benchmark-weights` runs again.
-	fn resume_verifier() -> Weight {
-		Self::resume_executor()
-	}
-	fn commit_verdict() -> Weight {
-		Self::submit_verdict(1)
-	}
-	fn end_dispute() -> Weight {
-		Self::resolve()
-	}
-	fn submit_audit() -> Weight {
-		Self::resume_executor()
-	}
-	fn set_audit_rate() -> Weight {
-		Self::resume_executor()
-	}
-	fn draw_audit() -> Weight {
-		Self::challenge(64)
-	}
 	fn unbond_executor() -> Weight {
-		// Minimum execution time: 342_640_000 ps.
-		Weight::from_parts(383_187_000, 4048)
+		// Minimum execution time: 231_131_000 ps.
+		Weight::from_parts(301_115_000, 4056)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	fn withdraw_executor() -> Weight {
-		// Minimum execution time: 790_046_000 ps.
-		Weight::from_parts(898_960_000, 5563)
+		// Minimum execution time: 378_507_000 ps.
+		Weight::from_parts(477_679_000, 5563)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	fn register_verifier() -> Weight {
-		// Minimum execution time: 1_014_004_000 ps.
-		Weight::from_parts(1_101_207_000, 3622)
+		// Minimum execution time: 555_932_000 ps.
+		Weight::from_parts(699_192_000, 3640)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	fn unbond_verifier() -> Weight {
-		// Minimum execution time: 353_560_000 ps.
-		Weight::from_parts(432_228_000, 3535)
+		// Minimum execution time: 235_201_000 ps.
+		Weight::from_parts(304_994_000, 3538)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	fn withdraw_verifier() -> Weight {
-		// Minimum execution time: 789_455_000 ps.
-		Weight::from_parts(867_891_000, 4027)
-			.saturating_add(T::DbWeight::get().reads(4_u64))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
+		// Minimum execution time: 402_476_000 ps.
+		Weight::from_parts(565_277_000, 5563)
+			.saturating_add(T::DbWeight::get().reads(5_u64))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// `i` in `[1, 262128]`.
 	/// `e` in `[1, 64]`.
 	fn submit_job(i: u32, e: u32, ) -> Weight {
-		// Minimum execution time: 2_563_009_000 ps.
-		Weight::from_parts(1_452_661_677, 7159)
-			.saturating_add(Weight::from_parts(6_603, 0).saturating_mul(i.into()))
-			.saturating_add(Weight::from_parts(109_811_802, 0).saturating_mul(e.into()))
-			.saturating_add(T::DbWeight::get().reads(8_u64))
+		// Minimum execution time: 2_327_498_000 ps.
+		Weight::from_parts(541_787_377, 7163)
+			.saturating_add(Weight::from_parts(8_806, 0).saturating_mul(i.into()))
+			.saturating_add(Weight::from_parts(67_119_610, 0).saturating_mul(e.into()))
+			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(e.into())))
-			.saturating_add(T::DbWeight::get().writes(8_u64))
+			.saturating_add(T::DbWeight::get().writes(9_u64))
 			.saturating_add(Weight::from_parts(0, 4573).saturating_mul(e.into()))
 	}
-	/// `o` in `[1, 65520]`.
-	/// Provisional until `scripts/benchmark-weights` runs the `decline_job`
-	/// benchmark: a submission's executor scan with the smallest input.
+	/// `e` in `[2, 64]`.
 	fn decline_job(e: u32, ) -> Weight {
-		Self::submit_job(1, e)
+		// Minimum execution time: 361_530_000 ps.
+		Weight::from_parts(301_304_078, 4503)
+			.saturating_add(Weight::from_parts(56_179_968, 0).saturating_mul(e.into()))
+			.saturating_add(T::DbWeight::get().reads(5_u64))
+			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(e.into())))
+			.saturating_add(T::DbWeight::get().writes(5_u64))
+			.saturating_add(Weight::from_parts(0, 4573).saturating_mul(e.into()))
 	}
-	fn submit_result(o: u32, ) -> Weight {
-		// Minimum execution time: 447_006_000 ps.
-		Weight::from_parts(538_313_762, 7159)
-			.saturating_add(Weight::from_parts(13_590, 0).saturating_mul(o.into()))
+	fn set_capacity() -> Weight {
+		// Minimum execution time: 94_977_000 ps.
+		Weight::from_parts(147_924_000, 4056)
+			.saturating_add(T::DbWeight::get().reads(1_u64))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+	}
+	fn resume_verifier() -> Weight {
+		// Minimum execution time: 94_696_000 ps.
+		Weight::from_parts(136_652_000, 3538)
+			.saturating_add(T::DbWeight::get().reads(1_u64))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+	}
+	fn commit_verdict() -> Weight {
+		// Minimum execution time: 225_749_000 ps.
+		Weight::from_parts(351_386_000, 4503)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
+	fn end_dispute() -> Weight {
+		// Minimum execution time: 1_026_163_000 ps.
+		Weight::from_parts(1_375_761_000, 10101)
+			.saturating_add(T::DbWeight::get().reads(12_u64))
+			.saturating_add(T::DbWeight::get().writes(14_u64))
+	}
+	fn submit_audit() -> Weight {
+		// Minimum execution time: 167_401_000 ps.
+		Weight::from_parts(248_654_000, 4027)
+			.saturating_add(T::DbWeight::get().reads(2_u64))
+			.saturating_add(T::DbWeight::get().writes(2_u64))
+	}
+	fn set_audit_rate() -> Weight {
+		// Minimum execution time: 72_804_000 ps.
+		Weight::from_parts(107_666_000, 0)
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+	}
+	fn draw_audit() -> Weight {
+		// Minimum execution time: 2_739_444_000 ps.
+		Weight::from_parts(3_830_970_000, 195358)
+			.saturating_add(T::DbWeight::get().reads(134_u64))
+			.saturating_add(T::DbWeight::get().writes(2_u64))
+	}
+	fn resume_executor() -> Weight {
+		// Minimum execution time: 90_870_000 ps.
+		Weight::from_parts(144_063_000, 4056)
+			.saturating_add(T::DbWeight::get().reads(1_u64))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+	}
+	/// `o` in `[1, 65520]`.
+	fn submit_result(o: u32, ) -> Weight {
+		// Minimum execution time: 306_589_000 ps.
+		Weight::from_parts(454_374_080, 7163)
+			.saturating_add(Weight::from_parts(10_028, 0).saturating_mul(o.into()))
+			.saturating_add(T::DbWeight::get().reads(8_u64))
+			.saturating_add(T::DbWeight::get().writes(7_u64))
+	}
 	/// `v` in `[3, 64]`.
 	fn challenge(v: u32, ) -> Weight {
-		// Minimum execution time: 1_624_635_000 ps.
-		Weight::from_parts(1_470_803_379, 4503)
-			.saturating_add(Weight::from_parts(132_706_583, 0).saturating_mul(v.into()))
-			.saturating_add(T::DbWeight::get().reads(6_u64))
+		// Minimum execution time: 649_135_000 ps.
+		Weight::from_parts(858_965_648, 4503)
+			.saturating_add(Weight::from_parts(54_514_254, 0).saturating_mul(v.into()))
+			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(v.into())))
-			.saturating_add(T::DbWeight::get().writes(8_u64))
+			.saturating_add(T::DbWeight::get().writes(5_u64))
 			.saturating_add(Weight::from_parts(0, 3037).saturating_mul(v.into()))
 	}
 	/// `o` in `[1, 65520]`.
 	fn submit_verdict(o: u32, ) -> Weight {
-		// Minimum execution time: 577_169_000 ps.
-		Weight::from_parts(802_399_009, 265629)
-			.saturating_add(Weight::from_parts(31_468, 0).saturating_mul(o.into()))
-			.saturating_add(T::DbWeight::get().reads(5_u64))
-			.saturating_add(T::DbWeight::get().writes(2_u64))
-	}
-	/// Provisional until `scripts/benchmark-weights` runs the
-	/// `submit_admission_vote` benchmark: a deciding vote with its slash.
-	fn submit_admission_vote() -> Weight {
-		Self::resolve()
+		// Minimum execution time: 392_210_000 ps.
+		Weight::from_parts(494_659_087, 530286)
+			.saturating_add(Weight::from_parts(19_995, 0).saturating_mul(o.into()))
+			.saturating_add(T::DbWeight::get().reads(8_u64))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	fn resolve() -> Weight {
-		// Minimum execution time: 4_011_216_000 ps.
-		Weight::from_parts(5_077_698_000, 265629)
-			.saturating_add(T::DbWeight::get().reads(20_u64))
-			.saturating_add(T::DbWeight::get().writes(18_u64))
+		// Minimum execution time: 1_904_556_000 ps.
+		Weight::from_parts(2_621_084_000, 530286)
+			.saturating_add(T::DbWeight::get().reads(23_u64))
+			.saturating_add(T::DbWeight::get().writes(22_u64))
+	}
+	fn submit_admission_vote() -> Weight {
+		// Minimum execution time: 371_177_000 ps.
+		Weight::from_parts(535_808_000, 7163)
+			.saturating_add(T::DbWeight::get().reads(5_u64))
+			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 	/// `s` in `[0, 128]`.
 	/// `b` in `[1, 64]`.
 	fn on_initialize(s: u32, b: u32, ) -> Weight {
-		// Minimum execution time: 2_235_628_000 ps.
-		Weight::from_parts(2_235_628_000, 11402)
-			.saturating_add(Weight::from_parts(2_186_509_835, 0).saturating_mul(s.into()))
-			.saturating_add(Weight::from_parts(126_906_932, 0).saturating_mul(b.into()))
-			.saturating_add(T::DbWeight::get().reads(6_u64))
+		// Minimum execution time: 1_064_040_000 ps.
+		Weight::from_parts(1_064_040_000, 11402)
+			.saturating_add(Weight::from_parts(890_274_416, 0).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(86_532_369, 0).saturating_mul(b.into()))
+			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(b.into())))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
-			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(s.into())))
+			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(s.into())))
 			.saturating_add(Weight::from_parts(0, 3519).saturating_mul(b.into()))
-			.saturating_add(Weight::from_parts(0, 2696).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(0, 2729).saturating_mul(s.into()))
 	}
 	/// `p` in `[10, 100000]`.
 	fn on_initialize_pending(p: u32, ) -> Weight {
-		// Minimum execution time: 236_836_710_000 ps.
-		Weight::from_parts(282_325_578_407, 346078)
-			.saturating_add(Weight::from_parts(598_429, 0).saturating_mul(p.into()))
-			.saturating_add(T::DbWeight::get().reads(139_u64))
-			.saturating_add(T::DbWeight::get().writes(138_u64))
+		// Minimum execution time: 108_590_765_000 ps.
+		Weight::from_parts(129_612_990_766, 350302)
+			.saturating_add(Weight::from_parts(42_536, 0).saturating_mul(p.into()))
+			.saturating_add(T::DbWeight::get().reads(140_u64))
+			.saturating_add(T::DbWeight::get().writes(266_u64))
 	}
 }
 
 /// The same measurements with RocksDB's database weights, for tests.
 impl WeightInfo for () {
 	fn register_executor() -> Weight {
-		Weight::from_parts(1_584_120_000, 4048)
+		Weight::from_parts(708_065_000, 4056)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn top_up_executor() -> Weight {
-		Weight::from_parts(1_006_310_000, 4048)
+		Weight::from_parts(614_952_000, 4056)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
-	/// Provisional until `scripts/benchmark-weights` runs the
-	/// `set_capacity` benchmark: one executor record changed, as a top-up.
-	fn set_capacity() -> Weight {
-		Self::top_up_executor()
-	}
-	/// Provisional until `scripts/benchmark-weights` runs the
-	/// `resume_executor` benchmark: one executor record changed, as a top-up.
-	fn resume_executor() -> Weight {
-		Self::top_up_executor()
-	}
-	// Benchmarked (`benchmarking.rs`) but not yet measured: borrowed from the
-	// closest measured call until `scripts/benchmark-weights` runs again.
-	fn resume_verifier() -> Weight {
-		Self::resume_executor()
-	}
-	fn commit_verdict() -> Weight {
-		Self::submit_verdict(1)
-	}
-	fn end_dispute() -> Weight {
-		Self::resolve()
-	}
-	fn submit_audit() -> Weight {
-		Self::resume_executor()
-	}
-	fn set_audit_rate() -> Weight {
-		Self::resume_executor()
-	}
-	fn draw_audit() -> Weight {
-		Self::challenge(64)
-	}
 	fn unbond_executor() -> Weight {
-		Weight::from_parts(383_187_000, 4048)
+		Weight::from_parts(301_115_000, 4056)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn withdraw_executor() -> Weight {
-		Weight::from_parts(898_960_000, 5563)
+		Weight::from_parts(477_679_000, 5563)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
-			.saturating_add(RocksDbWeight::get().writes(3_u64))
+			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn register_verifier() -> Weight {
-		Weight::from_parts(1_101_207_000, 3622)
+		Weight::from_parts(699_192_000, 3640)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn unbond_verifier() -> Weight {
-		Weight::from_parts(432_228_000, 3535)
+		Weight::from_parts(304_994_000, 3538)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn withdraw_verifier() -> Weight {
-		Weight::from_parts(867_891_000, 4027)
-			.saturating_add(RocksDbWeight::get().reads(4_u64))
-			.saturating_add(RocksDbWeight::get().writes(3_u64))
+		Weight::from_parts(565_277_000, 5563)
+			.saturating_add(RocksDbWeight::get().reads(5_u64))
+			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn submit_job(i: u32, e: u32, ) -> Weight {
-		Weight::from_parts(1_452_661_677, 7159)
-			.saturating_add(Weight::from_parts(6_603, 0).saturating_mul(i.into()))
-			.saturating_add(Weight::from_parts(109_811_802, 0).saturating_mul(e.into()))
-			.saturating_add(RocksDbWeight::get().reads(8_u64))
+		Weight::from_parts(541_787_377, 7163)
+			.saturating_add(Weight::from_parts(8_806, 0).saturating_mul(i.into()))
+			.saturating_add(Weight::from_parts(67_119_610, 0).saturating_mul(e.into()))
+			.saturating_add(RocksDbWeight::get().reads(9_u64))
 			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(e.into())))
-			.saturating_add(RocksDbWeight::get().writes(8_u64))
+			.saturating_add(RocksDbWeight::get().writes(9_u64))
 			.saturating_add(Weight::from_parts(0, 4573).saturating_mul(e.into()))
 	}
-	/// Provisional until `scripts/benchmark-weights` runs the `decline_job`
-	/// benchmark: a submission's executor scan with the smallest input.
 	fn decline_job(e: u32, ) -> Weight {
-		Self::submit_job(1, e)
+		Weight::from_parts(301_304_078, 4503)
+			.saturating_add(Weight::from_parts(56_179_968, 0).saturating_mul(e.into()))
+			.saturating_add(RocksDbWeight::get().reads(5_u64))
+			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(e.into())))
+			.saturating_add(RocksDbWeight::get().writes(5_u64))
+			.saturating_add(Weight::from_parts(0, 4573).saturating_mul(e.into()))
 	}
-	fn submit_result(o: u32, ) -> Weight {
-		Weight::from_parts(538_313_762, 7159)
-			.saturating_add(Weight::from_parts(13_590, 0).saturating_mul(o.into()))
+	fn set_capacity() -> Weight {
+		Weight::from_parts(147_924_000, 4056)
+			.saturating_add(RocksDbWeight::get().reads(1_u64))
+			.saturating_add(RocksDbWeight::get().writes(1_u64))
+	}
+	fn resume_verifier() -> Weight {
+		Weight::from_parts(136_652_000, 3538)
+			.saturating_add(RocksDbWeight::get().reads(1_u64))
+			.saturating_add(RocksDbWeight::get().writes(1_u64))
+	}
+	fn commit_verdict() -> Weight {
+		Weight::from_parts(351_386_000, 4503)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
+	fn end_dispute() -> Weight {
+		Weight::from_parts(1_375_761_000, 10101)
+			.saturating_add(RocksDbWeight::get().reads(12_u64))
+			.saturating_add(RocksDbWeight::get().writes(14_u64))
+	}
+	fn submit_audit() -> Weight {
+		Weight::from_parts(248_654_000, 4027)
+			.saturating_add(RocksDbWeight::get().reads(2_u64))
+			.saturating_add(RocksDbWeight::get().writes(2_u64))
+	}
+	fn set_audit_rate() -> Weight {
+		Weight::from_parts(107_666_000, 0)
+			.saturating_add(RocksDbWeight::get().writes(1_u64))
+	}
+	fn draw_audit() -> Weight {
+		Weight::from_parts(3_830_970_000, 195358)
+			.saturating_add(RocksDbWeight::get().reads(134_u64))
+			.saturating_add(RocksDbWeight::get().writes(2_u64))
+	}
+	fn resume_executor() -> Weight {
+		Weight::from_parts(144_063_000, 4056)
+			.saturating_add(RocksDbWeight::get().reads(1_u64))
+			.saturating_add(RocksDbWeight::get().writes(1_u64))
+	}
+	fn submit_result(o: u32, ) -> Weight {
+		Weight::from_parts(454_374_080, 7163)
+			.saturating_add(Weight::from_parts(10_028, 0).saturating_mul(o.into()))
+			.saturating_add(RocksDbWeight::get().reads(8_u64))
+			.saturating_add(RocksDbWeight::get().writes(7_u64))
+	}
 	fn challenge(v: u32, ) -> Weight {
-		Weight::from_parts(1_470_803_379, 4503)
-			.saturating_add(Weight::from_parts(132_706_583, 0).saturating_mul(v.into()))
-			.saturating_add(RocksDbWeight::get().reads(6_u64))
+		Weight::from_parts(858_965_648, 4503)
+			.saturating_add(Weight::from_parts(54_514_254, 0).saturating_mul(v.into()))
+			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(v.into())))
-			.saturating_add(RocksDbWeight::get().writes(8_u64))
+			.saturating_add(RocksDbWeight::get().writes(5_u64))
 			.saturating_add(Weight::from_parts(0, 3037).saturating_mul(v.into()))
 	}
 	fn submit_verdict(o: u32, ) -> Weight {
-		Weight::from_parts(802_399_009, 265629)
-			.saturating_add(Weight::from_parts(31_468, 0).saturating_mul(o.into()))
-			.saturating_add(RocksDbWeight::get().reads(5_u64))
-			.saturating_add(RocksDbWeight::get().writes(2_u64))
-	}
-	/// Provisional until `scripts/benchmark-weights` runs the
-	/// `submit_admission_vote` benchmark: a deciding vote with its slash.
-	fn submit_admission_vote() -> Weight {
-		Self::resolve()
+		Weight::from_parts(494_659_087, 530286)
+			.saturating_add(Weight::from_parts(19_995, 0).saturating_mul(o.into()))
+			.saturating_add(RocksDbWeight::get().reads(8_u64))
+			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn resolve() -> Weight {
-		Weight::from_parts(5_077_698_000, 265629)
-			.saturating_add(RocksDbWeight::get().reads(20_u64))
-			.saturating_add(RocksDbWeight::get().writes(18_u64))
+		Weight::from_parts(2_621_084_000, 530286)
+			.saturating_add(RocksDbWeight::get().reads(23_u64))
+			.saturating_add(RocksDbWeight::get().writes(22_u64))
+	}
+	fn submit_admission_vote() -> Weight {
+		Weight::from_parts(535_808_000, 7163)
+			.saturating_add(RocksDbWeight::get().reads(5_u64))
+			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn on_initialize(s: u32, b: u32, ) -> Weight {
-		Weight::from_parts(2_235_628_000, 11402)
-			.saturating_add(Weight::from_parts(2_186_509_835, 0).saturating_mul(s.into()))
-			.saturating_add(Weight::from_parts(126_906_932, 0).saturating_mul(b.into()))
-			.saturating_add(RocksDbWeight::get().reads(6_u64))
+		Weight::from_parts(1_064_040_000, 11402)
+			.saturating_add(Weight::from_parts(890_274_416, 0).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(86_532_369, 0).saturating_mul(b.into()))
+			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(b.into())))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
-			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(s.into())))
+			.saturating_add(RocksDbWeight::get().writes((2_u64).saturating_mul(s.into())))
 			.saturating_add(Weight::from_parts(0, 3519).saturating_mul(b.into()))
-			.saturating_add(Weight::from_parts(0, 2696).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(0, 2729).saturating_mul(s.into()))
 	}
 	fn on_initialize_pending(p: u32, ) -> Weight {
-		Weight::from_parts(282_325_578_407, 346078)
-			.saturating_add(Weight::from_parts(598_429, 0).saturating_mul(p.into()))
-			.saturating_add(RocksDbWeight::get().reads(139_u64))
-			.saturating_add(RocksDbWeight::get().writes(138_u64))
+		Weight::from_parts(129_612_990_766, 350302)
+			.saturating_add(Weight::from_parts(42_536, 0).saturating_mul(p.into()))
+			.saturating_add(RocksDbWeight::get().reads(140_u64))
+			.saturating_add(RocksDbWeight::get().writes(266_u64))
 	}
 }
