@@ -89,7 +89,9 @@ pub fn job_status(s: &JobStatus) -> String {
 pub fn audit_state(a: &pallet_inference::AuditState<AccountId>) -> String {
 	use pallet_inference::AuditState::*;
 	match a {
-		Undecided => "not drawn (no result yet, its draw is pending, or a vanilla job)".into(),
+		Undecided => {
+			"not drawn (no result yet, its draw pending, audits off, or a vanilla job)".into()
+		}
 		NotSelected => "not selected by the draw".into(),
 		Selected(v) => format!("{} drawn to re-execute it", account(v)),
 		Passed(v) => format!("{} re-executed it and agrees", account(v)),

@@ -295,10 +295,10 @@ impl<T: Config> Pallet<T> {
 			Err((e, batch)) if e.blame(batch) == Blame::Node => {
 				match Self::node_failure(&key) {
 					None => {
-						log::warn!(target: LOG_TARGET, "job {job}: audit: engine error {e:?} on this node; will retry")
+						log::warn!(target: LOG_TARGET, "job {job}: check: engine error {e:?} on this node; will retry")
 					}
 					Some(n) => {
-						log::error!(target: LOG_TARGET, "job {job}: audit: engine error {e:?} on this node {n} times; not auditing")
+						log::error!(target: LOG_TARGET, "job {job}: check: engine error {e:?} on this node {n} times; giving up")
 					}
 				}
 				return;

@@ -252,7 +252,8 @@ pub enum Draw {
 )]
 pub enum AuditState<AccountId> {
 	/// No result yet, its draw is pending (`DRAW_DELAY` blocks after the
-	/// result), or the job is `Vanilla` (never audited).
+	/// result), the model's audit rate was zero when the result came, or
+	/// the job is `Vanilla` (never audited).
 	Undecided,
 	/// The draw (probability `AuditRate`) passed it over.
 	NotSelected,
