@@ -1,9 +1,12 @@
 //! Alice, Bob and Charlie run `--chain local` on loopback: BABE produces
 //! blocks and GRANDPA finalizes them. On the same network (one per test
 //! binary), executors and verifiers spread over the three nodes, each node
-//! signing with its own keystore: the verifiers admit a model, a job runs,
-//! a challenge of its honest result is drawn a committee from two nodes or
-//! more, the committee confirms the executor, and finality keeps advancing.
+//! signing with its own keystore, and Bob's node started with
+//! `--inference-fault always`: the verifiers admit a model; a challenge of an
+//! honest result gets a committee across the nodes that confirms the
+//! executor; every one of Bob's wrong results is caught by an audit (nobody
+//! challenges by hand) and slashed, exactly 10 % of his stake each time; and
+//! finality keeps advancing on all three.
 
 mod common;
 
@@ -11,7 +14,10 @@ use std::{process::Command, time::Duration};
 
 use common::{
 	eventually, finalized_number, insert_inference_key,
-	market::{digits_reference, publish_digits, submit_job, wait_for_job_event, UNIT},
+	market::{
+		account_of, digits_reference, publish_digits, submit_job, wait_for_job_event,
+		wait_for_job_event_since, UNIT,
+	},
 	submit, Node,
 };
 use subxt::dynamic::{self, At, Value};
@@ -39,16 +45,28 @@ async fn three_validators_finalize() {
 	let mut alice =
 		Node::start("alice", &["--chain", "local", "--alice", "--node-key", ALICE_NODE_KEY]);
 	let bootnode = format!("/ip4/127.0.0.1/tcp/{}/p2p/{alice_peer}", alice.p2p_port);
-	let mut others: Vec<Node> = [("bob", "--bob", 2u8), ("charlie", "--charlie", 3u8)]
-		.into_iter()
-		.map(|(name, flag, key)| {
-			let node_key = format!("{:064x}", key);
-			Node::start(
-				name,
-				&["--chain", "local", flag, "--node-key", &node_key, "--bootnodes", &bootnode],
-			)
-		})
-		.collect();
+	// Bob's node lies: every result its executor (Bob) computes is wrong.
+	let mut others: Vec<Node> =
+		[("bob", "--bob", 2u8, "always"), ("charlie", "--charlie", 3u8, "none")]
+			.into_iter()
+			.map(|(name, flag, key, fault)| {
+				let node_key = format!("{:064x}", key);
+				Node::start(
+					name,
+					&[
+						"--chain",
+						"local",
+						flag,
+						"--node-key",
+						&node_key,
+						"--bootnodes",
+						&bootnode,
+						"--inference-fault",
+						fault,
+					],
+				)
+			})
+			.collect();
 
 	let (alice_rpc, _) = alice.connect(Duration::from_secs(180)).await;
 	let mut rpcs = vec![alice_rpc];
@@ -86,35 +104,106 @@ async fn three_validators_finalize() {
 	let api = subxt::OnlineClient::<subxt::PolkadotConfig>::from_rpc_client(rpcs[0].clone())
 		.await
 		.unwrap();
+	// Governance audits every result; the sudo key is Alice's.
+	let audit_all = Value::unnamed_variant(
+		"Inference",
+		[Value::named_variant(
+			"set_audit_rate",
+			[
+				("model", Value::unnamed_variant("None", [])),
+				("rate", Value::unnamed_variant("Some", [Value::u128(1_000_000_000)])),
+			],
+		)],
+	);
+	submit(&api, &dev::alice(), dynamic::transaction("Sudo", "sudo", (audit_all,))).await;
+	let bob = dev::bob().public_key().0;
+	let bob_stake_before = executor_stake(&api, bob).await;
+	let start = api.at_current_block().await.unwrap().block_number();
 	// Admission needs two of three verifiers drawn over the nodes.
 	let model = publish_digits(&api, &dev::charlie()).await;
 	let reference = digits_reference();
-	let job = submit_job(&api, &dev::eve(), model, &reference.inputs[0]).await;
-	wait_for_job_event(&api, job, "ResultSubmitted", Duration::from_secs(120)).await;
+	// Requester and challenger hold no key in any node's keystore, so that
+	// no offchain worker sends transactions with their nonces meanwhile.
+	let stash =
+		|uri: &str| subxt_signer::sr25519::Keypair::from_uri(&uri.parse().unwrap()).unwrap();
+	let (requester, challenger) = (stash("//Alice//stash"), stash("//Bob//stash"));
 
-	// Dave challenges the honest result; the committee (never Dave) is drawn
-	// two blocks later and votes from the nodes that hold its keys.
-	submit(
-		&api,
-		&dev::dave(),
-		dynamic::transaction(
-			"Inference",
-			"challenge",
-			(Value::u128(job as u128), Value::u128(10 * UNIT)),
-		),
-	)
-	.await;
-	let (drawn, _) = wait_for_job_event(&api, job, "CommitteeDrawn", Duration::from_secs(60)).await;
-	let committee: Vec<[u8; 32]> = (0..3)
-		.map(|i| common::market::account_of(drawn.at("committee").unwrap().at(i).unwrap()))
-		.collect();
-	assert!(!committee.contains(&dev::dave().public_key().0), "the challenger never judges");
+	// Jobs until both executors ran at least one (assignment is random). The
+	// first honest result is challenged at once, inside its window, by a
+	// watcher: its committee is drawn two blocks later and commits and
+	// reveals from the nodes that hold its keys.
+	let (mut honest, mut lies) = (vec![], vec![]);
+	for input in reference.inputs.iter().cycle().take(8) {
+		let job = submit_job(&api, &requester, model, input).await;
+		let (result, _) =
+			wait_for_job_event(&api, job, "ResultSubmitted", Duration::from_secs(120)).await;
+		if account_of(result.at("executor").unwrap()) == bob {
+			lies.push(job);
+		} else {
+			if honest.is_empty() {
+				submit(
+					&api,
+					&challenger,
+					dynamic::transaction(
+						"Inference",
+						"challenge",
+						(Value::u128(job as u128), Value::u128(10 * UNIT)),
+					),
+				)
+				.await;
+			}
+			honest.push(job);
+		}
+		if !honest.is_empty() && !lies.is_empty() {
+			break;
+		}
+	}
+	assert!(!honest.is_empty() && !lies.is_empty(), "both executors got jobs");
+	let job = honest[0];
+	let (drawn, _) =
+		wait_for_job_event_since(&api, job, "CommitteeDrawn", start, Duration::from_secs(60)).await;
+	let committee: Vec<[u8; 32]> =
+		(0..3).map(|i| account_of(drawn.at("committee").unwrap().at(i).unwrap())).collect();
+	let verifiers =
+		[dev::charlie(), dev::dave(), dev::eve(), dev::ferdie()].map(|k| k.public_key().0);
+	assert!(committee.iter().all(|m| verifiers.contains(m)), "genesis verifiers judge");
 	let finalized_before = finalized_number(&rpcs[0]).await;
 	let (resolved, _) =
-		wait_for_job_event(&api, job, "DisputeResolved", Duration::from_secs(180)).await;
+		wait_for_job_event_since(&api, job, "DisputeResolved", start, Duration::from_secs(180))
+			.await;
 	let outcome = subxt::ext::scale_value::stringify::to_string(resolved.at("outcome").unwrap());
 	assert!(outcome.contains("ExecutorRight"), "{outcome}");
-	wait_for_job_event(&api, job, "JobSettled", Duration::from_secs(60)).await;
+	wait_for_job_event_since(&api, job, "JobSettled", start, Duration::from_secs(60)).await;
+
+	// Bob's lies: nobody challenges by hand; each is audited, challenged by
+	// its auditor and overturned by a committee.
+	let mut end = 0;
+	for job in &lies {
+		let (resolved, _) = wait_for_job_event_since(
+			&api,
+			*job,
+			"DisputeResolved",
+			start,
+			Duration::from_secs(240),
+		)
+		.await;
+		let outcome =
+			subxt::ext::scale_value::stringify::to_string(resolved.at("outcome").unwrap());
+		assert!(outcome.contains("ExecutorWrong"), "job {job}: {outcome}");
+		let (_, failed_at) =
+			wait_for_job_event_since(&api, *job, "JobFailed", start, Duration::from_secs(60)).await;
+		end = end.max(failed_at);
+	}
+	// Exactly one slash of ExecutorSlash (10 %) of Bob's stake per lie, and
+	// nothing else taken from it.
+	let mut expected = bob_stake_before;
+	let slashes = slashes_of(&api, bob, start, end).await;
+	assert_eq!(slashes.len(), lies.len(), "{slashes:?}");
+	for amount in &slashes {
+		assert_eq!(*amount, sp_arithmetic::Perbill::from_percent(10) * expected);
+		expected -= amount;
+	}
+	assert_eq!(executor_stake(&api, bob).await, expected);
 
 	// Finality kept advancing on every node through the dispute.
 	for (i, rpc) in rpcs.iter().enumerate() {
@@ -125,4 +214,35 @@ async fn three_validators_finalize() {
 		)
 		.await;
 	}
+}
+
+/// `who`'s executor stake now.
+async fn executor_stake(api: &subxt::OnlineClient<subxt::PolkadotConfig>, who: [u8; 32]) -> u128 {
+	let addr = dynamic::storage::<([u8; 32],), Value>("Inference", "Executors");
+	let at = api.at_current_block().await.unwrap();
+	let info = at.storage().fetch(addr, (who,)).await.unwrap().decode().unwrap();
+	info.at("stake").and_then(|s| s.as_u128()).unwrap()
+}
+
+/// The amounts of the `Inference.Slashed` events of `who` in blocks `from..=to`.
+async fn slashes_of(
+	api: &subxt::OnlineClient<subxt::PolkadotConfig>,
+	who: [u8; 32],
+	from: u64,
+	to: u64,
+) -> Vec<u128> {
+	let mut amounts = vec![];
+	for n in from..=to {
+		let at = api.at_block(n).await.unwrap();
+		for ev in at.events().fetch().await.unwrap().iter() {
+			let ev = ev.unwrap();
+			if ev.pallet_name() == "Inference" && ev.event_name() == "Slashed" {
+				let fields = ev.decode_fields_unchecked_as::<Value>().unwrap();
+				if account_of(fields.at("who").unwrap()) == who {
+					amounts.push(fields.at("amount").and_then(|a| a.as_u128()).unwrap());
+				}
+			}
+		}
+	}
+	amounts
 }

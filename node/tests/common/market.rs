@@ -187,12 +187,24 @@ pub fn digits_golden() -> (Vec<u8>, Vec<u8>) {
 /// block number.
 pub async fn wait_for_event(
 	api: &Api,
-	(pallet, name): (&str, &str),
+	event: (&str, &str),
 	matches: impl Fn(&Value) -> bool,
 	timeout: Duration,
 ) -> (Value, u64) {
+	let from = api.at_current_block().await.unwrap().block_number().saturating_sub(5);
+	wait_for_event_since(api, event, matches, from, timeout).await
+}
+
+/// [`wait_for_event`], looking at every block from `from` on.
+pub async fn wait_for_event_since(
+	api: &Api,
+	(pallet, name): (&str, &str),
+	matches: impl Fn(&Value) -> bool,
+	from: u64,
+	timeout: Duration,
+) -> (Value, u64) {
 	let deadline = std::time::Instant::now() + timeout;
-	let mut next = api.at_current_block().await.unwrap().block_number().saturating_sub(5);
+	let mut next = from;
 	loop {
 		let head = api.at_current_block().await.unwrap().block_number();
 		while next <= head {
@@ -222,6 +234,18 @@ pub async fn wait_for_job_event(
 ) -> (Value, u64) {
 	let is_job = |f: &Value| f.at("job").and_then(|v| v.as_u128()) == Some(job as u128);
 	wait_for_event(api, ("Inference", name), is_job, timeout).await
+}
+
+/// [`wait_for_job_event`], looking at every block from `from` on.
+pub async fn wait_for_job_event_since(
+	api: &Api,
+	job: u64,
+	name: &str,
+	from: u64,
+	timeout: Duration,
+) -> (Value, u64) {
+	let is_job = |f: &Value| f.at("job").and_then(|v| v.as_u128()) == Some(job as u128);
+	wait_for_event_since(api, ("Inference", name), is_job, from, timeout).await
 }
 
 /// The bytes of a SCALE value that is (nested composites of) bytes, such as
