@@ -22,10 +22,10 @@ use common::{
 	insert_inference_key,
 	market::{
 		account_of, argmax, digits_policy as policy, digits_reference, models_dir, publish,
-		publish_digits, submit_job, tensor_spec, tolerance, value_bytes, wait_for_admission,
-		wait_for_job_event, ABS, EXECUTOR_FEE, FEE, PRICE, REL,
+		publish_digits, set_audit_rate, submit_job, tensor_spec, tolerance, value_bytes,
+		wait_for_admission, wait_for_job_event, ABS, EXECUTOR_FEE, FEE, PRICE, REL,
 	},
-	submit, Api, Node,
+	Api, Node,
 };
 use subxt::{
 	dynamic::{self, At, Value},
@@ -161,17 +161,7 @@ async fn a_faulty_executor_is_caught_by_an_audit_without_any_challenge() {
 	serve_verifiers(&rpc).await;
 	let (publisher, requester) = (dev::charlie(), dev::eve());
 	// Governance audits every result; nobody in this test challenges.
-	let set_rate = Value::unnamed_variant(
-		"Inference",
-		[Value::named_variant(
-			"set_audit_rate",
-			[
-				("model", Value::unnamed_variant("None", [])),
-				("rate", Value::unnamed_variant("Some", [Value::u128(1_000_000_000)])),
-			],
-		)],
-	);
-	submit(&api, &dev::alice(), dynamic::transaction("Sudo", "sudo", (set_rate,))).await;
+	set_audit_rate(&api, 1_000_000_000).await;
 	let model = publish_digits(&api, &publisher).await;
 	let reference = digits_reference();
 
@@ -236,17 +226,7 @@ async fn a_watching_verifier_catches_a_lie_with_audits_off() {
 	serve_executors(&rpc).await;
 	serve_verifiers(&rpc).await;
 	// No audits: only the watcher looks.
-	let audits_off = Value::unnamed_variant(
-		"Inference",
-		[Value::named_variant(
-			"set_audit_rate",
-			[
-				("model", Value::unnamed_variant("None", [])),
-				("rate", Value::unnamed_variant("Some", [Value::u128(0)])),
-			],
-		)],
-	);
-	submit(&api, &dev::alice(), dynamic::transaction("Sudo", "sudo", (audits_off,))).await;
+	set_audit_rate(&api, 0).await;
 	let model = publish_digits(&api, &dev::charlie()).await;
 	let reference = digits_reference();
 	let job = submit_job(&api, &dev::eve(), model, &reference.inputs[2]).await;

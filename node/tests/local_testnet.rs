@@ -15,8 +15,8 @@ use std::{process::Command, time::Duration};
 use common::{
 	eventually, finalized_number, insert_inference_key,
 	market::{
-		account_of, digits_reference, publish_digits, submit_job, wait_for_job_event,
-		wait_for_job_event_since, UNIT,
+		account_of, digits_reference, publish_digits, set_audit_rate, submit_job,
+		wait_for_job_event, wait_for_job_event_since, UNIT,
 	},
 	submit, Node,
 };
@@ -105,17 +105,7 @@ async fn three_validators_finalize() {
 		.await
 		.unwrap();
 	// Governance audits every result; the sudo key is Alice's.
-	let audit_all = Value::unnamed_variant(
-		"Inference",
-		[Value::named_variant(
-			"set_audit_rate",
-			[
-				("model", Value::unnamed_variant("None", [])),
-				("rate", Value::unnamed_variant("Some", [Value::u128(1_000_000_000)])),
-			],
-		)],
-	);
-	submit(&api, &dev::alice(), dynamic::transaction("Sudo", "sudo", (audit_all,))).await;
+	set_audit_rate(&api, 1_000_000_000).await;
 	let bob = dev::bob().public_key().0;
 	let bob_stake_before = executor_stake(&api, bob).await;
 	let start = api.at_current_block().await.unwrap().block_number();

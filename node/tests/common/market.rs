@@ -314,3 +314,20 @@ pub async fn submit_job(api: &Api, requester: &Keypair, model: [u8; 32], input: 
 	let fields = submitted.decode_fields_unchecked_as::<Value>().unwrap();
 	fields.at("job").and_then(|v| v.as_u128()).unwrap() as u64
 }
+
+/// Governance (the sudo key, Alice's on the dev and local chains) sets the
+/// chain-wide audit rate to `parts_per_billion`.
+pub async fn set_audit_rate(api: &Api, parts_per_billion: u128) {
+	let call = Value::unnamed_variant(
+		"Inference",
+		[Value::named_variant(
+			"set_audit_rate",
+			[
+				("model", Value::unnamed_variant("None", [])),
+				("rate", Value::unnamed_variant("Some", [Value::u128(parts_per_billion)])),
+			],
+		)],
+	);
+	let alice = subxt_signer::sr25519::dev::alice();
+	submit(api, &alice, dynamic::transaction("Sudo", "sudo", (call,))).await;
+}
