@@ -220,7 +220,7 @@ pub async fn dispute(ctx: &Context, cmd: DisputeCmd) -> anyhow::Result<()> {
 		);
 	} else if d.round == 0 {
 		println!("committee:  drawn at block {}", j.deadline);
-	} else if d.revealing {
+	} else if d.reveals_open() {
 		println!(
 			"round:      {} (every member committed; reveals due by block {})",
 			d.round, j.deadline
@@ -230,7 +230,7 @@ pub async fn dispute(ctx: &Context, cmd: DisputeCmd) -> anyhow::Result<()> {
 	}
 	for member in &d.committee {
 		let vote = d.votes.iter().find(|(v, _)| v == member).map(|(_, v)| format::vote_word(v));
-		let committed = d.commits.iter().any(|(c, _)| c == member);
+		let committed = d.committed(member);
 		let state = match (vote, committed) {
 			(Some(v), _) => v,
 			(None, true) => "committed, not revealed yet",

@@ -345,7 +345,7 @@ mod benchmarks {
 		#[extrinsic_call]
 		_(RawOrigin::Signed(member), job, c);
 
-		assert!(Disputes::<T>::get(job).unwrap().revealing);
+		assert!(Disputes::<T>::get(job).unwrap().reveals_open());
 	}
 
 	/// A stalled dispute ended by anyone: refund, bond released.

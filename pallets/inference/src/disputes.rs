@@ -102,7 +102,6 @@ impl<T: Config> Pallet<T> {
 				bond,
 				committee: BoundedVec::new(),
 				commits: BoundedVec::new(),
-				revealing: false,
 				votes: BoundedVec::new(),
 				round: 0,
 				stalled: false,
@@ -221,12 +220,12 @@ impl<T: Config> Pallet<T> {
 		// Silent: in the commit phase, who did not commit; in the reveal
 		// phase, who did not reveal (a reveal that does not match its
 		// commitment is refused, so it counts as none).
-		let committed = |m: &T::AccountId| dispute.commits.iter().any(|(c, _)| c == m);
 		let voted = |m: &T::AccountId| dispute.votes.iter().any(|(v, _)| v == m);
+		let revealing = dispute.reveals_open();
 		let removed: Vec<T::AccountId> = dispute
 			.committee
 			.iter()
-			.filter(|m| if dispute.revealing { !voted(m) } else { !committed(m) })
+			.filter(|m| if revealing { !voted(m) } else { !dispute.committed(m) })
 			.cloned()
 			.collect();
 		if dispute.round > 0 {
@@ -255,9 +254,7 @@ impl<T: Config> Pallet<T> {
 			let _ = Duties::<T>::try_mutate(m, |d| d.try_push(job));
 			let _ = dispute.committee.try_push(m.clone());
 		}
-		// Newcomers commit before anything more is revealed.
-		dispute.revealing =
-			dispute.committee.iter().all(|m| dispute.commits.iter().any(|(c, _)| c == m));
+		// Newcomers commit before anything more is revealed (`reveals_open`).
 		let deadline = match Self::schedule(job, now.saturating_add(T::DisputePeriod::get())) {
 			Ok(deadline) => deadline,
 			Err(_) => {
@@ -365,20 +362,18 @@ impl<T: Config> Pallet<T> {
 		let mut j = Jobs::<T>::get(job).ok_or(Error::<T>::JobNotFound)?;
 		let mut dispute = Disputes::<T>::get(job).ok_or(Error::<T>::NoDispute)?;
 		ensure!(dispute.committee.contains(&who), Error::<T>::NotInCommittee);
-		ensure!(!dispute.revealing, Error::<T>::NotCommitPhase);
-		ensure!(dispute.commits.iter().all(|(m, _)| m != &who), Error::<T>::AlreadyCommitted);
+		ensure!(!dispute.reveals_open(), Error::<T>::NotCommitPhase);
+		ensure!(!dispute.committed(&who), Error::<T>::AlreadyCommitted);
 		dispute
 			.commits
 			.try_push((who.clone(), commitment))
 			.map_err(|_| Error::<T>::AlreadyCommitted)?;
 		Self::deposit_event(Event::VerdictCommitted { job, verifier: who });
-		let all = dispute.committee.iter().all(|m| dispute.commits.iter().any(|(c, _)| c == m));
-		if all {
+		if dispute.reveals_open() {
 			// Everyone seated is bound to an answer: reveals open, with a
 			// full period to reveal.
 			let deadline =
 				Self::schedule(job, Self::now().saturating_add(T::DisputePeriod::get()))?;
-			dispute.revealing = true;
 			j.deadline = deadline;
 			Jobs::<T>::insert(job, j);
 			Self::deposit_event(Event::RevealOpened { job, deadline });
@@ -404,7 +399,7 @@ impl<T: Config> Pallet<T> {
 			.find(|(m, _)| m == &who)
 			.map(|(_, c)| *c)
 			.ok_or(Error::<T>::NotCommitted)?;
-		ensure!(dispute.revealing, Error::<T>::NotRevealPhase);
+		ensure!(dispute.reveals_open(), Error::<T>::NotRevealPhase);
 		ensure!(
 			Self::verdict_commitment(job, &who, &finding, &salt) == commitment,
 			Error::<T>::CommitMismatch

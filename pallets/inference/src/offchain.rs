@@ -172,8 +172,8 @@ impl<T: Config> Pallet<T> {
 		let Some(dispute) = Disputes::<T>::get(job) else { return };
 		let me = &account.id;
 		let kept = (b"verity/ocw/finding", job, me).encode();
-		if dispute.commits.iter().any(|(m, _)| m == me) {
-			if !dispute.revealing || dispute.votes.iter().any(|(v, _)| v == me) {
+		if dispute.committed(me) {
+			if !dispute.reveals_open() || dispute.votes.iter().any(|(v, _)| v == me) {
 				return;
 			}
 			let key = (b"verity/ocw/reveal", job, me).encode();
@@ -191,7 +191,7 @@ impl<T: Config> Pallet<T> {
 			}
 			return;
 		}
-		if dispute.revealing {
+		if dispute.reveals_open() {
 			return;
 		}
 		let key = (b"verity/ocw/", b"verify", job, me).encode();

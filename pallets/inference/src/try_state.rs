@@ -54,12 +54,12 @@ impl<T: Config> Pallet<T> {
 			}
 			ensure!(d.round > 0 || d.committee.is_empty(), "a committee sits before its draw");
 			ensure!(
-				d.votes.iter().all(|(v, _)| d.commits.iter().any(|(c, _)| c == v)),
+				d.votes.iter().all(|(v, _)| d.committed(v)),
 				"a verdict was revealed without a commitment"
 			);
 			ensure!(
-				!d.revealing || d.committee.iter().all(|m| d.commits.iter().any(|(c, _)| c == m)),
-				"reveals are open before every seated member committed"
+				d.commits.iter().all(|(c, _)| d.committee.contains(c)),
+				"a commitment of a member no longer seated"
 			);
 			ensure!(d.round <= T::MaxDisputeRounds::get(), "a dispute outlived its rounds");
 			for m in d.committee.iter().filter(|m| d.votes.iter().all(|(v, _)| v != *m)) {

@@ -424,8 +424,6 @@ where
 	/// salt, the job and the member): verdicts are revealed only once every
 	/// seated member has committed, so nobody can copy another's answer.
 	pub commits: BoundedVec<(AccountId, H256), CommitteeSize>,
-	/// Whether every seated member committed and reveals are open.
-	pub revealing: bool,
 	/// Votes so far (revealed findings).
 	pub votes: BoundedVec<(AccountId, Vote), CommitteeSize>,
 	/// 0 while the committee is being drawn; then the voting round (1, 2,
@@ -435,6 +433,23 @@ where
 	/// committee could be drawn): anyone may now end it without a verdict
 	/// ([`crate::Pallet::end_dispute`]).
 	pub stalled: bool,
+}
+
+impl<AccountId, Balance, CommitteeSize: Get<u32>> Dispute<AccountId, Balance, CommitteeSize>
+where
+	AccountId: Clone + PartialEq + Eq + core::fmt::Debug,
+	Balance: Clone + PartialEq + Eq + core::fmt::Debug,
+{
+	/// Whether `who` committed to a finding.
+	pub fn committed(&self, who: &AccountId) -> bool {
+		self.commits.iter().any(|(c, _)| c == who)
+	}
+
+	/// Whether reveals are open: a committee sits and every seated member
+	/// committed.
+	pub fn reveals_open(&self) -> bool {
+		!self.committee.is_empty() && self.committee.iter().all(|m| self.committed(m))
+	}
 }
 
 /// Why an admission committee member refuses a model.

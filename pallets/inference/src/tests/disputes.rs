@@ -119,7 +119,7 @@ fn verdicts_are_committed_then_revealed_by_the_committee_once() {
 		let malformed = Finding::Output(BoundedVec::try_from(vec![0u8; 3]).unwrap());
 		commit(job, committee[1], &malformed);
 		commit(job, committee[2], &agree);
-		assert!(Disputes::<Test>::get(job).unwrap().revealing);
+		assert!(Disputes::<Test>::get(job).unwrap().reveals_open());
 		assert!(events()
 			.iter()
 			.any(|e| matches!(e, Event::RevealOpened { job: j, .. } if *j == job)));
@@ -496,7 +496,7 @@ fn a_member_who_commits_but_does_not_reveal_is_replaced_before_anything_more_is_
 		vote(job, committee[0], Some([0.1, 0.8, 0.1]));
 		vote(job, committee[1], Some([0.8, 0.1, 0.1]));
 		commit(job, committee[2], &finding(Some([0.1, 0.8, 0.1])));
-		assert!(Disputes::<Test>::get(job).unwrap().revealing);
+		assert!(Disputes::<Test>::get(job).unwrap().reveals_open());
 		reveal_pending(job);
 		assert_noop!(
 			Inference::submit_verdict(
@@ -514,7 +514,7 @@ fn a_member_who_commits_but_does_not_reveal_is_replaced_before_anything_more_is_
 		run_to_block(reveal_deadline);
 		let d = Disputes::<Test>::get(job).unwrap();
 		assert!(!d.committee.contains(&committee[2]));
-		assert!(!d.revealing, "newcomers commit first");
+		assert!(!d.reveals_open(), "newcomers commit first");
 		assert_eq!(stake(committee[2]), STAKE - PENALTY);
 		let newcomer = *d.committee.iter().find(|m| !committee.contains(m)).unwrap();
 		vote(job, newcomer, Some([0.1, 0.8, 0.1]));

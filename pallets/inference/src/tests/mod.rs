@@ -94,7 +94,7 @@ pub fn vote_finding(job: JobId, verifier: AccountId, f: FindingOf<Test>) {
 
 /// Reveals the committed verdicts of `job` if reveals are open.
 pub fn reveal_pending(job: JobId) {
-	if !Disputes::<Test>::get(job).is_some_and(|d| d.revealing) {
+	if !Disputes::<Test>::get(job).is_some_and(|d| d.reveals_open()) {
 		return;
 	}
 	let due: Vec<_> = PENDING.with(|p| {
