@@ -107,8 +107,8 @@ impl<T: Config> Pallet<T> {
 	/// Ends `job`'s pending audit, if any, with `state`: the auditor's duty
 	/// is done.
 	pub(crate) fn end_audit(job: JobId, j: &mut JobOf<T>, state: AuditState<T::AccountId>) {
-		if let AuditState::Selected(a) = &j.audit {
-			AuditDuties::<T>::remove_duty(a, job);
+		if matches!(j.audit, AuditState::Selected(_)) {
+			Self::drop_audit_duty(job, j);
 			j.audit = state;
 		}
 	}
@@ -118,25 +118,14 @@ impl<T: Config> Pallet<T> {
 	/// state keeps naming the auditor, who never answered.
 	pub(crate) fn drop_audit_duty(job: JobId, j: &JobOf<T>) {
 		if let AuditState::Selected(a) = &j.audit {
-			AuditDuties::<T>::remove_duty(a, job);
-		}
-	}
-}
-
-/// Removing one job from a verifier's list of audit duties.
-trait RemoveDuty<AccountId> {
-	fn remove_duty(who: &AccountId, job: JobId);
-}
-
-impl<T: Config> RemoveDuty<T::AccountId> for AuditDuties<T> {
-	fn remove_duty(who: &T::AccountId, job: JobId) {
-		AuditDuties::<T>::mutate_exists(who, |d| {
-			if let Some(list) = d {
-				list.retain(|x| *x != job);
-				if list.is_empty() {
-					*d = None;
+			AuditDuties::<T>::mutate_exists(a, |d| {
+				if let Some(list) = d {
+					list.retain(|x| *x != job);
+					if list.is_empty() {
+						*d = None;
+					}
 				}
-			}
-		});
+			});
+		}
 	}
 }
