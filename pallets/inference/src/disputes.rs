@@ -231,7 +231,7 @@ impl<T: Config> Pallet<T> {
 		if dispute.round > 0 {
 			for m in &removed {
 				Self::penalise_verifier(m, T::VerifierPenalty::get());
-				Self::note_duty(m, true);
+				Self::note_missed(Staker::Verifier, m, true);
 				Duties::<T>::mutate(m, |d| d.retain(|x| *x != job));
 				// Bounded by every seat of every round.
 				let _ = FormerMembers::<T>::try_mutate(job, |f| f.try_push(m.clone()));
@@ -416,7 +416,7 @@ impl<T: Config> Pallet<T> {
 		};
 		dispute.votes.try_push((who.clone(), vote)).map_err(|_| Error::<T>::AlreadyVoted)?;
 		Duties::<T>::mutate(&who, |d| d.retain(|x| *x != job));
-		Self::note_duty(&who, false);
+		Self::note_missed(Staker::Verifier, &who, false);
 		Self::deposit_event(Event::VerdictSubmitted { job, verifier: who, vote });
 		match Self::quorum(&dispute) {
 			Some((outcome, decided_by)) => Self::resolve(job, j, dispute, outcome, decided_by),

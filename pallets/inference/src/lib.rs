@@ -1248,7 +1248,7 @@ pub mod pallet {
 		#[pallet::call_index(17)]
 		#[pallet::weight(T::WeightInfo::resume_executor())]
 		pub fn resume_executor(origin: OriginFor<T>) -> DispatchResult {
-			Self::do_resume_executor(ensure_signed(origin)?)
+			Self::do_resume(Staker::Executor, ensure_signed(origin)?)
 		}
 
 		/// Ends a stalled dispute without a verdict: no quorum after
@@ -1267,7 +1267,7 @@ pub mod pallet {
 		#[pallet::call_index(19)]
 		#[pallet::weight(T::WeightInfo::resume_verifier())]
 		pub fn resume_verifier(origin: OriginFor<T>) -> DispatchResult {
-			Self::do_resume_verifier(ensure_signed(origin)?)
+			Self::do_resume(Staker::Verifier, ensure_signed(origin)?)
 		}
 
 		/// The auditor of `job` re-executed it and agrees with its result.

@@ -92,7 +92,7 @@ impl<T: Config> Pallet<T> {
 				let penalty = j.fees.total().saturating_mul(T::TimeoutPenalty::get().into());
 				let slash = Self::slash_stake(Staker::Executor, &j.executor, penalty.min(stake));
 				Self::to_treasury(slash);
-				Self::note_deadline(&j.executor, true);
+				Self::note_missed(Staker::Executor, &j.executor, true);
 				Self::fail(job, j, FailReason::TimedOut);
 			}
 			JobStatus::Submitted => Self::settle(job, j),

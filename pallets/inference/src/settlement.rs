@@ -127,7 +127,7 @@ impl<T: Config> Pallet<T> {
 			}
 			VerificationMode::Vanilla => Self::now(),
 		};
-		Self::note_deadline(&who, false);
+		Self::note_missed(Staker::Executor, &who, false);
 		j.status = JobStatus::Submitted;
 		// No reassignment after a result: who declined no longer matters.
 		Declines::<T>::remove(job);

@@ -183,61 +183,76 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// A suspended executor shows it is alive; see [`Pallet::resume_executor`].
-	pub(crate) fn do_resume_executor(who: T::AccountId) -> DispatchResult {
-		Executors::<T>::try_mutate(&who, |info| {
-			let info = info.as_mut().ok_or(Error::<T>::NotExecutor)?;
-			ensure!(info.is_suspended(T::MaxMissedDeadlines::get()), Error::<T>::NotSuspended);
-			info.missed = 0;
-			Ok::<_, DispatchError>(())
-		})?;
-		Self::deposit_event(Event::ExecutorResumed { executor: who });
-		Ok(())
+	/// Missed duties in a row that suspend a `role` (result deadlines for
+	/// executors, dispute duties for verifiers).
+	fn missed_limit(role: Staker) -> u32 {
+		match role {
+			Staker::Executor => T::MaxMissedDeadlines::get(),
+			Staker::Verifier => T::MaxMissedDuties::get(),
+		}
 	}
 
-	/// Counts a missed result deadline of `who`, suspending it at
-	/// `MaxMissedDeadlines` in a row; a result resets the count.
-	pub(crate) fn note_deadline(who: &T::AccountId, missed: bool) {
-		Executors::<T>::mutate(who, |info| {
-			let Some(info) = info else { return };
-			if !missed {
-				info.missed = 0;
-				return;
+	/// Applies `f` to the count of missed duties of `who` as a `role`.
+	fn mutate_missed<R>(
+		role: Staker,
+		who: &T::AccountId,
+		f: impl FnOnce(&mut u32) -> R,
+	) -> Option<R> {
+		match role {
+			Staker::Executor => {
+				Executors::<T>::mutate(who, |i| i.as_mut().map(|i| f(&mut i.missed)))
 			}
-			info.missed = info.missed.saturating_add(1);
-			if info.missed == T::MaxMissedDeadlines::get() {
-				Self::deposit_event(Event::ExecutorSuspended { executor: who.clone() });
+			Staker::Verifier => {
+				Verifiers::<T>::mutate(who, |i| i.as_mut().map(|i| f(&mut i.missed)))
 			}
+		}
+	}
+
+	/// A suspended executor or verifier shows it is alive again; see
+	/// [`Pallet::resume_executor`] and [`Pallet::resume_verifier`].
+	pub(crate) fn do_resume(role: Staker, who: T::AccountId) -> DispatchResult {
+		let limit = Self::missed_limit(role);
+		let resumed = Self::mutate_missed(role, &who, |missed| {
+			let suspended = *missed >= limit;
+			if suspended {
+				*missed = 0;
+			}
+			suspended
+		})
+		.ok_or(Self::not_registered(role))?;
+		match (role, resumed) {
+			(Staker::Executor, false) => Err(Error::<T>::NotSuspended.into()),
+			(Staker::Verifier, false) => Err(Error::<T>::VerifierNotSuspended.into()),
+			(Staker::Executor, true) => {
+				Self::deposit_event(Event::ExecutorResumed { executor: who });
+				Ok(())
+			}
+			(Staker::Verifier, true) => {
+				Self::deposit_event(Event::VerifierResumed { verifier: who });
+				Ok(())
+			}
+		}
+	}
+
+	/// Counts a missed duty of `who` as a `role` (a result deadline, a
+	/// dispute duty), suspending it at the role's limit in a row; a duty
+	/// done (`missed` false) resets the count.
+	pub(crate) fn note_missed(role: Staker, who: &T::AccountId, missed: bool) {
+		let limit = Self::missed_limit(role);
+		let reached = Self::mutate_missed(role, who, |count| {
+			*count = if missed { count.saturating_add(1) } else { 0 };
+			missed && *count == limit
 		});
-	}
-
-	/// A suspended verifier asks to be drawn again; see [`Pallet::resume_verifier`].
-	pub(crate) fn do_resume_verifier(who: T::AccountId) -> DispatchResult {
-		Verifiers::<T>::try_mutate(&who, |info| {
-			let info = info.as_mut().ok_or(Error::<T>::NotVerifier)?;
-			ensure!(info.is_suspended(T::MaxMissedDuties::get()), Error::<T>::VerifierNotSuspended);
-			info.missed = 0;
-			Ok::<_, DispatchError>(())
-		})?;
-		Self::deposit_event(Event::VerifierResumed { verifier: who });
-		Ok(())
-	}
-
-	/// Notes whether committee member `who` voted on a duty (resetting its
-	/// count of missed duties) or let it pass; at `MaxMissedDuties` in a row
-	/// it is suspended from committees.
-	pub(crate) fn note_duty(who: &T::AccountId, missed: bool) {
-		Verifiers::<T>::mutate(who, |info| {
-			let Some(info) = info else { return };
-			if !missed {
-				info.missed = 0;
-				return;
+		if reached == Some(true) {
+			match role {
+				Staker::Executor => {
+					Self::deposit_event(Event::ExecutorSuspended { executor: who.clone() })
+				}
+				Staker::Verifier => {
+					Self::deposit_event(Event::VerifierSuspended { verifier: who.clone() })
+				}
 			}
-			info.missed = info.missed.saturating_add(1);
-			if info.missed == T::MaxMissedDuties::get() {
-				Self::deposit_event(Event::VerifierSuspended { verifier: who.clone() });
-			}
-		});
+		}
 	}
 
 	/// Slashes `share` of verifier `who`'s stake to the treasury (a missed
