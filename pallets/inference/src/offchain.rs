@@ -74,11 +74,6 @@ pub mod crypto {
 	}
 }
 
-enum Role {
-	Execute,
-	Verify,
-}
-
 /// Why a verifier checks a posted result.
 #[derive(Clone, Copy)]
 enum Check {
@@ -96,11 +91,11 @@ impl<T: Config> Pallet<T> {
 			Self::heartbeat(account, now);
 			for job in Assignments::<T>::get(&account.id) {
 				if Jobs::<T>::get(job).is_some_and(|j| j.status == JobStatus::Assigned) {
-					Self::work(job, account, Role::Execute, now);
+					Self::execute_work(job, account, now);
 				}
 			}
 			for job in Duties::<T>::get(&account.id) {
-				Self::work(job, account, Role::Verify, now);
+				Self::verify_work(job, account, now);
 			}
 			for model in AdmissionDuties::<T>::get(&account.id) {
 				Self::admission_work(model, account, now);
@@ -129,10 +124,9 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	fn work(job: JobId, account: &Account<T>, role: Role, now: BlockNumberFor<T>) {
-		if let Role::Verify = role {
-			return Self::verify_work(job, account, now);
-		}
+	/// Runs an assigned job and posts its result, or reports a fault, or
+	/// (after node-local failures) declines it.
+	fn execute_work(job: JobId, account: &Account<T>, now: BlockNumberFor<T>) {
 		let key = (b"verity/ocw/", b"exec", job, &account.id).encode();
 		if !Self::claim(&key, now) {
 			return;
