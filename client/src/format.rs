@@ -78,6 +78,7 @@ pub fn admission_vote(v: &AdmissionVote) -> &'static str {
 pub fn job_status(s: &JobStatus) -> String {
 	match s {
 		JobStatus::Assigned => "waiting for its executor's result".into(),
+		JobStatus::Committed => "result committed (hidden until the audit draw)".into(),
 		JobStatus::Submitted => "result posted, in its challenge window".into(),
 		JobStatus::Disputed => "disputed".into(),
 		JobStatus::Settled => "settled".into(),
@@ -89,13 +90,13 @@ pub fn job_status(s: &JobStatus) -> String {
 pub fn audit_state(a: &pallet_inference::AuditState<AccountId>) -> String {
 	use pallet_inference::AuditState::*;
 	match a {
-		Undecided => {
-			"not drawn (no result yet, its draw pending, audits off, or a vanilla job)".into()
-		}
-		NotSelected => "not selected by the draw".into(),
-		Selected(v) => format!("{} drawn to re-execute it", account(v)),
-		Passed(v) => format!("{} re-executed it and agrees", account(v)),
+		Undecided => "not drawn yet (no result committed, its draw pending, or a vanilla job)".into(),
+		NotSelected => "not selected by the draw (or audits off)".into(),
+		Selected(v) => format!("{} drawn to re-execute it; its answer not committed yet", account(v)),
+		Committed(v, _) => format!("{} re-executed it and committed to its answer (hidden)", account(v)),
+		Passed(v) => format!("{} re-executed it and agrees (paid for the audit)", account(v)),
 		Challenged(v) => format!("{} re-executed it, disagreed and challenged", account(v)),
+		Lapsed(v) => format!("{} was drawn and did not answer in time (penalised)", account(v)),
 	}
 }
 
@@ -106,6 +107,9 @@ pub fn job_state(s: &JobStatus, deadline: impl core::fmt::Display) -> String {
 		JobStatus::Assigned => {
 			format!("waiting for its executor's result, due by block {deadline}")
 		}
+		JobStatus::Committed => format!(
+			"result committed (hidden); revealed after the audit draw, due by block {deadline}"
+		),
 		JobStatus::Submitted => format!("result posted, challengeable until block {deadline}"),
 		JobStatus::Disputed => {
 			format!("disputed; next step (draw, or end of a voting round) at block {deadline}")
@@ -158,13 +162,18 @@ pub fn inference_event(e: &pallet_inference::Event<Runtime>) -> String {
 			vrt(*fee),
 			account(executor)
 		),
+		ResultCommitted { job, executor, draw_at, reveal_by } => format!(
+			"job {job}: result committed (hidden) by {}; {}, revealed by block {reveal_by}",
+			account(executor),
+			draw_at.map_or("no audit (rate zero)".to_string(), |b| format!("audit drawn at block {b}"))
+		),
 		ResultSubmitted { job, executor, output_hash, challenge_until } => format!(
 			"job {job}: result {} posted by {}; challengeable until block {challenge_until}",
 			hash(output_hash),
 			account(executor)
 		),
 		JobSettled { job, executor, fee, price, protocol_fee } => format!(
-			"job {job}: settled; executor {} paid {}, publisher paid {}, protocol fee {}",
+			"job {job}: settled; executor {} paid {}, publisher paid {}, treasury paid {}",
 			account(executor),
 			vrt(*fee),
 			vrt(*price),
@@ -203,9 +212,18 @@ pub fn inference_event(e: &pallet_inference::Event<Runtime>) -> String {
 		AuditorDrawn { job, auditor } => {
 			format!("job {job}: audited by {} (drawn at random)", account(auditor))
 		}
-		AuditPassed { job, auditor } => {
-			format!("job {job}: auditor {} re-ran it and agrees", account(auditor))
+		AuditCommitted { job, auditor } => {
+			format!("job {job}: auditor {} committed to its answer (hidden)", account(auditor))
 		}
+		AuditPassed { job, auditor, reward } => format!(
+			"job {job}: auditor {} re-ran it and agrees; paid {}",
+			account(auditor),
+			vrt(*reward)
+		),
+		AuditLapsed { job, auditor } => format!(
+			"job {job}: auditor {} did not answer in time; penalised",
+			account(auditor)
+		),
 		AuditRateSet { model, rate } => format!(
 			"audit rate {} set to {}",
 			model.as_ref().map_or("of every model".to_string(), |m| format!("of model {}", hash(m))),

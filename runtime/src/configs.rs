@@ -287,6 +287,8 @@ impl pallet_inference::Config for Runtime {
 	type ExecutorShare = ExecutorShare;
 	type VerifierPenalty = VerifierPenalty;
 	type DefaultAuditRate = DefaultAuditRate;
+	// An audit is the executor's work again, paid as such (docs/ECONOMICS.md).
+	type AuditReward = ConstU128<{ 20 * MILLI_UNIT }>;
 	type MinorityPenalty = MinorityPenalty;
 	type CommitteeSize = ConstU32<3>;
 	type DisputePeriod = ConstU32<30>;

@@ -120,6 +120,9 @@ pub fn event_job(e: &pallet_inference::Event<Runtime>) -> Option<u64> {
 		| VerdictCommitted { job, .. }
 		| RevealOpened { job, .. }
 		| AuditPassed { job, .. }
+		| ResultCommitted { job, .. }
+		| AuditCommitted { job, .. }
+		| AuditLapsed { job, .. }
 		| CommitteeReplaced { job, .. }
 		| DisputeEnded { job, .. }
 		| DisputeStalled { job }

@@ -94,5 +94,5 @@ mod benches {
 		assert!(Requests::<T>::get(0).is_none());
 	}
 
-	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);
+	impl_benchmark_test_suite!(Pallet, crate::mock::new_bench_ext(), crate::mock::Test);
 }

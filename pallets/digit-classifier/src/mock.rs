@@ -154,6 +154,7 @@ impl pallet_inference::Config for Test {
 	type ExecutorShare = Fifty;
 	type VerifierPenalty = Ten;
 	type DefaultAuditRate = ();
+	type AuditReward = ConstU64<20>;
 	type MinorityPenalty = Ten;
 	type CommitteeSize = ConstU32<3>;
 	type DisputePeriod = ConstU64<5>;
@@ -274,4 +275,14 @@ pub fn events() -> Vec<Event<Test>> {
 			_ => None,
 		})
 		.collect()
+}
+
+/// An empty chain for the benchmarks' tests: each benchmark sets up what it
+/// needs, as on the benchmark CLI's empty genesis.
+#[cfg(feature = "runtime-benchmarks")]
+pub fn new_bench_ext() -> sp_io::TestExternalities {
+	let storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
+	let mut ext = sp_io::TestExternalities::new(storage);
+	ext.execute_with(|| System::set_block_number(1));
+	ext
 }

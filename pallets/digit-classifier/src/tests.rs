@@ -9,6 +9,20 @@ use frame_support::{
 /// A "7"-ish image.
 const IMAGE: [u8; PIXELS] = [3; PIXELS];
 
+/// The executor posts `output` for `job`: an optimistic job's result is
+/// committed, then revealed (no audit is drawn at the mock's rate of zero).
+fn post(job: JobId, output: pallet_inference::OutputOf<Test>) {
+	let j = pallet_inference::Jobs::<Test>::get(job).unwrap();
+	if j.mode == VerificationMode::Vanilla {
+		assert_ok!(Inference::submit_result(RuntimeOrigin::signed(EXECUTOR), job, output));
+		return;
+	}
+	let salt = [1; 32];
+	let commitment = Inference::result_commitment(job, &EXECUTOR, &output, &salt);
+	assert_ok!(Inference::commit_result(RuntimeOrigin::signed(EXECUTOR), job, commitment));
+	assert_ok!(Inference::reveal_result(RuntimeOrigin::signed(EXECUTOR), job, output, salt));
+}
+
 fn classify(mode: VerificationMode) -> (u64, JobId) {
 	assert_ok!(Digits::classify(RuntimeOrigin::signed(USER), IMAGE, FEE, mode));
 	let request = NextRequest::<Test>::get() - 1;
@@ -20,7 +34,7 @@ fn a_settled_job_records_the_label() {
 	new_test_ext(|_| {
 		let (request, job) = classify(VerificationMode::Optimistic);
 		assert_eq!(Balances::balance(&USER), ENDOWMENT - FEE);
-		assert_ok!(Inference::submit_result(RuntimeOrigin::signed(EXECUTOR), job, scores(7)));
+		post(job, scores(7));
 		// Nothing until the challenge window closes.
 		run_to_block(CHALLENGE_PERIOD);
 		assert_eq!(Requests::<Test>::get(request).unwrap().state, Classification::Pending);
@@ -38,7 +52,7 @@ fn a_vanilla_job_is_classified_when_the_result_arrives() {
 		let (request, job) = classify(VerificationMode::Vanilla);
 		// Vanilla jobs carry no protocol fee.
 		assert_eq!(Balances::balance(&USER), ENDOWMENT - PRICE - EXECUTOR_FEE);
-		assert_ok!(Inference::submit_result(RuntimeOrigin::signed(EXECUTOR), job, scores(3)));
+		post(job, scores(3));
 		assert_eq!(Requests::<Test>::get(request).unwrap().state, Classification::Label(3));
 	});
 }
@@ -68,7 +82,7 @@ fn an_unexpected_output_does_not_block_settlement() {
 		// so make the callback fail another way: forget the request.
 		Requests::<Test>::remove(request);
 		PendingCount::<Test>::put(0);
-		assert_ok!(Inference::submit_result(RuntimeOrigin::signed(EXECUTOR), job, scores(1)));
+		post(job, scores(1));
 		// The job settled and paid out anyway.
 		assert_eq!(
 			pallet_inference::Jobs::<Test>::get(job).unwrap().status,
@@ -113,7 +127,7 @@ fn the_label_is_the_largest_score() {
 fn answered_requests_are_pruned_after_their_retention_oldest_first() {
 	new_test_ext(|_| {
 		let (first, job) = classify(VerificationMode::Vanilla);
-		assert_ok!(Inference::submit_result(RuntimeOrigin::signed(EXECUTOR), job, scores(3)));
+		post(job, scores(3));
 		// A second request still pending blocks nothing before it, but waits itself.
 		let (second, _) = classify(VerificationMode::Optimistic);
 		let plenty = Weight::from_parts(u64::MAX, u64::MAX);

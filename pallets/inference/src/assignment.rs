@@ -59,7 +59,7 @@ impl<T: Config> Pallet<T> {
 		// case `MaxOutputSize` was lowered since.
 		let output_bound = encoded_size_bound(&model.outputs, batch);
 		ensure!(output_bound <= u64::from(T::MaxOutputSize::get()), Error::<T>::OutputTooLarge);
-		let fees = Self::fees(model.price, mode);
+		let fees = Self::fees(&model_id, model.price, mode);
 		ensure!(fees.total() <= max_fee, Error::<T>::FeeAboveMax);
 
 		let job = NextJobId::<T>::get();
@@ -90,6 +90,7 @@ impl<T: Config> Pallet<T> {
 				audit: AuditState::Undecided,
 				submitted_at: Self::now(),
 				deadline,
+				commitment: None,
 				output_hash: None,
 				mode,
 				callback,

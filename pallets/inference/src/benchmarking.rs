@@ -104,25 +104,41 @@ fn verifiers<T: Config>(n: u32) -> Vec<T::AccountId> {
 
 /// A job on `model` (4 floats in), assigned and awaiting its result.
 fn submitted_job<T: Config>(model: ModelId) -> JobId {
-	let requester = funded::<T>("requester", 0);
-	let input = InputOf::<T>::truncate_from(tensors(b"x", 4));
-	Pallet::<T>::do_submit_job(
-		requester,
-		model,
-		input,
-		BalanceOf::<T>::max_value(),
-		VerificationMode::Optimistic,
-		None,
-	)
-	.unwrap()
+	submitted_job_in::<T>(model, VerificationMode::Optimistic)
 }
 
-/// A job on `model` with its result posted: returns the job and its executor.
-fn job_with_result<T: Config>(model: ModelId, outputs: u32) -> (JobId, T::AccountId) {
-	let job = submitted_job::<T>(model);
+/// [`submitted_job`] in `mode`.
+fn submitted_job_in<T: Config>(model: ModelId, mode: VerificationMode) -> JobId {
+	let requester = funded::<T>("requester", 0);
+	let input = InputOf::<T>::truncate_from(tensors(b"x", 4));
+	Pallet::<T>::do_submit_job(requester, model, input, BalanceOf::<T>::max_value(), mode, None)
+		.unwrap()
+}
+
+/// The executor of `job` commits to `output`.
+fn commit_output<T: Config>(job: JobId, output: &OutputOf<T>) -> T::AccountId {
 	let executor = Jobs::<T>::get(job).unwrap().executor;
+	let c = Pallet::<T>::result_commitment(job, &executor, output, &SALT);
+	Pallet::<T>::commit_result(RawOrigin::Signed(executor.clone()).into(), job, c).unwrap();
+	executor
+}
+
+/// Runs `job`'s audit draw now, if one is pending.
+fn decide_audit<T: Config>(job: JobId) {
+	if Jobs::<T>::get(job).unwrap().audit == AuditState::Undecided {
+		Pallet::<T>::draw_audit(job);
+	}
+}
+
+/// A job on `model` with its result committed and revealed (not audited):
+/// returns the job and its executor.
+fn job_with_result<T: Config>(model: ModelId, outputs: u32) -> (JobId, T::AccountId) {
+	AuditRate::<T>::put(Perbill::zero());
+	let job = submitted_job::<T>(model);
 	let output = OutputOf::<T>::truncate_from(tensors(b"y", outputs));
-	Pallet::<T>::submit_result(RawOrigin::Signed(executor.clone()).into(), job, output).unwrap();
+	let executor = commit_output::<T>(job, &output);
+	Pallet::<T>::reveal_result(RawOrigin::Signed(executor.clone()).into(), job, output, SALT)
+		.unwrap();
 	(job, executor)
 }
 
@@ -132,7 +148,12 @@ fn job_with_result<T: Config>(model: ModelId, outputs: u32) -> (JobId, T::Accoun
 fn pending_jobs<T: Config>(n: u32, at: BlockNumberFor<T>, index: u32) {
 	let model = model::<T>(4, 4);
 	let requester = funded::<T>("pending-requester", index);
-	let fees = Fees { price: 1u32.into(), executor: 1u32.into(), protocol: 1u32.into() };
+	let fees = Fees {
+		price: 1u32.into(),
+		executor: 1u32.into(),
+		protocol: 1u32.into(),
+		audit: Zero::zero(),
+	};
 	T::Currency::hold(&HoldReason::JobEscrow.into(), &requester, fees.total() * n.into()).unwrap();
 	let per_executor = T::MaxOpenJobs::get().max(1);
 	let first = NextJobId::<T>::get();
@@ -166,6 +187,7 @@ fn pending_jobs<T: Config>(n: u32, at: BlockNumberFor<T>, index: u32) {
 				audit: AuditState::NotSelected,
 				submitted_at: Zero::zero(),
 				deadline,
+				commitment: None,
 				output_hash: Some(Default::default()),
 				mode: VerificationMode::Optimistic,
 				callback: None,
@@ -371,21 +393,87 @@ mod benchmarks {
 		assert!(!Disputes::<T>::contains_key(job));
 	}
 
+	/// The auditor's commitment: the executor may reveal from then on, so
+	/// its deadline is rescheduled.
 	#[benchmark]
-	fn submit_audit() {
+	fn commit_audit() {
 		let model = model::<T>(4, 4);
 		executors::<T>(1);
-		let auditor = verifiers::<T>(1).remove(0);
-		let (job, _) = job_with_result::<T>(model, 4);
-		Jobs::<T>::mutate(job, |j| {
-			j.as_mut().unwrap().audit = AuditState::Selected(auditor.clone())
-		});
-		AuditDuties::<T>::mutate(&auditor, |d| d.try_push(job).unwrap());
+		verifiers::<T>(1);
+		AuditRate::<T>::put(Perbill::one());
+		let job = submitted_job::<T>(model);
+		commit_output::<T>(job, &OutputOf::<T>::truncate_from(tensors(b"y", 4)));
+		decide_audit::<T>(job);
+		let AuditState::Selected(auditor) = Jobs::<T>::get(job).unwrap().audit else {
+			panic!("drawn at rate 1")
+		};
+		let c = Pallet::<T>::verdict_commitment(job, &auditor, &Finding::ModelFault, &SALT);
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(auditor.clone()), job);
+		_(RawOrigin::Signed(auditor.clone()), job, c);
+
+		assert_eq!(Jobs::<T>::get(job).unwrap().audit, AuditState::Committed(auditor, c));
+	}
+
+	/// An audit that agrees: its output (`o` floats) is compared with the
+	/// executor's and the auditor paid from the treasury. (One that
+	/// disagrees opens a dispute; its weight adds `challenge`'s.)
+	#[benchmark]
+	fn reveal_audit(o: Linear<1, { floats_in(T::MaxOutputSize::get()) }>) {
+		let model = model::<T>(4, o);
+		executors::<T>(1);
+		verifiers::<T>(1);
+		let treasury = T::Treasury::get();
+		T::Currency::set_balance(&treasury, BalanceOf::<T>::max_value() / 1024u32.into());
+		AuditRate::<T>::put(Perbill::one());
+		let job = submitted_job::<T>(model);
+		let output = OutputOf::<T>::truncate_from(tensors(b"y", o));
+		let executor = commit_output::<T>(job, &output);
+		decide_audit::<T>(job);
+		let AuditState::Selected(auditor) = Jobs::<T>::get(job).unwrap().audit else {
+			panic!("drawn at rate 1")
+		};
+		let finding = Finding::Output(output.clone());
+		let c = Pallet::<T>::verdict_commitment(job, &auditor, &finding, &SALT);
+		Pallet::<T>::commit_audit(RawOrigin::Signed(auditor.clone()).into(), job, c).unwrap();
+		Pallet::<T>::reveal_result(RawOrigin::Signed(executor).into(), job, output, SALT).unwrap();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(auditor.clone()), job, finding, SALT);
 
 		assert_eq!(Jobs::<T>::get(job).unwrap().audit, AuditState::Passed(auditor));
+	}
+
+	/// A commitment whose audit draw is scheduled (the queue's slot found).
+	#[benchmark]
+	fn commit_result() {
+		let model = model::<T>(4, 4);
+		let executor = executors::<T>(1).remove(0);
+		AuditRate::<T>::put(Perbill::one());
+		let job = submitted_job::<T>(model);
+		let c = Pallet::<T>::result_commitment(job, &executor, &[], &SALT);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(executor), job, c);
+
+		assert_eq!(Jobs::<T>::get(job).unwrap().status, JobStatus::Committed);
+	}
+
+	/// The reveal of an `o`-float output, checked against the commitment and
+	/// the model's declared outputs; the challenge window opens.
+	#[benchmark]
+	fn reveal_result(o: Linear<1, { floats_in(T::MaxOutputSize::get()) }>) {
+		let model = model::<T>(4, o);
+		executors::<T>(1);
+		AuditRate::<T>::put(Perbill::zero());
+		let job = submitted_job::<T>(model);
+		let output = OutputOf::<T>::truncate_from(tensors(b"y", o));
+		let executor = commit_output::<T>(job, &output);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(executor), job, output, SALT);
+
+		assert_eq!(Jobs::<T>::get(job).unwrap().status, JobStatus::Submitted);
 	}
 
 	#[benchmark]
@@ -408,8 +496,9 @@ mod benchmarks {
 		let model = model::<T>(4, 4);
 		executors::<T>(1);
 		verifiers::<T>(T::MaxVerifiers::get());
-		let (job, _) = job_with_result::<T>(model, 4);
 		AuditRate::<T>::put(Perbill::one());
+		let job = submitted_job::<T>(model);
+		commit_output::<T>(job, &OutputOf::<T>::truncate_from(tensors(b"y", 4)));
 
 		#[block]
 		{
@@ -432,17 +521,19 @@ mod benchmarks {
 		assert_eq!(Executors::<T>::get(executor).unwrap().missed, 0);
 	}
 
+	/// A `Vanilla` result, posted at once (it settles: the call's weight adds
+	/// a settlement's on top).
 	#[benchmark]
 	fn submit_result(o: Linear<1, { floats_in(T::MaxOutputSize::get()) }>) {
 		let model = model::<T>(4, o);
 		let executor = executors::<T>(1).remove(0);
-		let job = submitted_job::<T>(model);
+		let job = submitted_job_in::<T>(model, VerificationMode::Vanilla);
 		let output = OutputOf::<T>::truncate_from(tensors(b"y", o));
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(executor), job, output);
 
-		assert_eq!(Jobs::<T>::get(job).unwrap().status, JobStatus::Submitted);
+		assert_eq!(Jobs::<T>::get(job).unwrap().status, JobStatus::Settled);
 	}
 
 	#[benchmark]

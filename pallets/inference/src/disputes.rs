@@ -80,9 +80,9 @@ impl<T: Config> Pallet<T> {
 		// The auditor's challenge ends its audit; anyone else's makes the
 		// audit moot.
 		match &challenger {
-			Some(c) if j.audit == AuditState::Selected(c.clone()) => {
+			Some(c) if j.audit.pending_auditor() == Some(c) => {
 				Self::end_audit(job, &mut j, AuditState::Challenged(c.clone()))
-			}
+			},
 			_ => Self::drop_audit_duty(job, &j),
 		}
 		let draw_at = Self::schedule(job, Self::now().saturating_add(DRAW_DELAY.into()))?;

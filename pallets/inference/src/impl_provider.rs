@@ -44,7 +44,7 @@ impl<T: Config> InferenceProvider<T::AccountId> for Pallet<T> {
 	}
 
 	fn quote(model: &ModelId, mode: VerificationMode) -> Option<BalanceOf<T>> {
-		T::Models::model(model).map(|m| Self::fees(m.price, mode).total())
+		T::Models::model(model).map(|m| Self::fees(model, m.price, mode).total())
 	}
 
 	#[cfg(feature = "runtime-benchmarks")]

@@ -13,9 +13,13 @@
 //!    fee (model price + `ExecutorFee` + `ProtocolFee`) is held in escrow,
 //!    and the job is assigned to an executor serving the model,
 //!    pseudo-randomly and weighted by stake (never the requester).
-//! 2. [`Pallet::submit_result`]: only the assigned executor, within
-//!    `ResultTimeout` blocks, posts an output matching the model's declared
-//!    outputs. The model's challenge window opens. An executor that cannot
+//! 2. The assigned executor, within `ResultTimeout` blocks, commits to an
+//!    output matching the model's declared outputs
+//!    ([`Pallet::commit_result`]: a salted hash), and reveals it
+//!    ([`Pallet::reveal_result`]) once the audit is drawn and a drawn
+//!    auditor has committed to its own answer (see `audits`). The model's
+//!    challenge window opens at the reveal. A `Vanilla` job's output is
+//!    posted at once ([`Pallet::submit_result`]) and settles. An executor that cannot
 //!    run the job for a reason of its own node declines it
 //!    ([`Pallet::decline_job`]) and the job goes to another executor; one
 //!    that finds the model or the input at fault reports it
@@ -46,7 +50,9 @@
 //! | How the job ends | Requester | Executor | Publisher | Challenger | Verifiers |
 //! |---|---|---|---|---|---|
 //! | Settled, unchallenged (or `Vanilla`) | pays the fee | paid `ExecutorFee` | paid the price | - | - |
-//! | Audited and confirmed (`submit_audit`), then settled | pays the fee | paid `ExecutorFee` | paid the price | - | the auditor: nothing (its confirmation is free) |
+//! | Audited and confirmed (the auditor's revealed output agrees), then settled | pays the fee (which includes the audit premium, `AuditReward` x the audit rate, to the treasury) | paid `ExecutorFee` | paid the price | - | the auditor: paid `AuditReward` by the treasury |
+//! | An auditor lets its commit or reveal deadline pass | - | - | - | - | the auditor loses `VerifierPenalty` of its stake; a missed duty |
+//! | Committed, never revealed (within `ResultTimeout` of the audit draw or the auditor's commitment) | refunded | as a timeout (below) | - | - | - |
 //! | Audited and challenged by its auditor | as the dispute ends (rows below) | as the dispute ends | as the dispute ends | the auditor is the challenger | as the dispute ends |
 //! | Challenged, executor right (a quorum agrees with it) | pays the fee | paid, plus `ExecutorShare` of the bond | paid the price | loses the bond | the quorum shares the rest of the bond |
 //! | Challenged, executor wrong (a quorum of members who agree with each other differs from it) | refunded | loses `ExecutorSlash` of its stake | - | bond back plus `ChallengerReward` of the slash | the quorum shares `VerifierReward` of the slash; the treasury gets the rest |
@@ -299,6 +305,12 @@ pub mod pallet {
 		/// `ForceOrigin` sets another ([`Pallet::set_audit_rate`]).
 		#[pallet::constant]
 		type DefaultAuditRate: Get<Perbill>;
+		/// Paid from the treasury to an auditor whose revealed output agrees
+		/// with the executor's: an audit is the executor's work again. Every
+		/// optimistic job pays the treasury this times the model's audit rate
+		/// (`Fees::audit`), so audits pay for themselves on average.
+		#[pallet::constant]
+		type AuditReward: Get<BalanceOf<Self>>;
 		/// Verifiers drawn per dispute.
 		#[pallet::constant]
 		type CommitteeSize: Get<u32>;
@@ -651,7 +663,20 @@ pub mod pallet {
 			/// Block by which the result is now due.
 			deadline: BlockNumberFor<T>,
 		},
-		/// The executor posted a result.
+		/// An optimistic job's executor committed to its output (still hidden).
+		ResultCommitted {
+			/// The job.
+			job: JobId,
+			/// Its executor.
+			executor: T::AccountId,
+			/// Block in which the audit is drawn (`None`: the model's audit
+			/// rate is zero; the output may be revealed at once).
+			draw_at: Option<BlockNumberFor<T>>,
+			/// Block by which the output must be revealed (moved on when a
+			/// drawn auditor commits, or lets its deadline pass).
+			reveal_by: BlockNumberFor<T>,
+		},
+		/// The executor posted (or revealed) a result.
 		ResultSubmitted {
 			/// The job.
 			job: JobId,
@@ -794,8 +819,26 @@ pub mod pallet {
 			/// The auditor.
 			auditor: T::AccountId,
 		},
-		/// An auditor re-executed a job and agrees with its result.
+		/// A job's auditor committed to its finding (still hidden); the
+		/// executor may reveal its output.
+		AuditCommitted {
+			/// The job.
+			job: JobId,
+			/// The auditor.
+			auditor: T::AccountId,
+		},
+		/// An auditor's revealed output agrees with the executor's.
 		AuditPassed {
+			/// The job.
+			job: JobId,
+			/// The auditor.
+			auditor: T::AccountId,
+			/// Paid to it from the treasury.
+			reward: BalanceOf<T>,
+		},
+		/// An auditor let its deadline to commit or to reveal pass: it lost
+		/// `VerifierPenalty` of its stake.
+		AuditLapsed {
 			/// The job.
 			job: JobId,
 			/// The auditor.
@@ -952,6 +995,13 @@ pub mod pallet {
 		VerifierNotSuspended,
 		/// The caller is not the job's auditor, or the audit is over.
 		NotAuditor,
+		/// An optimistic job's result is committed first
+		/// ([`Pallet::commit_result`]) and revealed after the audit draw
+		/// ([`Pallet::reveal_result`]); only `Vanilla` results are posted at once.
+		CommitRequired,
+		/// Only optimistic jobs' results are committed; post a `Vanilla`
+		/// result with [`Pallet::submit_result`].
+		NotOptimistic,
 		/// Reveals are open: commitments are closed for this round.
 		NotCommitPhase,
 		/// Not every seated member has committed yet: nothing may be revealed.
@@ -1123,8 +1173,10 @@ pub mod pallet {
 			Self::do_submit_job(who, model, input, max_fee, mode, None).map(|_| ())
 		}
 
-		/// The assigned executor posts the job's output (SCALE-encoded tensors
-		/// matching the model's outputs). The challenge window opens.
+		/// The assigned executor of a `Vanilla` job posts its output
+		/// (SCALE-encoded tensors matching the model's outputs); the job
+		/// settles. An optimistic job's result is committed and revealed
+		/// instead ([`Pallet::commit_result`], [`Pallet::reveal_result`]).
 		#[pallet::call_index(8)]
 		#[pallet::weight(T::WeightInfo::submit_result(output.len() as u32).saturating_add(Pallet::<T>::settlement_weight()))]
 		pub fn submit_result(
@@ -1270,13 +1322,21 @@ pub mod pallet {
 			Self::do_resume(Staker::Verifier, ensure_signed(origin)?)
 		}
 
-		/// The auditor of `job` re-executed it and agrees with its result.
-		/// Free for the auditor (`Pays::No`). An auditor that disagrees
-		/// challenges the job instead ([`Pallet::challenge`]).
+		/// The auditor of `job` reveals the [`Finding`] it committed to
+		/// ([`Pallet::commit_audit`]), once the executor's output is public.
+		/// An output that agrees with the executor's under the model's policy
+		/// passes the audit and pays the auditor `AuditReward`; anything else
+		/// challenges the result with the auditor's bond (`ChallengeBond`,
+		/// held), and a committee decides. Free for the auditor (`Pays::No`).
 		#[pallet::call_index(20)]
-		#[pallet::weight(T::WeightInfo::submit_audit())]
-		pub fn submit_audit(origin: OriginFor<T>, job: JobId) -> DispatchResultWithPostInfo {
-			Self::do_submit_audit(ensure_signed(origin)?, job)?;
+		#[pallet::weight(T::WeightInfo::reveal_audit(T::MaxOutputSize::get()).saturating_add(T::WeightInfo::challenge(T::MaxVerifiers::get())))]
+		pub fn reveal_audit(
+			origin: OriginFor<T>,
+			job: JobId,
+			finding: FindingOf<T>,
+			salt: [u8; 32],
+		) -> DispatchResultWithPostInfo {
+			Self::do_reveal_audit(ensure_signed(origin)?, job, finding, salt)?;
 			Ok(Pays::No.into())
 		}
 
@@ -1300,6 +1360,51 @@ pub mod pallet {
 			}
 			Self::deposit_event(Event::AuditRateSet { model, rate });
 			Ok(())
+		}
+
+		/// The assigned executor of an optimistic job commits to its output
+		/// without showing it: `commitment` is [`Pallet::result_commitment`]
+		/// of the job, the executor, the output and a secret salt. The audit
+		/// is drawn `DRAW_DELAY` blocks later; the output is revealed
+		/// ([`Pallet::reveal_result`]) once no auditor was drawn or the
+		/// drawn one has committed to its own answer, within
+		/// `ResultTimeout` blocks.
+		#[pallet::call_index(23)]
+		#[pallet::weight(T::WeightInfo::commit_result())]
+		pub fn commit_result(
+			origin: OriginFor<T>,
+			job: JobId,
+			commitment: sp_core::H256,
+		) -> DispatchResult {
+			Self::do_commit_result(ensure_signed(origin)?, job, commitment)
+		}
+
+		/// The executor reveals the output it committed to, with the salt of
+		/// its commitment. The challenge window opens.
+		#[pallet::call_index(24)]
+		#[pallet::weight(T::WeightInfo::reveal_result(output.len() as u32))]
+		pub fn reveal_result(
+			origin: OriginFor<T>,
+			job: JobId,
+			output: OutputOf<T>,
+			salt: [u8; 32],
+		) -> DispatchResult {
+			Self::do_reveal_result(ensure_signed(origin)?, job, output, salt)
+		}
+
+		/// The auditor of `job` commits to its [`Finding`] while the
+		/// executor's output is still hidden: `commitment` is
+		/// [`Pallet::verdict_commitment`] of the job, the auditor, the
+		/// finding and a secret salt. Free for the auditor (`Pays::No`).
+		#[pallet::call_index(25)]
+		#[pallet::weight(T::WeightInfo::commit_audit())]
+		pub fn commit_audit(
+			origin: OriginFor<T>,
+			job: JobId,
+			commitment: sp_core::H256,
+		) -> DispatchResultWithPostInfo {
+			Self::do_commit_audit(ensure_signed(origin)?, job, commitment)?;
+			Ok(Pays::No.into())
 		}
 	}
 }

@@ -81,6 +81,9 @@ pub const PRICE: Balance = 50;
 pub const EXECUTOR_FEE: Balance = 20;
 pub const PROTOCOL_FEE: Balance = 5;
 pub const FEE: Balance = PRICE + EXECUTOR_FEE + PROTOCOL_FEE;
+/// Paid to an auditor whose output agrees; the audit premium is this times
+/// the audit rate (zero by default in the tests).
+pub const AUDIT_REWARD: Balance = 20;
 pub const STAKE: Balance = 10_000;
 pub const BOND: Balance = 1_000;
 pub const PUBLISHER_BOND: Balance = 500;
@@ -182,6 +185,7 @@ impl Config for Test {
 	type ExecutorShare = ExecutorShare;
 	type VerifierPenalty = VerifierPenalty;
 	type DefaultAuditRate = AuditRateDefault;
+	type AuditReward = ConstU64<AUDIT_REWARD>;
 	type MinorityPenalty = MinorityPenalty;
 	type CommitteeSize = ConstU32<3>;
 	type DisputePeriod = ConstU64<DISPUTE_PERIOD>;

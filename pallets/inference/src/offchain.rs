@@ -2,7 +2,11 @@
 //!
 //! On every block, for each `vrty` key in the node's keystore:
 //! * as an executor, it runs the jobs assigned to that account that still wait
-//!   for a result, and posts [`Call::submit_result`];
+//!   for a result. A `Vanilla` result is posted at once
+//!   ([`Call::submit_result`]); for an optimistic job it keeps the output and a
+//!   fresh salt in the node's persistent offchain storage, commits to their
+//!   hash ([`Call::commit_result`]) and reveals them once the audit is drawn
+//!   and a drawn auditor has committed ([`Call::reveal_result`]);
 //! * as a verifier, it re-executes the disputed jobs awaiting that account's
 //!   vote, commits to its [`Finding`] ([`Call::commit_verdict`]) and reveals
 //!   it once every member has committed ([`Call::submit_verdict`]).
@@ -20,10 +24,11 @@
 //! runs again ([`Call::resume_executor`]), the heartbeat that shows it alive.
 //!
 //! As an auditor ([`crate::audits`]), it re-executes each job it was drawn
-//! to audit and confirms the result ([`Call::submit_audit`]) or challenges
-//! it ([`Call::challenge`]). With `--watch all` on the node, its first active
-//! verifier key also re-executes every other optimistic result once and
-//! challenges the wrong ones.
+//! to audit while the executor's output is still hidden, commits to its
+//! finding ([`Call::commit_audit`]) and reveals it once the output is public
+//! ([`Call::reveal_audit`]); the pallet compares the two. With `--watch all`
+//! on the node, its first active verifier key also re-executes every other
+//! optimistic result once and challenges the wrong ones.
 //!
 //! As an admission committee member, it checks each model awaiting its vote
 //! ([`Pallet::check_model`]) and posts [`Call::submit_admission_vote`].
@@ -74,15 +79,6 @@ pub mod crypto {
 	}
 }
 
-/// Why a verifier checks a posted result.
-#[derive(Clone, Copy)]
-enum Check {
-	/// It was drawn to audit it.
-	Audit,
-	/// Its node runs with `--watch all`.
-	Watch,
-}
-
 impl<T: Config> Pallet<T> {
 	/// The offchain worker's entry point.
 	pub(crate) fn run_offchain_worker(now: BlockNumberFor<T>) {
@@ -90,8 +86,12 @@ impl<T: Config> Pallet<T> {
 		for account in &accounts {
 			Self::heartbeat(account, now);
 			for job in Assignments::<T>::get(&account.id) {
-				if Jobs::<T>::get(job).is_some_and(|j| j.status == JobStatus::Assigned) {
-					Self::execute_work(job, account, now);
+				match Jobs::<T>::get(job) {
+					Some(j) if j.status == JobStatus::Assigned => {
+						Self::execute_work(job, &j, account, now)
+					},
+					Some(j) if Self::reveal_open(&j) => Self::reveal_work(job, account, now),
+					_ => {},
 				}
 			}
 			for job in Duties::<T>::get(&account.id) {
@@ -101,7 +101,7 @@ impl<T: Config> Pallet<T> {
 				Self::admission_work(model, account, now);
 			}
 			for job in AuditDuties::<T>::get(&account.id) {
-				Self::check_result(job, account, now, Check::Audit);
+				Self::audit_work(job, account, now);
 			}
 		}
 		if Self::watching() {
@@ -124,18 +124,23 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// Runs an assigned job and posts its result, or reports a fault, or
-	/// (after node-local failures) declines it.
-	fn execute_work(job: JobId, account: &Account<T>, now: BlockNumberFor<T>) {
+	/// Runs an assigned job and posts its result (a `Vanilla` job) or
+	/// commits to it (an optimistic one), or reports a fault, or (after
+	/// node-local failures) declines it.
+	fn execute_work(job: JobId, j: &JobOf<T>, account: &Account<T>, now: BlockNumberFor<T>) {
 		let key = (b"verity/ocw/", b"exec", job, &account.id).encode();
 		if !Self::claim(&key, now) {
 			return;
 		}
-		let Some(j) = Jobs::<T>::get(job) else { return };
 		let Some(input) = Inputs::<T>::get(job) else { return };
 		log::debug!(target: LOG_TARGET, "job {job}: exec started");
 		let call = match Self::infer(&j.model, &input, PURPOSE_EXECUTE) {
-			Ok(output) => Call::submit_result { job, output },
+			Ok(output) if j.mode == VerificationMode::Vanilla => Call::submit_result { job, output },
+			Ok(output) => {
+				let salt = Self::keep_secret(&Self::result_key(job, &account.id), &output);
+				let commitment = Self::result_commitment(job, &account.id, &output, &salt);
+				Call::commit_result { job, commitment }
+			},
 			Err((e, batch)) => match e.blame(batch) {
 				Blame::Model => Call::report_fault { job, fault: Fault::Model },
 				Blame::Input => Call::report_fault { job, fault: Fault::Input },
@@ -174,8 +179,7 @@ impl<T: Config> Pallet<T> {
 			if !Self::claim(&key, now) {
 				return;
 			}
-			let stored = StorageValueRef::persistent(&kept).get::<(FindingOf<T>, [u8; 32])>();
-			let Ok(Some((finding, salt))) = stored else {
+			let Some((finding, salt)) = Self::kept_secret::<FindingOf<T>>(&kept) else {
 				log::error!(target: LOG_TARGET, "job {job}: committed, but this node lost its finding; cannot reveal");
 				return;
 			};
@@ -192,28 +196,8 @@ impl<T: Config> Pallet<T> {
 		if !Self::claim(&key, now) {
 			return;
 		}
-		let Some(j) = Jobs::<T>::get(job) else { return };
-		let Some(input) = Inputs::<T>::get(job) else { return };
-		let finding = match Self::infer(&j.model, &input, PURPOSE_VERIFY) {
-			Ok(output) => Finding::Output(output),
-			Err((e, batch)) => match e.blame(batch) {
-				Blame::Model => Finding::ModelFault,
-				Blame::Input => Finding::InputTooLarge,
-				Blame::Node => {
-					match Self::node_failure(&key) {
-						None => {
-							log::warn!(target: LOG_TARGET, "job {job}: engine error {e:?} on this node; will retry")
-						}
-						Some(n) => {
-							log::error!(target: LOG_TARGET, "job {job}: engine error {e:?} on this node {n} times; not voting")
-						}
-					}
-					return;
-				}
-			},
-		};
-		let salt = sp_io::offchain::random_seed();
-		StorageValueRef::persistent(&kept).set(&(finding.clone(), salt));
+		let Some(finding) = Self::find(job, &key) else { return };
+		let salt = Self::keep_secret(&kept, &finding);
 		let commitment = Self::verdict_commitment(job, me, &finding, &salt);
 		if Self::send(account, Call::commit_verdict { job, commitment }) {
 			log::info!(target: LOG_TARGET, "job {job}: verdict committed");
@@ -243,81 +227,151 @@ impl<T: Config> Pallet<T> {
 			return;
 		};
 		for (job, j) in Jobs::<T>::iter() {
-			let mine =
-				j.executor == watcher.id || j.audit == AuditState::Selected(watcher.id.clone());
+			let mine = j.executor == watcher.id || j.audit.pending_auditor() == Some(&watcher.id);
 			if j.status == JobStatus::Submitted && j.mode == VerificationMode::Optimistic && !mine {
-				Self::check_result(job, watcher, now, Check::Watch);
+				Self::watch_result(job, &j, watcher, now);
 			}
 		}
 	}
 
-	/// Checks `job`'s posted result, as its auditor ([`Check::Audit`]) or as
-	/// a watcher ([`Check::Watch`]): re-executes it and compares with the
-	/// posted output under the model's policy. An auditor confirms
-	/// agreement with [`Call::submit_audit`]; a watcher that agrees does
-	/// nothing. Anything else (another output, or the model failing where
-	/// the executor produced one) is challenged with this verifier's own
-	/// bond, and a committee decides.
-	fn check_result(job: JobId, account: &Account<T>, now: BlockNumberFor<T>, check: Check) {
-		let tag: &[u8] = match check {
-			Check::Audit => b"verity/ocw/audit",
-			Check::Watch => b"verity/ocw/watch",
-		};
-		let key = (tag, job, &account.id).encode();
-		// A watcher checks each result once, not once per claim period.
-		let done = (tag, b"/done", job, &account.id).encode();
+	/// A watcher checks `job`'s posted result once: it re-executes it and
+	/// compares with the posted output under the model's policy. Anything
+	/// else than agreement (another output, or the model failing where the
+	/// executor produced one) is challenged with this verifier's own bond,
+	/// and a committee decides.
+	fn watch_result(job: JobId, j: &JobOf<T>, account: &Account<T>, now: BlockNumberFor<T>) {
+		let key = (b"verity/ocw/watch", job, &account.id).encode();
+		let done = (b"verity/ocw/watch", b"/done", job, &account.id).encode();
 		let done = StorageValueRef::persistent(&done);
-		if matches!(check, Check::Watch) && done.get::<bool>().ok().flatten().is_some() {
+		if done.get::<bool>().ok().flatten().is_some() || !Self::claim(&key, now) {
 			return;
 		}
+		let (Some(posted), Some(model)) = (Outputs::<T>::get(job), T::Models::model(&j.model))
+		else {
+			return;
+		};
+		let Some(finding) = Self::find(job, &key) else { return };
+		let agrees = match (finding, decode_tensors(&posted)) {
+			(Finding::Output(ours), Ok(theirs)) => decode_tensors(&ours)
+				.is_ok_and(|ours| outputs_agree(&model.policy, &ours, &theirs)),
+			_ => false,
+		};
+		if agrees {
+			done.set(&true);
+			return;
+		}
+		log::warn!(target: LOG_TARGET, "job {job}: re-executed, disagrees with the executor; challenging");
+		if Self::send(account, Call::challenge { job, bond: T::ChallengeBond::get() }) {
+			done.set(&true);
+		} else {
+			log::warn!(target: LOG_TARGET, "job {job}: could not challenge; will retry");
+			StorageValueRef::persistent(&key).clear();
+		}
+	}
+
+	/// An auditor's duty, in two steps. While the executor's output is
+	/// hidden, it re-executes the job, keeps its [`Finding`] and a fresh salt
+	/// and commits to their hash ([`Call::commit_audit`]). Once the output
+	/// is public, it reveals them ([`Call::reveal_audit`]); the pallet
+	/// compares, and a disagreement challenges the result with this
+	/// auditor's bond.
+	fn audit_work(job: JobId, account: &Account<T>, now: BlockNumberFor<T>) {
+		let Some(j) = Jobs::<T>::get(job) else { return };
+		let me = &account.id;
+		let kept = (b"verity/ocw/audit-finding", job, me).encode();
+		let (key, call) = match (&j.audit, j.status) {
+			(AuditState::Selected(a), JobStatus::Committed) if a == me => {
+				let key = (b"verity/ocw/audit", job, me).encode();
+				if !Self::claim(&key, now) {
+					return;
+				}
+				let Some(finding) = Self::find(job, &key) else { return };
+				let salt = Self::keep_secret(&kept, &finding);
+				let commitment = Self::verdict_commitment(job, me, &finding, &salt);
+				log::info!(target: LOG_TARGET, "job {job}: audit committed");
+				(key, Call::commit_audit { job, commitment })
+			},
+			(AuditState::Committed(a, _), JobStatus::Submitted) if a == me => {
+				let key = (b"verity/ocw/audit-reveal", job, me).encode();
+				if !Self::claim(&key, now) {
+					return;
+				}
+				let Some((finding, salt)) = Self::kept_secret::<FindingOf<T>>(&kept) else {
+					log::error!(target: LOG_TARGET, "job {job}: audit committed, but this node lost its finding; cannot reveal");
+					return;
+				};
+				log::info!(target: LOG_TARGET, "job {job}: audit revealed");
+				(key, Call::reveal_audit { job, finding, salt })
+			},
+			_ => return,
+		};
+		if !Self::send(account, call) {
+			log::warn!(target: LOG_TARGET, "job {job}: could not submit the audit; will retry");
+			StorageValueRef::persistent(&key).clear();
+		}
+	}
+
+	/// The executor reveals the output it committed to.
+	fn reveal_work(job: JobId, account: &Account<T>, now: BlockNumberFor<T>) {
+		let key = (b"verity/ocw/reveal-result", job, &account.id).encode();
 		if !Self::claim(&key, now) {
 			return;
 		}
-		let Some(j) = Jobs::<T>::get(job) else { return };
-		if j.status != JobStatus::Submitted {
-			return;
-		}
-		let (Some(input), Some(posted)) = (Inputs::<T>::get(job), Outputs::<T>::get(job)) else {
+		let Some((output, salt)) = Self::kept_secret::<OutputOf<T>>(&Self::result_key(job, &account.id))
+		else {
+			log::error!(target: LOG_TARGET, "job {job}: committed, but this node lost its output; cannot reveal");
 			return;
 		};
-		let Some(model) = T::Models::model(&j.model) else { return };
-		let agrees = match Self::infer(&j.model, &input, PURPOSE_VERIFY) {
-			Ok(ours) => match (decode_tensors(&ours), decode_tensors(&posted)) {
-				(Ok(ours), Ok(theirs)) => outputs_agree(&model.policy, &ours, &theirs),
-				_ => false,
-			},
-			Err((e, batch)) if e.blame(batch) == Blame::Node => {
-				match Self::node_failure(&key) {
-					None => {
-						log::warn!(target: LOG_TARGET, "job {job}: check: engine error {e:?} on this node; will retry")
-					}
-					Some(n) => {
-						log::error!(target: LOG_TARGET, "job {job}: check: engine error {e:?} on this node {n} times; giving up")
-					}
-				}
-				return;
-			}
-			Err(_) => false,
-		};
-		let call = match (agrees, check) {
-			(true, Check::Audit) => {
-				log::info!(target: LOG_TARGET, "job {job}: audit agrees with the executor");
-				Call::submit_audit { job }
-			}
-			(true, Check::Watch) => {
-				done.set(&true);
-				return;
-			}
-			(false, _) => {
-				log::warn!(target: LOG_TARGET, "job {job}: re-executed, disagrees with the executor; challenging");
-				Call::challenge { job, bond: T::ChallengeBond::get() }
-			}
-		};
-		if Self::send(account, call) {
-			done.set(&true);
+		if Self::send(account, Call::reveal_result { job, output, salt }) {
+			log::info!(target: LOG_TARGET, "job {job}: result revealed");
 		} else {
-			log::warn!(target: LOG_TARGET, "job {job}: could not submit the check; will retry");
+			log::warn!(target: LOG_TARGET, "job {job}: could not reveal; will retry");
 			StorageValueRef::persistent(&key).clear();
+		}
+	}
+
+	/// Where an executor keeps a committed output until it reveals it.
+	fn result_key(job: JobId, who: &T::AccountId) -> Vec<u8> {
+		(b"verity/ocw/result", job, who).encode()
+	}
+
+	/// Keeps `value` with a fresh salt under `key` in the node's persistent
+	/// offchain storage (it survives restarts) and returns the salt: what a
+	/// commitment hides until its reveal.
+	fn keep_secret<V: Encode>(key: &[u8], value: &V) -> [u8; 32] {
+		let salt = sp_io::offchain::random_seed();
+		StorageValueRef::persistent(key).set(&(value, salt));
+		salt
+	}
+
+	/// A value and salt kept by [`Self::keep_secret`].
+	fn kept_secret<V: Decode>(key: &[u8]) -> Option<(V, [u8; 32])> {
+		StorageValueRef::persistent(key).get::<(V, [u8; 32])>().ok().flatten()
+	}
+
+	/// What this node finds when it re-executes `job` (claimed under `key`):
+	/// its output, or whose fault the engine's failure is. `None` after a
+	/// node-local failure (retried up to [`MAX_ATTEMPTS`] times).
+	fn find(job: JobId, key: &[u8]) -> Option<FindingOf<T>> {
+		let j = Jobs::<T>::get(job)?;
+		let input = Inputs::<T>::get(job)?;
+		match Self::infer(&j.model, &input, PURPOSE_VERIFY) {
+			Ok(output) => Some(Finding::Output(output)),
+			Err((e, batch)) => match e.blame(batch) {
+				Blame::Model => Some(Finding::ModelFault),
+				Blame::Input => Some(Finding::InputTooLarge),
+				Blame::Node => {
+					match Self::node_failure(key) {
+						None => {
+							log::warn!(target: LOG_TARGET, "job {job}: engine error {e:?} on this node; will retry")
+						},
+						Some(n) => {
+							log::error!(target: LOG_TARGET, "job {job}: engine error {e:?} on this node {n} times; giving up")
+						},
+					}
+					None
+				},
+			},
 		}
 	}
 

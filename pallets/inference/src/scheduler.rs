@@ -88,14 +88,29 @@ impl<T: Config> Pallet<T> {
 						return Self::reassignment_weight();
 					}
 				}
-				let stake = Self::stake_of(Staker::Executor, &j.executor);
-				let penalty = j.fees.total().saturating_mul(T::TimeoutPenalty::get().into());
-				let slash = Self::slash_stake(Staker::Executor, &j.executor, penalty.min(stake));
-				Self::to_treasury(slash);
-				Self::note_missed(Staker::Executor, &j.executor, true);
-				Self::fail(job, j, FailReason::TimedOut);
-			}
-			JobStatus::Submitted => Self::settle(job, j),
+				Self::time_out(job, j);
+			},
+			JobStatus::Committed => {
+				let mut j = j;
+				if matches!(j.audit, AuditState::Selected(_)) {
+					// The auditor did not commit in time: it lapses, and the
+					// executor gets `ResultTimeout` from now to reveal.
+					Self::lapse_audit(job, &mut j);
+					if let Ok(next) = Self::schedule(job, now.saturating_add(T::ResultTimeout::get()))
+					{
+						j.deadline = next;
+						Jobs::<T>::insert(job, j);
+						return Weight::zero();
+					}
+				}
+				Self::time_out(job, j);
+			},
+			JobStatus::Submitted => {
+				let mut j = j;
+				// The auditor committed and never revealed.
+				Self::lapse_audit(job, &mut j);
+				Self::settle(job, j)
+			},
 			JobStatus::Disputed => {
 				if *reassignments == 0 {
 					// Over the block's budget of heavy steps: next block.
@@ -125,6 +140,18 @@ impl<T: Config> Pallet<T> {
 			}
 		}
 		Weight::zero()
+	}
+
+	/// `job`'s executor let its deadline pass (to post, or to reveal a
+	/// committed output): it loses `TimeoutPenalty` times the job's fee
+	/// (at most its stake) to the treasury, and the job fails.
+	fn time_out(job: JobId, j: JobOf<T>) {
+		let stake = Self::stake_of(Staker::Executor, &j.executor);
+		let penalty = j.fees.total().saturating_mul(T::TimeoutPenalty::get().into());
+		let slash = Self::slash_stake(Staker::Executor, &j.executor, penalty.min(stake));
+		Self::to_treasury(slash);
+		Self::note_missed(Staker::Executor, &j.executor, true);
+		Self::fail(job, j, FailReason::TimedOut);
 	}
 
 	/// What a step that draws a dispute's committee costs beyond a settlement.

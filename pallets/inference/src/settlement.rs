@@ -29,13 +29,14 @@ impl<T: Config> Pallet<T> {
 			None => Self::release(HoldReason::JobEscrow, &j.requester, j.fees.price),
 		}
 		Self::pay_from_escrow(&j.requester, &j.executor, j.fees.executor);
-		Self::pay_from_escrow(&j.requester, &T::Treasury::get(), j.fees.protocol);
+		let to_treasury = j.fees.protocol.saturating_add(j.fees.audit);
+		Self::pay_from_escrow(&j.requester, &T::Treasury::get(), to_treasury);
 		Self::deposit_event(Event::JobSettled {
 			job,
 			executor: j.executor.clone(),
 			fee: j.fees.executor,
 			price: j.fees.price,
-			protocol_fee: j.fees.protocol,
+			protocol_fee: to_treasury,
 		});
 		let callback = j.callback;
 		Self::finish(job, j, JobStatus::Settled);
@@ -80,16 +81,18 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// The fees of a job of a model priced `price`, in `mode`.
-	pub fn fees(price: BalanceOf<T>, mode: VerificationMode) -> Fees<BalanceOf<T>> {
-		Fees {
-			price,
-			executor: T::ExecutorFee::get(),
-			protocol: match mode {
-				VerificationMode::Optimistic => T::ProtocolFee::get(),
-				VerificationMode::Vanilla => Zero::zero(),
-			},
-		}
+	/// The fees of a job of `model`, priced `price`, in `mode`.
+	pub fn fees(
+		model: &ModelId,
+		price: BalanceOf<T>,
+		mode: VerificationMode,
+	) -> Fees<BalanceOf<T>> {
+		let (protocol, audit) = match mode {
+			VerificationMode::Optimistic =>
+				(T::ProtocolFee::get(), Self::audit_rate(model) * T::AuditReward::get()),
+			VerificationMode::Vanilla => (Zero::zero(), Zero::zero()),
+		};
+		Fees { price, executor: T::ExecutorFee::get(), protocol, audit }
 	}
 
 	/// Upper bound of one settlement including its consumer's callback.
@@ -99,44 +102,117 @@ impl<T: Config> Pallet<T> {
 			.saturating_add(T::OnSettled::max_weight())
 	}
 
-	/// The assigned executor posts `job`'s output; see [`Pallet::submit_result`].
+	/// The assigned executor posts `job`'s output at once; see
+	/// [`Pallet::submit_result`]. Only `Vanilla` jobs: an optimistic result
+	/// is committed first ([`Pallet::commit_result`]).
 	pub(crate) fn do_submit_result(
 		who: T::AccountId,
 		job: JobId,
 		output: OutputOf<T>,
 	) -> DispatchResult {
+		let j = Jobs::<T>::get(job).ok_or(Error::<T>::JobNotFound)?;
+		ensure!(j.executor == who, Error::<T>::NotAssignedExecutor);
+		ensure!(j.status == JobStatus::Assigned, Error::<T>::NotAwaitingResult);
+		ensure!(j.mode == VerificationMode::Vanilla, Error::<T>::CommitRequired);
+		Self::post_output(job, j, output)
+	}
+
+	/// What an executor commits to: a hash of the job, the executor, its
+	/// output and a secret salt.
+	pub fn result_commitment(
+		job: JobId,
+		who: &T::AccountId,
+		output: &[u8],
+		salt: &[u8; 32],
+	) -> sp_core::H256 {
+		let output = sp_io::hashing::blake2_256(output);
+		sp_core::H256(sp_io::hashing::blake2_256(
+			&(b"verity/result", job, who, output, salt).encode(),
+		))
+	}
+
+	/// The executor's commitment to an optimistic job's output; see
+	/// [`Pallet::commit_result`].
+	pub(crate) fn do_commit_result(
+		who: T::AccountId,
+		job: JobId,
+		commitment: sp_core::H256,
+	) -> DispatchResult {
 		let mut j = Jobs::<T>::get(job).ok_or(Error::<T>::JobNotFound)?;
 		ensure!(j.executor == who, Error::<T>::NotAssignedExecutor);
 		ensure!(j.status == JobStatus::Assigned, Error::<T>::NotAwaitingResult);
+		ensure!(j.mode == VerificationMode::Optimistic, Error::<T>::NotOptimistic);
+		// The audit is drawn from a block after this one; without a draw the
+		// output may be revealed at once.
+		let draw_at = Self::schedule_audit_draw(job, &j.model);
+		if draw_at.is_none() {
+			j.audit = AuditState::NotSelected;
+		}
+		// The reveal is due `ResultTimeout` after the draw (a drawn auditor's
+		// deadline to commit, which moves this one on when it passes).
+		let from = draw_at.unwrap_or_else(Self::now);
+		let reveal_by = Self::schedule(job, from.saturating_add(T::ResultTimeout::get()))?;
+		Self::note_missed(Staker::Executor, &who, false);
+		// No reassignment after a commitment: who declined no longer matters.
+		Declines::<T>::remove(job);
+		j.status = JobStatus::Committed;
+		j.commitment = Some(commitment);
+		j.deadline = reveal_by;
+		Jobs::<T>::insert(job, j);
+		Self::deposit_event(Event::ResultCommitted { job, executor: who, draw_at, reveal_by });
+		Ok(())
+	}
+
+	/// Whether `j`'s executor may reveal its committed output: the audit was
+	/// drawn and passed it over, or its auditor committed (or let its
+	/// deadline pass).
+	pub fn reveal_open(j: &JobOf<T>) -> bool {
+		j.status == JobStatus::Committed &&
+			!matches!(j.audit, AuditState::Undecided | AuditState::Selected(_))
+	}
+
+	/// The executor reveals its committed output; see [`Pallet::reveal_result`].
+	pub(crate) fn do_reveal_result(
+		who: T::AccountId,
+		job: JobId,
+		output: OutputOf<T>,
+		salt: [u8; 32],
+	) -> DispatchResult {
+		let j = Jobs::<T>::get(job).ok_or(Error::<T>::JobNotFound)?;
+		ensure!(j.executor == who, Error::<T>::NotAssignedExecutor);
+		ensure!(j.status == JobStatus::Committed, Error::<T>::NotCommitted);
+		ensure!(Self::reveal_open(&j), Error::<T>::NotRevealPhase);
+		ensure!(
+			j.commitment == Some(Self::result_commitment(job, &who, &output, &salt)),
+			Error::<T>::CommitMismatch
+		);
+		Self::post_output(job, j, output)
+	}
+
+	/// Makes `output` `job`'s result: a vanilla job settles, an optimistic
+	/// one's challenge window opens.
+	fn post_output(job: JobId, mut j: JobOf<T>, output: OutputOf<T>) -> DispatchResult {
 		let model = T::Models::model(&j.model).ok_or(Error::<T>::ModelNotFound)?;
 		let tensors = decode_tensors(&output).map_err(|_| Error::<T>::InvalidOutput)?;
 		check_tensors(&tensors, &model.outputs).map_err(|_| Error::<T>::InvalidOutput)?;
-
 		let output_hash = sp_core::H256(sp_io::hashing::blake2_256(&output));
 		// A vanilla job cannot be challenged: it settles now.
 		let challenge_until = match j.mode {
-			VerificationMode::Optimistic => {
-				// A draw pushed back by a crowd of results pushes the window
-				// back too: an audit always has the time it would have had.
-				let mut until = Self::now().saturating_add(model.challenge_period);
-				if let Some(draw) = Self::schedule_audit_draw(job, &j.model) {
-					let after_draw = model.challenge_period.saturating_sub(DRAW_DELAY.into());
-					until = until.max(draw.saturating_add(after_draw));
-				}
-				Self::schedule(job, until)?
-			}
+			VerificationMode::Optimistic =>
+				Self::schedule(job, Self::now().saturating_add(model.challenge_period))?,
 			VerificationMode::Vanilla => Self::now(),
 		};
-		Self::note_missed(Staker::Executor, &who, false);
+		if j.mode == VerificationMode::Vanilla {
+			Self::note_missed(Staker::Executor, &j.executor, false);
+			Declines::<T>::remove(job);
+		}
 		j.status = JobStatus::Submitted;
-		// No reassignment after a result: who declined no longer matters.
-		Declines::<T>::remove(job);
 		j.deadline = challenge_until;
 		j.output_hash = Some(output_hash);
 		Outputs::<T>::insert(job, output);
 		Self::deposit_event(Event::ResultSubmitted {
 			job,
-			executor: who,
+			executor: j.executor.clone(),
 			output_hash,
 			challenge_until,
 		});

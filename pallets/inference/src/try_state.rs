@@ -22,7 +22,10 @@ impl<T: Config> Pallet<T> {
 		for (id, j) in Jobs::<T>::iter() {
 			let pending = matches!(
 				j.status,
-				JobStatus::Assigned | JobStatus::Submitted | JobStatus::Disputed
+				JobStatus::Assigned |
+					JobStatus::Committed |
+					JobStatus::Submitted |
+					JobStatus::Disputed
 			);
 			if pending {
 				escrow.entry(j.requester.clone()).or_default().saturating_accrue(j.fees.total());
@@ -41,11 +44,16 @@ impl<T: Config> Pallet<T> {
 		for (auditor, jobs) in AuditDuties::<T>::iter() {
 			for job in jobs {
 				let j = Jobs::<T>::get(job).ok_or("an audit duty names a missing job")?;
-				ensure!(
-					j.audit == AuditState::Selected(auditor.clone())
-						&& j.status == JobStatus::Submitted,
-					"an audit duty for a job its auditor cannot audit"
-				);
+				// Drawn: the output is still hidden. Committed: before or
+				// after the executor's reveal.
+				let auditable = match &j.audit {
+					AuditState::Selected(a) => a == &auditor && j.status == JobStatus::Committed,
+					AuditState::Committed(a, _) =>
+						a == &auditor &&
+							matches!(j.status, JobStatus::Committed | JobStatus::Submitted),
+					_ => false,
+				};
+				ensure!(auditable, "an audit duty for a job its auditor cannot audit");
 			}
 		}
 		for (id, d) in Disputes::<T>::iter() {

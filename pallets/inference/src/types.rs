@@ -153,12 +153,20 @@ pub struct Fees<Balance> {
 	pub executor: Balance,
 	/// To the protocol's treasury.
 	pub protocol: Balance,
+	/// The audit premium, to the treasury: `AuditReward` times the model's
+	/// audit rate at submission, so that the treasury, which pays each
+	/// passed audit's auditor `AuditReward`, takes in what it pays out on
+	/// average at any rate.
+	pub audit: Balance,
 }
 
 impl<Balance: Saturating + Copy> Fees<Balance> {
 	/// The whole fee, held in escrow from the requester.
 	pub fn total(&self) -> Balance {
-		self.price.saturating_add(self.executor).saturating_add(self.protocol)
+		self.price
+			.saturating_add(self.executor)
+			.saturating_add(self.protocol)
+			.saturating_add(self.audit)
 	}
 }
 
@@ -216,6 +224,11 @@ pub enum FailReason {
 pub enum JobStatus {
 	/// Waiting for the executor's result.
 	Assigned,
+	/// An optimistic job's executor committed to its output without showing
+	/// it ([`crate::Pallet::commit_result`]). It reveals the output once the
+	/// audit is drawn and a drawn auditor has committed to its own answer
+	/// ([`crate::Pallet::reveal_result`]), so that no checker can copy it.
+	Committed,
 	/// Result posted; the challenge window is open.
 	Submitted,
 	/// Challenged (or reported unrunnable); a committee re-executes it.
@@ -251,18 +264,41 @@ pub enum Draw {
 	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
 )]
 pub enum AuditState<AccountId> {
-	/// No result yet, its draw is pending (`DRAW_DELAY` blocks after the
-	/// result), the model's audit rate was zero when the result came, or
-	/// the job is `Vanilla` (never audited).
+	/// No result committed yet, the draw is pending (`DRAW_DELAY` blocks
+	/// after the executor's commitment), or the job is `Vanilla` (never
+	/// audited).
 	Undecided,
-	/// The draw (probability `AuditRate`) passed it over.
+	/// The draw (probability `AuditRate`) passed it over, or the model's
+	/// audit rate was zero when the result was committed.
 	NotSelected,
-	/// This verifier was drawn to re-execute it.
+	/// This verifier was drawn to re-execute it and has not committed to
+	/// its answer yet; the executor's output stays hidden meanwhile.
 	Selected(AccountId),
-	/// The auditor re-executed it and agreed with the executor.
+	/// The auditor committed to its finding (this hash; see
+	/// [`crate::Pallet::verdict_commitment`]) before the executor revealed
+	/// its output; it reveals the finding once the output is public.
+	Committed(AccountId, H256),
+	/// The auditor's revealed output agrees with the executor's: it was paid
+	/// `AuditReward`.
 	Passed(AccountId),
-	/// The auditor disagreed and challenged it.
+	/// The auditor's revealed finding disagrees: it challenged the result
+	/// with its own bond.
 	Challenged(AccountId),
+	/// The auditor did not commit before its deadline, or committed and did
+	/// not reveal before the window closed: it lost `VerifierPenalty` of its
+	/// stake and the duty counts as missed.
+	Lapsed(AccountId),
+}
+
+impl<AccountId> AuditState<AccountId> {
+	/// The auditor whose answer is still awaited (drawn, or committed and
+	/// not yet revealed).
+	pub fn pending_auditor(&self) -> Option<&AccountId> {
+		match self {
+			AuditState::Selected(a) | AuditState::Committed(a, _) => Some(a),
+			_ => None,
+		}
+	}
 }
 
 /// An inference job.
@@ -285,6 +321,9 @@ pub struct Job<AccountId, Balance, BlockNumber> {
 	/// When the job's next scheduled step happens: result timeout, end of the
 	/// challenge window, dispute deadline, or pruning.
 	pub deadline: BlockNumber,
+	/// An optimistic job's executor's commitment to its output (see
+	/// [`crate::Pallet::result_commitment`]), from `commit_result` on.
+	pub commitment: Option<H256>,
 	/// blake2-256 of the posted output.
 	pub output_hash: Option<H256>,
 	/// Whether the result can be challenged.

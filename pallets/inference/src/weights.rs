@@ -50,7 +50,10 @@ pub trait WeightInfo {
 	fn resume_verifier() -> Weight;
 	fn commit_verdict() -> Weight;
 	fn end_dispute() -> Weight;
-	fn submit_audit() -> Weight;
+	fn commit_audit() -> Weight;
+	fn commit_result() -> Weight;
+	fn reveal_result(o: u32, ) -> Weight;
+	fn reveal_audit(o: u32, ) -> Weight;
 	fn set_audit_rate() -> Weight;
 	fn draw_audit() -> Weight;
 	fn resume_executor() -> Weight;
@@ -154,7 +157,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads(12_u64))
 			.saturating_add(T::DbWeight::get().writes(14_u64))
 	}
-	fn submit_audit() -> Weight {
+	fn commit_audit() -> Weight {
 		// Minimum execution time: 167_401_000 ps.
 		Weight::from_parts(248_654_000, 4027)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
@@ -197,6 +200,28 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	}
 	/// `o` in `[1, 65520]`.
 	fn submit_verdict(o: u32, ) -> Weight {
+		// Minimum execution time: 392_210_000 ps.
+		Weight::from_parts(494_659_087, 530286)
+			.saturating_add(Weight::from_parts(19_995, 0).saturating_mul(o.into()))
+			.saturating_add(T::DbWeight::get().reads(8_u64))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
+	}
+	fn commit_result() -> Weight {
+		// Minimum execution time: 225_749_000 ps.
+		Weight::from_parts(351_386_000, 4503)
+			.saturating_add(T::DbWeight::get().reads(3_u64))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
+	}
+	/// `o` in `[1, 65520]`.
+	fn reveal_result(o: u32, ) -> Weight {
+		// Minimum execution time: 306_589_000 ps.
+		Weight::from_parts(454_374_080, 7163)
+			.saturating_add(Weight::from_parts(10_028, 0).saturating_mul(o.into()))
+			.saturating_add(T::DbWeight::get().reads(8_u64))
+			.saturating_add(T::DbWeight::get().writes(7_u64))
+	}
+	/// `o` in `[1, 65520]`.
+	fn reveal_audit(o: u32, ) -> Weight {
 		// Minimum execution time: 392_210_000 ps.
 		Weight::from_parts(494_659_087, 530286)
 			.saturating_add(Weight::from_parts(19_995, 0).saturating_mul(o.into()))
@@ -314,7 +339,7 @@ impl WeightInfo for () {
 			.saturating_add(RocksDbWeight::get().reads(12_u64))
 			.saturating_add(RocksDbWeight::get().writes(14_u64))
 	}
-	fn submit_audit() -> Weight {
+	fn commit_audit() -> Weight {
 		Weight::from_parts(248_654_000, 4027)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
@@ -348,6 +373,23 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 3037).saturating_mul(v.into()))
 	}
 	fn submit_verdict(o: u32, ) -> Weight {
+		Weight::from_parts(494_659_087, 530286)
+			.saturating_add(Weight::from_parts(19_995, 0).saturating_mul(o.into()))
+			.saturating_add(RocksDbWeight::get().reads(8_u64))
+			.saturating_add(RocksDbWeight::get().writes(4_u64))
+	}
+	fn commit_result() -> Weight {
+		Weight::from_parts(351_386_000, 4503)
+			.saturating_add(RocksDbWeight::get().reads(3_u64))
+			.saturating_add(RocksDbWeight::get().writes(3_u64))
+	}
+	fn reveal_result(o: u32, ) -> Weight {
+		Weight::from_parts(454_374_080, 7163)
+			.saturating_add(Weight::from_parts(10_028, 0).saturating_mul(o.into()))
+			.saturating_add(RocksDbWeight::get().reads(8_u64))
+			.saturating_add(RocksDbWeight::get().writes(7_u64))
+	}
+	fn reveal_audit(o: u32, ) -> Weight {
 		Weight::from_parts(494_659_087, 530286)
 			.saturating_add(Weight::from_parts(19_995, 0).saturating_mul(o.into()))
 			.saturating_add(RocksDbWeight::get().reads(8_u64))

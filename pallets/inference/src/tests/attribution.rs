@@ -171,11 +171,7 @@ fn a_declined_job_goes_to_another_executor_at_no_cost() {
 		// The first deadline passes without a timeout for anyone.
 		run_to_block(1 + RESULT_TIMEOUT);
 		assert_eq!(status(job), JobStatus::Assigned);
-		assert_ok!(Inference::submit_result(
-			RuntimeOrigin::signed(second),
-			job,
-			output([0.1, 0.8, 0.1])
-		));
+		post(job, [0.1, 0.8, 0.1]);
 		run_to_block(3 + RESULT_TIMEOUT + CHALLENGE_PERIOD);
 		assert_eq!(status(job), JobStatus::Settled);
 		assert_eq!(stake(first), STAKE);

@@ -24,11 +24,7 @@ fn assignment_respects_the_declared_capacity() {
 		let first = submit(model);
 		// The only executor is full: the next job is refused at submission.
 		assert_noop!(try_submit(model), Error::<Test>::NoExecutorAvailable);
-		assert_ok!(Inference::submit_result(
-			RuntimeOrigin::signed(EXECUTOR),
-			first,
-			output([0.1, 0.8, 0.1])
-		));
+		post(first, [0.1, 0.8, 0.1]);
 		// A result does not free the slot; the job's end does.
 		run_to_block(1 + CHALLENGE_PERIOD);
 		submit(model);

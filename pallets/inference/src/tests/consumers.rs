@@ -21,11 +21,6 @@ fn request(model: ModelId, mode: VerificationMode, cb: Option<Callback>) -> JobI
 	.unwrap()
 }
 
-fn post(job: JobId, scores: [f32; 3]) {
-	let executor = Jobs::<Test>::get(job).unwrap().executor;
-	assert_ok!(Inference::submit_result(RuntimeOrigin::signed(executor), job, output(scores)));
-}
-
 fn delivered() -> Vec<(JobId, u64, JobResult)> {
 	Delivered::get()
 }

@@ -14,11 +14,7 @@ fn challenges_are_checked() {
 		let origin = || RuntimeOrigin::signed(CHALLENGER);
 		assert_noop!(Inference::challenge(origin(), job, BOND), Error::<Test>::NotChallengeable);
 		assert_noop!(Inference::challenge(origin(), 42, BOND), Error::<Test>::JobNotFound);
-		assert_ok!(Inference::submit_result(
-			RuntimeOrigin::signed(EXECUTOR),
-			job,
-			output([1., 0., 0.])
-		));
+		post(job, [1., 0., 0.]);
 		assert_noop!(Inference::challenge(origin(), job, BOND - 1), Error::<Test>::BondTooLow);
 		assert_noop!(
 			Inference::challenge(RuntimeOrigin::signed(EXECUTOR), job, BOND),

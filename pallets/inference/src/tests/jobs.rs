@@ -10,7 +10,10 @@ fn submit_job_escrows_the_fee_and_assigns_an_executor() {
 		assert_eq!(free(REQUESTER), ENDOWMENT - FEE);
 		let j = Jobs::<Test>::get(job).unwrap();
 		assert_eq!((j.requester, j.executor, j.model), (REQUESTER, EXECUTOR, model));
-		assert_eq!(j.fees, Fees { price: PRICE, executor: EXECUTOR_FEE, protocol: PROTOCOL_FEE });
+		assert_eq!(
+			j.fees,
+			Fees { price: PRICE, executor: EXECUTOR_FEE, protocol: PROTOCOL_FEE, audit: 0 }
+		);
 		assert_eq!((j.status, j.deadline), (JobStatus::Assigned, 1 + RESULT_TIMEOUT));
 		assert_eq!(Inputs::<Test>::get(job), Some(input()));
 		assert_eq!(Assignments::<Test>::get(EXECUTOR).to_vec(), vec![job]);
@@ -154,11 +157,7 @@ fn assignment_is_spread_by_stake() {
 			let e = Jobs::<Test>::get(job).unwrap().executor;
 			counts[(e == EXECUTOR_2) as usize] += 1;
 			// Answered at once: nobody misses a deadline or fills up.
-			assert_ok!(Inference::submit_result(
-				RuntimeOrigin::signed(e),
-				job,
-				output([1., 0., 0.])
-			));
+			post(job, [1., 0., 0.]);
 		}
 		// 40 draws at 1:3 odds: both are picked, the larger stake more often.
 		assert!(counts[0] > 0 && counts[1] > counts[0], "{counts:?}");
@@ -166,38 +165,91 @@ fn assignment_is_spread_by_stake() {
 }
 
 #[test]
-fn only_the_assigned_executor_posts_one_valid_result() {
+fn only_the_assigned_executor_commits_and_reveals_one_valid_result() {
 	new_test_ext(|model| {
 		let job = submit(model);
+		let out = output([1., 0., 0.]);
+		let commitment = Inference::result_commitment(job, &EXECUTOR, &out, &RESULT_SALT);
+		let commit = |who, job| Inference::commit_result(RuntimeOrigin::signed(who), job, commitment);
+		let reveal = |out: OutputOf<Test>, salt| {
+			Inference::reveal_result(RuntimeOrigin::signed(EXECUTOR), job, out, salt)
+		};
+		assert_noop!(commit(EXECUTOR_2, job), Error::<Test>::NotAssignedExecutor);
+		assert_noop!(commit(EXECUTOR, 99), Error::<Test>::JobNotFound);
+		// An optimistic output is never posted in the clear.
 		assert_noop!(
-			Inference::submit_result(RuntimeOrigin::signed(EXECUTOR_2), job, output([1., 0., 0.])),
+			Inference::submit_result(RuntimeOrigin::signed(EXECUTOR), job, out.clone()),
+			Error::<Test>::CommitRequired
+		);
+		assert_noop!(reveal(out.clone(), RESULT_SALT), Error::<Test>::NotCommitted);
+		assert_ok!(commit(EXECUTOR, job));
+		let j = Jobs::<Test>::get(job).unwrap();
+		assert_eq!((j.status, j.commitment), (JobStatus::Committed, Some(commitment)));
+		assert_eq!(Outputs::<Test>::get(job), None, "the output stays hidden");
+		// At audit rate zero no draw is needed: the reveal is due within
+		// `ResultTimeout`.
+		assert_eq!(j.audit, AuditState::NotSelected);
+		assert!(events().contains(&Event::ResultCommitted {
+			job,
+			executor: EXECUTOR,
+			draw_at: None,
+			reveal_by: 1 + RESULT_TIMEOUT,
+		}));
+		assert_noop!(commit(EXECUTOR, job), Error::<Test>::NotAwaitingResult);
+		// Another output, or another salt, is not what was committed.
+		assert_noop!(reveal(output([0., 1., 0.]), RESULT_SALT), Error::<Test>::CommitMismatch);
+		assert_noop!(reveal(out.clone(), [0; 32]), Error::<Test>::CommitMismatch);
+		// A committed output that is not the model's declared output.
+		let bad = BoundedVec::try_from(input().into_inner()).unwrap();
+		let bad_commitment = Inference::result_commitment(job, &EXECUTOR, &bad, &RESULT_SALT);
+		Jobs::<Test>::mutate(job, |j| j.as_mut().unwrap().commitment = Some(bad_commitment));
+		assert_noop!(reveal(bad, RESULT_SALT), Error::<Test>::InvalidOutput);
+		Jobs::<Test>::mutate(job, |j| j.as_mut().unwrap().commitment = Some(commitment));
+		assert_noop!(
+			Inference::reveal_result(RuntimeOrigin::signed(EXECUTOR_2), job, out.clone(), RESULT_SALT),
 			Error::<Test>::NotAssignedExecutor
 		);
+		assert_ok!(reveal(out.clone(), RESULT_SALT));
+		let j = Jobs::<Test>::get(job).unwrap();
+		assert_eq!((j.status, j.deadline), (JobStatus::Submitted, 1 + CHALLENGE_PERIOD));
+		assert_eq!(Outputs::<Test>::get(job), Some(out.clone()));
+		assert_noop!(reveal(out, RESULT_SALT), Error::<Test>::NotCommitted);
+	});
+}
+
+#[test]
+fn a_committed_output_never_revealed_times_out() {
+	new_test_ext(|model| {
+		let job = submit(model);
+		commit_output(job, [1., 0., 0.]);
+		run_to_block(1 + RESULT_TIMEOUT);
+		assert_eq!(status(job), JobStatus::Failed(FailReason::TimedOut));
+		assert_eq!(free(REQUESTER), ENDOWMENT);
+		assert_eq!(stake(EXECUTOR), STAKE - 2 * FEE);
+	});
+}
+
+#[test]
+fn a_vanilla_result_is_posted_at_once_and_cannot_be_committed() {
+	new_test_ext(|model| {
+		let job = NextJobId::<Test>::get();
+		assert_ok!(Inference::submit_job(
+			RuntimeOrigin::signed(REQUESTER),
+			model,
+			input(),
+			FEE,
+			VerificationMode::Vanilla
+		));
 		assert_noop!(
-			Inference::submit_result(RuntimeOrigin::signed(EXECUTOR), 99, output([1., 0., 0.])),
-			Error::<Test>::JobNotFound
-		);
-		// An output that is not the model's declared output.
-		assert_noop!(
-			Inference::submit_result(
-				RuntimeOrigin::signed(EXECUTOR),
-				job,
-				BoundedVec::try_from(input().into_inner()).unwrap()
-			),
-			Error::<Test>::InvalidOutput
+			Inference::commit_result(RuntimeOrigin::signed(EXECUTOR), job, Default::default()),
+			Error::<Test>::NotOptimistic
 		);
 		assert_ok!(Inference::submit_result(
 			RuntimeOrigin::signed(EXECUTOR),
 			job,
 			output([1., 0., 0.])
 		));
-		let j = Jobs::<Test>::get(job).unwrap();
-		assert_eq!((j.status, j.deadline), (JobStatus::Submitted, 1 + CHALLENGE_PERIOD));
-		assert_eq!(Outputs::<Test>::get(job), Some(output([1., 0., 0.])));
-		assert_noop!(
-			Inference::submit_result(RuntimeOrigin::signed(EXECUTOR), job, output([0., 1., 0.])),
-			Error::<Test>::NotAwaitingResult
-		);
+		assert_eq!(status(job), JobStatus::Settled);
 	});
 }
 

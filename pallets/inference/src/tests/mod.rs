@@ -21,7 +21,7 @@ pub fn try_submit(model: ModelId) -> sp_runtime::DispatchResult {
 		RuntimeOrigin::signed(REQUESTER),
 		model,
 		input(),
-		FEE,
+		FEE + AUDIT_REWARD,
 		VerificationMode::Optimistic,
 	)
 }
@@ -36,9 +36,44 @@ pub fn submit(model: ModelId) -> JobId {
 /// Submits a job and has its executor post `scores`.
 pub fn submit_with_result(model: ModelId, scores: [f32; 3]) -> JobId {
 	let job = submit(model);
-	let executor = Jobs::<Test>::get(job).unwrap().executor;
-	assert_ok!(Inference::submit_result(RuntimeOrigin::signed(executor), job, output(scores)));
+	post(job, scores);
 	job
+}
+
+/// The salt executors commit with in the tests.
+pub const RESULT_SALT: [u8; 32] = [9; 32];
+
+/// `job`'s executor commits to the output `scores` (still hidden); returns
+/// the executor.
+pub fn commit_output(job: JobId, scores: [f32; 3]) -> AccountId {
+	let executor = Jobs::<Test>::get(job).unwrap().executor;
+	let commitment = Inference::result_commitment(job, &executor, &output(scores), &RESULT_SALT);
+	assert_ok!(Inference::commit_result(RuntimeOrigin::signed(executor), job, commitment));
+	executor
+}
+
+/// `job`'s executor reveals the output `scores` it committed to.
+pub fn reveal_output(job: JobId, scores: [f32; 3]) {
+	let executor = Jobs::<Test>::get(job).unwrap().executor;
+	assert_ok!(Inference::reveal_result(
+		RuntimeOrigin::signed(executor),
+		job,
+		output(scores),
+		RESULT_SALT
+	));
+}
+
+/// `job`'s executor posts `scores`: a `Vanilla` job's at once, an
+/// optimistic job's committed and revealed in the same block (no audit is
+/// drawn at the tests' default audit rate of zero).
+pub fn post(job: JobId, scores: [f32; 3]) {
+	let j = Jobs::<Test>::get(job).unwrap();
+	if j.mode == VerificationMode::Vanilla {
+		assert_ok!(Inference::submit_result(RuntimeOrigin::signed(j.executor), job, output(scores)));
+		return;
+	}
+	commit_output(job, scores);
+	reveal_output(job, scores);
 }
 
 /// Challenges `job` as the challenger with the minimum bond: returns the

@@ -82,11 +82,7 @@ fn unbonding_takes_the_period_and_waits_for_open_jobs() {
 		);
 		// ...but it still answers the job it has, and can be held to it.
 		run_to_block(3);
-		assert_ok!(Inference::submit_result(
-			RuntimeOrigin::signed(EXECUTOR),
-			job,
-			output([0., 1., 0.])
-		));
+		post(job, [0., 1., 0.]);
 		run_to_block(1 + UNBONDING);
 		assert_noop!(
 			Inference::withdraw_executor(RuntimeOrigin::signed(EXECUTOR)),
