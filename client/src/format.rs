@@ -90,10 +90,16 @@ pub fn job_status(s: &JobStatus) -> String {
 pub fn audit_state(a: &pallet_inference::AuditState<AccountId>) -> String {
 	use pallet_inference::AuditState::*;
 	match a {
-		Undecided => "not drawn yet (no result committed, its draw pending, or a vanilla job)".into(),
+		Undecided => {
+			"not drawn yet (no result committed, its draw pending, or a vanilla job)".into()
+		}
 		NotSelected => "not selected by the draw (or audits off)".into(),
-		Selected(v) => format!("{} drawn to re-execute it; its answer not committed yet", account(v)),
-		Committed(v, _) => format!("{} re-executed it and committed to its answer (hidden)", account(v)),
+		Selected(v) => {
+			format!("{} drawn to re-execute it; its answer not committed yet", account(v))
+		}
+		Committed(v, _) => {
+			format!("{} re-executed it and committed to its answer (hidden)", account(v))
+		}
 		Passed(v) => format!("{} re-executed it and agrees (paid for the audit)", account(v)),
 		Challenged(v) => format!("{} re-executed it, disagreed and challenged", account(v)),
 		Lapsed(v) => format!("{} was drawn and did not answer in time (penalised)", account(v)),

@@ -23,7 +23,8 @@ use common::{
 	market::{
 		account_of, argmax, digits_policy as policy, digits_reference, models_dir, publish,
 		publish_digits, set_audit_rate, submit_job, tensor_spec, tolerance, value_bytes,
-		wait_for_admission, wait_for_job_event, ABS, EXECUTOR_FEE, FEE, PRICE, REL,
+		wait_for_admission, wait_for_job_event, wait_for_job_event_since, ABS, AUDIT_REWARD,
+		EXECUTOR_FEE, FEE, PRICE, REL,
 	},
 	Api, Node,
 };
@@ -111,12 +112,15 @@ fn executor_keypair(id: [u8; 32]) -> Keypair {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_job_matches_onnxruntime_and_settles_with_exact_balances() {
+async fn a_job_matches_onnxruntime_passes_its_audit_and_settles_with_exact_balances() {
 	let mut node = Node::dev(&["--dev-block-time", "1000"]);
 	let (rpc, api) = node.connect(STARTUP).await;
 	serve_executors(&rpc).await;
 	serve_verifiers(&rpc).await;
 	let (publisher, requester) = (dev::charlie(), dev::eve());
+	// Every result audited: the requester pays the whole `AuditReward` as
+	// the audit premium, and the auditor is paid it from the treasury.
+	set_audit_rate(&api, 1_000_000_000).await;
 	let model = publish_digits(&api, &publisher).await;
 	let reference = digits_reference();
 
@@ -125,9 +129,24 @@ async fn a_job_matches_onnxruntime_and_settles_with_exact_balances() {
 	let start = api.at_current_block().await.unwrap().block_number();
 	let job = submit_job(&api, &requester, model, &reference.inputs[0]).await;
 
-	let (result, _) =
-		wait_for_job_event(&api, job, "ResultSubmitted", Duration::from_secs(90)).await;
-	let executor = executor_keypair(account_of(result.at("executor").unwrap()));
+	// The executor commits first; its output stays hidden until the drawn
+	// auditor has committed to its own.
+	let (committed, _) =
+		wait_for_job_event_since(&api, job, "ResultCommitted", start, Duration::from_secs(90))
+			.await;
+	let executor = executor_keypair(account_of(committed.at("executor").unwrap()));
+	let (drawn, _) =
+		wait_for_job_event_since(&api, job, "AuditorDrawn", start, Duration::from_secs(30)).await;
+	let auditor = account_of(drawn.at("auditor").unwrap());
+	let (_, audit_committed_at) =
+		wait_for_job_event_since(&api, job, "AuditCommitted", start, Duration::from_secs(60)).await;
+	let (_, revealed_at) =
+		wait_for_job_event_since(&api, job, "ResultSubmitted", start, Duration::from_secs(60))
+			.await;
+	assert!(
+		revealed_at > audit_committed_at,
+		"the output is revealed after the audit's commitment"
+	);
 	let output = job_output(&api, job).await;
 	assert!(
 		outputs_agree(&policy(), &output, &[reference.outputs[0].clone()]),
@@ -135,21 +154,28 @@ async fn a_job_matches_onnxruntime_and_settles_with_exact_balances() {
 	);
 	assert_eq!(argmax(&output[0]), reference.labels[0], "the digit is recognised");
 	let executor_before_settle = balance(&api, &executor).await.0;
+	let (passed, _) =
+		wait_for_job_event_since(&api, job, "AuditPassed", start, Duration::from_secs(60)).await;
+	let reward = passed.at("reward").and_then(|r| r.as_u128()).unwrap();
+	assert_eq!(reward, AUDIT_REWARD, "the treasury pays the auditor");
 
 	let (_, settled_at) =
-		wait_for_job_event(&api, job, "JobSettled", Duration::from_secs(60)).await;
+		wait_for_job_event_since(&api, job, "JobSettled", start, Duration::from_secs(60)).await;
 	let fees = fees_paid(&api, start, settled_at).await;
 	let fee_of = |k: &Keypair| fees.get(&k.public_key().0).copied().unwrap_or(0);
+	// The auditor's commitment and reveal are free.
+	assert_eq!(fees.get(&auditor).copied().unwrap_or(0), 0);
 
 	// The fee is paid; the job's data deposit stays held until it is pruned.
 	let deposit = data_deposit(&api, job).await;
 	assert!(deposit > 0, "job data pays a deposit");
 	assert_eq!(
 		balance(&api, &requester).await.0,
-		requester_before - FEE - fee_of(&requester) - deposit
+		requester_before - FEE - AUDIT_REWARD - fee_of(&requester) - deposit
 	);
-	assert_eq!(balance(&api, &publisher).await.0, publisher_before + PRICE);
-	// The executor's result transaction was paid before `executor_before_settle`.
+	let publisher_reward = if auditor == publisher.public_key().0 { AUDIT_REWARD } else { 0 };
+	assert_eq!(balance(&api, &publisher).await.0, publisher_before + PRICE + publisher_reward);
+	// The executor's result transactions were paid before `executor_before_settle`.
 	assert_eq!(balance(&api, &executor).await.0, executor_before_settle + EXECUTOR_FEE);
 }
 
@@ -210,12 +236,11 @@ async fn a_faulty_executor_is_caught_by_an_audit_without_any_challenge() {
 		balance(&api, &requester).await.0,
 		requester_before - fee_of(&requester) - data_deposit(&api, job).await
 	);
-	// The auditor's bond came back with 20 % of the slash, less the fee of
-	// its challenge (its only transaction since the draw).
+	// The auditor's bond came back with 20 % of the slash; its commitment
+	// and its reveal (which challenged) were free.
 	let auditor_fees = fees_paid(&api, drawn_at + 1, failed_at).await;
-	let auditor_fee = auditor_fees.get(&auditor).copied().unwrap_or(0);
-	assert!(auditor_fee > 0, "the auditor's challenge paid its fee");
-	assert_eq!(free_at(failed_at).await, auditor_before + slash / 5 - auditor_fee);
+	assert_eq!(auditor_fees.get(&auditor).copied().unwrap_or(0), 0);
+	assert_eq!(free_at(failed_at).await, auditor_before + slash / 5);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -246,7 +271,7 @@ async fn a_watching_verifier_catches_a_lie_with_audits_off() {
 		let j = at.storage().fetch(addr, (job,)).await.unwrap().decode().unwrap();
 		subxt::ext::scale_value::stringify::to_string(j.at("audit").unwrap())
 	};
-	assert!(audit.contains("Undecided"), "nobody audited it: {audit}");
+	assert!(audit.contains("NotSelected"), "nobody audited it: {audit}");
 }
 
 async fn executor_stake(api: &Api, who: &Keypair) -> u128 {

@@ -11,8 +11,7 @@ use sp_genesis_builder::{self, PresetId};
 use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
 
 use crate::{
-	currency::{EXISTENTIAL_DEPOSIT, UNIT},
-	AccountId, BabeConfig, Balance, BalancesConfig, GrandpaConfig, InferenceConfig,
+	currency::UNIT, AccountId, BabeConfig, Balance, BalancesConfig, GrandpaConfig, InferenceConfig,
 	RuntimeGenesisConfig, SudoConfig,
 };
 
@@ -21,6 +20,9 @@ pub const ENDOWMENT: Balance = 1_000_000 * UNIT;
 
 /// Stake of each genesis executor and verifier.
 pub const MARKET_STAKE: Balance = 1_000 * UNIT;
+/// What the development and local chains' treasury starts with: 50,000
+/// audits' rewards, so that audits are paid from the first block.
+pub const TREASURY_ENDOWMENT: Balance = 1_000 * UNIT;
 
 fn testnet_genesis(
 	authorities: Vec<(BabeId, GrandpaId)>,
@@ -36,8 +38,10 @@ fn testnet_genesis(
 		Sr25519Keyring::Ferdie,
 	]
 	.map(|k| k.to_account_id());
-	// The treasury exists from genesis so that it can receive any amount.
-	let treasury = (crate::configs::TreasuryAccount::get(), EXISTENTIAL_DEPOSIT);
+	// The treasury exists from genesis so that it can receive any amount,
+	// and holds enough to pay audits (`AuditReward` each) before the audit
+	// premiums of settled jobs flow in.
+	let treasury = (crate::configs::TreasuryAccount::get(), TREASURY_ENDOWMENT);
 	build_struct_json_patch!(RuntimeGenesisConfig {
 		balances: BalancesConfig {
 			balances: endowed

@@ -21,7 +21,10 @@ pub const PRICE: u128 = UNIT;
 pub const EXECUTOR_FEE: u128 = 20 * MILLI;
 /// The runtime's `ProtocolFee` (optimistic jobs).
 pub const PROTOCOL_FEE: u128 = 2 * MILLI;
-/// What an optimistic job on the digits model costs.
+/// The runtime's `AuditReward`: paid to an auditor whose output agrees.
+pub const AUDIT_REWARD: u128 = 20 * MILLI;
+/// What an optimistic job on the digits model costs before its audit
+/// premium (`AUDIT_REWARD` times the audit rate; all of it at rate 100 %).
 pub const FEE: u128 = PRICE + EXECUTOR_FEE + PROTOCOL_FEE;
 /// Tolerance of the digits model: 1e-5 absolute, 1e-4 relative (9 decimals).
 pub const ABS: u64 = 10_000;

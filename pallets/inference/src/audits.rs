@@ -97,7 +97,7 @@ impl<T: Config> Pallet<T> {
 			Some(a) if AuditDuties::<T>::try_mutate(&a, |d| d.try_push(job)).is_ok() => {
 				Self::deposit_event(Event::AuditorDrawn { job, auditor: a.clone() });
 				AuditState::Selected(a)
-			},
+			}
 			_ => AuditState::NotSelected,
 		};
 		Jobs::<T>::insert(job, j);
@@ -144,7 +144,7 @@ impl<T: Config> Pallet<T> {
 				check_tensors(&ours, &model.outputs).map_err(|_| Error::<T>::InvalidOutput)?;
 				let posted = Outputs::<T>::get(job).and_then(|o| decode_tensors(&o).ok());
 				posted.is_some_and(|posted| outputs_agree(&model.policy, &posted, &ours))
-			},
+			}
 			Finding::ModelFault | Finding::InputTooLarge => false,
 		};
 		Self::note_missed(Staker::Verifier, &who, false);
@@ -172,7 +172,7 @@ impl<T: Config> Pallet<T> {
 			Err(e) => {
 				log::warn!(target: LOG_TARGET, "audit reward not paid: {e:?}");
 				Zero::zero()
-			},
+			}
 		}
 	}
 

@@ -82,7 +82,7 @@ impl<T: Config> Pallet<T> {
 		match &challenger {
 			Some(c) if j.audit.pending_auditor() == Some(c) => {
 				Self::end_audit(job, &mut j, AuditState::Challenged(c.clone()))
-			},
+			}
 			_ => Self::drop_audit_duty(job, &j),
 		}
 		let draw_at = Self::schedule(job, Self::now().saturating_add(DRAW_DELAY.into()))?;

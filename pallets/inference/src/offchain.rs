@@ -89,9 +89,9 @@ impl<T: Config> Pallet<T> {
 				match Jobs::<T>::get(job) {
 					Some(j) if j.status == JobStatus::Assigned => {
 						Self::execute_work(job, &j, account, now)
-					},
+					}
 					Some(j) if Self::reveal_open(&j) => Self::reveal_work(job, account, now),
-					_ => {},
+					_ => {}
 				}
 			}
 			for job in Duties::<T>::get(&account.id) {
@@ -135,12 +135,14 @@ impl<T: Config> Pallet<T> {
 		let Some(input) = Inputs::<T>::get(job) else { return };
 		log::debug!(target: LOG_TARGET, "job {job}: exec started");
 		let call = match Self::infer(&j.model, &input, PURPOSE_EXECUTE) {
-			Ok(output) if j.mode == VerificationMode::Vanilla => Call::submit_result { job, output },
+			Ok(output) if j.mode == VerificationMode::Vanilla => {
+				Call::submit_result { job, output }
+			}
 			Ok(output) => {
 				let salt = Self::keep_secret(&Self::result_key(job, &account.id), &output);
 				let commitment = Self::result_commitment(job, &account.id, &output, &salt);
 				Call::commit_result { job, commitment }
-			},
+			}
 			Err((e, batch)) => match e.blame(batch) {
 				Blame::Model => Call::report_fault { job, fault: Fault::Model },
 				Blame::Input => Call::report_fault { job, fault: Fault::Input },
@@ -252,8 +254,9 @@ impl<T: Config> Pallet<T> {
 		};
 		let Some(finding) = Self::find(job, &key) else { return };
 		let agrees = match (finding, decode_tensors(&posted)) {
-			(Finding::Output(ours), Ok(theirs)) => decode_tensors(&ours)
-				.is_ok_and(|ours| outputs_agree(&model.policy, &ours, &theirs)),
+			(Finding::Output(ours), Ok(theirs)) => {
+				decode_tensors(&ours).is_ok_and(|ours| outputs_agree(&model.policy, &ours, &theirs))
+			}
 			_ => false,
 		};
 		if agrees {
@@ -290,7 +293,7 @@ impl<T: Config> Pallet<T> {
 				let commitment = Self::verdict_commitment(job, me, &finding, &salt);
 				log::info!(target: LOG_TARGET, "job {job}: audit committed");
 				(key, Call::commit_audit { job, commitment })
-			},
+			}
 			(AuditState::Committed(a, _), JobStatus::Submitted) if a == me => {
 				let key = (b"verity/ocw/audit-reveal", job, me).encode();
 				if !Self::claim(&key, now) {
@@ -302,7 +305,7 @@ impl<T: Config> Pallet<T> {
 				};
 				log::info!(target: LOG_TARGET, "job {job}: audit revealed");
 				(key, Call::reveal_audit { job, finding, salt })
-			},
+			}
 			_ => return,
 		};
 		if !Self::send(account, call) {
@@ -317,7 +320,8 @@ impl<T: Config> Pallet<T> {
 		if !Self::claim(&key, now) {
 			return;
 		}
-		let Some((output, salt)) = Self::kept_secret::<OutputOf<T>>(&Self::result_key(job, &account.id))
+		let Some((output, salt)) =
+			Self::kept_secret::<OutputOf<T>>(&Self::result_key(job, &account.id))
 		else {
 			log::error!(target: LOG_TARGET, "job {job}: committed, but this node lost its output; cannot reveal");
 			return;
@@ -364,13 +368,13 @@ impl<T: Config> Pallet<T> {
 					match Self::node_failure(key) {
 						None => {
 							log::warn!(target: LOG_TARGET, "job {job}: engine error {e:?} on this node; will retry")
-						},
+						}
 						Some(n) => {
 							log::error!(target: LOG_TARGET, "job {job}: engine error {e:?} on this node {n} times; giving up")
-						},
+						}
 					}
 					None
-				},
+				}
 			},
 		}
 	}

@@ -89,14 +89,15 @@ impl<T: Config> Pallet<T> {
 					}
 				}
 				Self::time_out(job, j);
-			},
+			}
 			JobStatus::Committed => {
 				let mut j = j;
 				if matches!(j.audit, AuditState::Selected(_)) {
 					// The auditor did not commit in time: it lapses, and the
 					// executor gets `ResultTimeout` from now to reveal.
 					Self::lapse_audit(job, &mut j);
-					if let Ok(next) = Self::schedule(job, now.saturating_add(T::ResultTimeout::get()))
+					if let Ok(next) =
+						Self::schedule(job, now.saturating_add(T::ResultTimeout::get()))
 					{
 						j.deadline = next;
 						Jobs::<T>::insert(job, j);
@@ -104,13 +105,13 @@ impl<T: Config> Pallet<T> {
 					}
 				}
 				Self::time_out(job, j);
-			},
+			}
 			JobStatus::Submitted => {
 				let mut j = j;
 				// The auditor committed and never revealed.
 				Self::lapse_audit(job, &mut j);
 				Self::settle(job, j)
-			},
+			}
 			JobStatus::Disputed => {
 				if *reassignments == 0 {
 					// Over the block's budget of heavy steps: next block.

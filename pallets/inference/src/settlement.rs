@@ -88,8 +88,9 @@ impl<T: Config> Pallet<T> {
 		mode: VerificationMode,
 	) -> Fees<BalanceOf<T>> {
 		let (protocol, audit) = match mode {
-			VerificationMode::Optimistic =>
-				(T::ProtocolFee::get(), Self::audit_rate(model) * T::AuditReward::get()),
+			VerificationMode::Optimistic => {
+				(T::ProtocolFee::get(), Self::audit_rate(model) * T::AuditReward::get())
+			}
 			VerificationMode::Vanilla => (Zero::zero(), Zero::zero()),
 		};
 		Fees { price, executor: T::ExecutorFee::get(), protocol, audit }
@@ -167,8 +168,8 @@ impl<T: Config> Pallet<T> {
 	/// drawn and passed it over, or its auditor committed (or let its
 	/// deadline pass).
 	pub fn reveal_open(j: &JobOf<T>) -> bool {
-		j.status == JobStatus::Committed &&
-			!matches!(j.audit, AuditState::Undecided | AuditState::Selected(_))
+		j.status == JobStatus::Committed
+			&& !matches!(j.audit, AuditState::Undecided | AuditState::Selected(_))
 	}
 
 	/// The executor reveals its committed output; see [`Pallet::reveal_result`].
@@ -198,8 +199,9 @@ impl<T: Config> Pallet<T> {
 		let output_hash = sp_core::H256(sp_io::hashing::blake2_256(&output));
 		// A vanilla job cannot be challenged: it settles now.
 		let challenge_until = match j.mode {
-			VerificationMode::Optimistic =>
-				Self::schedule(job, Self::now().saturating_add(model.challenge_period))?,
+			VerificationMode::Optimistic => {
+				Self::schedule(job, Self::now().saturating_add(model.challenge_period))?
+			}
 			VerificationMode::Vanilla => Self::now(),
 		};
 		if j.mode == VerificationMode::Vanilla {

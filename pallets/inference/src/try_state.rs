@@ -22,10 +22,10 @@ impl<T: Config> Pallet<T> {
 		for (id, j) in Jobs::<T>::iter() {
 			let pending = matches!(
 				j.status,
-				JobStatus::Assigned |
-					JobStatus::Committed |
-					JobStatus::Submitted |
-					JobStatus::Disputed
+				JobStatus::Assigned
+					| JobStatus::Committed
+					| JobStatus::Submitted
+					| JobStatus::Disputed
 			);
 			if pending {
 				escrow.entry(j.requester.clone()).or_default().saturating_accrue(j.fees.total());
@@ -48,9 +48,10 @@ impl<T: Config> Pallet<T> {
 				// after the executor's reveal.
 				let auditable = match &j.audit {
 					AuditState::Selected(a) => a == &auditor && j.status == JobStatus::Committed,
-					AuditState::Committed(a, _) =>
-						a == &auditor &&
-							matches!(j.status, JobStatus::Committed | JobStatus::Submitted),
+					AuditState::Committed(a, _) => {
+						a == &auditor
+							&& matches!(j.status, JobStatus::Committed | JobStatus::Submitted)
+					}
 					_ => false,
 				};
 				ensure!(auditable, "an audit duty for a job its auditor cannot audit");

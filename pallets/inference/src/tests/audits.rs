@@ -36,9 +36,13 @@ fn commit_audit(job: JobId, auditor: AccountId, scores: Option<[f32; 3]>) {
 
 /// The auditor reveals the finding it committed to.
 fn reveal_audit(job: JobId, auditor: AccountId, scores: Option<[f32; 3]>) {
-	let post =
-		Inference::reveal_audit(RuntimeOrigin::signed(auditor), job, finding(scores), salt(auditor))
-			.unwrap();
+	let post = Inference::reveal_audit(
+		RuntimeOrigin::signed(auditor),
+		job,
+		finding(scores),
+		salt(auditor),
+	)
+	.unwrap();
 	assert_eq!(post.pays_fee, Pays::No);
 }
 

@@ -170,7 +170,8 @@ fn only_the_assigned_executor_commits_and_reveals_one_valid_result() {
 		let job = submit(model);
 		let out = output([1., 0., 0.]);
 		let commitment = Inference::result_commitment(job, &EXECUTOR, &out, &RESULT_SALT);
-		let commit = |who, job| Inference::commit_result(RuntimeOrigin::signed(who), job, commitment);
+		let commit =
+			|who, job| Inference::commit_result(RuntimeOrigin::signed(who), job, commitment);
 		let reveal = |out: OutputOf<Test>, salt| {
 			Inference::reveal_result(RuntimeOrigin::signed(EXECUTOR), job, out, salt)
 		};
@@ -206,7 +207,12 @@ fn only_the_assigned_executor_commits_and_reveals_one_valid_result() {
 		assert_noop!(reveal(bad, RESULT_SALT), Error::<Test>::InvalidOutput);
 		Jobs::<Test>::mutate(job, |j| j.as_mut().unwrap().commitment = Some(commitment));
 		assert_noop!(
-			Inference::reveal_result(RuntimeOrigin::signed(EXECUTOR_2), job, out.clone(), RESULT_SALT),
+			Inference::reveal_result(
+				RuntimeOrigin::signed(EXECUTOR_2),
+				job,
+				out.clone(),
+				RESULT_SALT
+			),
 			Error::<Test>::NotAssignedExecutor
 		);
 		assert_ok!(reveal(out.clone(), RESULT_SALT));

@@ -69,7 +69,11 @@ pub fn reveal_output(job: JobId, scores: [f32; 3]) {
 pub fn post(job: JobId, scores: [f32; 3]) {
 	let j = Jobs::<Test>::get(job).unwrap();
 	if j.mode == VerificationMode::Vanilla {
-		assert_ok!(Inference::submit_result(RuntimeOrigin::signed(j.executor), job, output(scores)));
+		assert_ok!(Inference::submit_result(
+			RuntimeOrigin::signed(j.executor),
+			job,
+			output(scores)
+		));
 		return;
 	}
 	commit_output(job, scores);
