@@ -289,6 +289,7 @@ impl_runtime_apis! {
 		}
 	}
 
+	#[api_version(2)]
 	impl pallet_inference_runtime_api::InferenceApi<Block, AccountId, Balance, BlockNumber> for Runtime {
 		fn job(
 			id: pallet_inference::JobId,
@@ -298,6 +299,13 @@ impl_runtime_apis! {
 
 		fn next_job_id() -> pallet_inference::JobId {
 			pallet_inference::NextJobId::<Runtime>::get()
+		}
+
+		fn quote(
+			model: pallet_model_registry::ModelId,
+			mode: pallet_inference::VerificationMode,
+		) -> Option<Balance> {
+			<Inference as pallet_inference::InferenceProvider<AccountId>>::quote(&model, mode)
 		}
 	}
 

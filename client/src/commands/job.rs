@@ -209,14 +209,12 @@ async fn submit(
 	})?;
 	let max_fee = match max_fee {
 		Some(f) => f.0,
-		None => {
-			let executor: Balance = chain.constant("Inference", "ExecutorFee")?;
-			let protocol: Balance = match mode {
-				Mode::Optimistic => chain.constant("Inference", "ProtocolFee")?,
-				Mode::Vanilla => 0,
-			};
-			info.price + executor + protocol
-		}
+		// The chain's own quote: price, executor and protocol fees and the
+		// audit premium at the model's current audit rate.
+		None => chain
+			.runtime_api::<Option<Balance>>("InferenceApi_quote", (model, VerificationMode::from(mode)))
+			.await?
+			.ok_or_else(|| anyhow!("the chain quotes no fee for model {}", format::hash(&model)))?,
 	};
 	let call = pallet_inference::Call::submit_job { model, input, max_fee, mode: mode.into() };
 	let included = chain.submit(&signer, RuntimeCall::Inference(call)).await?;

@@ -697,7 +697,7 @@ pub mod pallet {
 			fee: BalanceOf<T>,
 			/// Paid to the model's owner.
 			price: BalanceOf<T>,
-			/// Paid to the treasury.
+			/// Paid to the treasury: the protocol fee and the audit premium.
 			protocol_fee: BalanceOf<T>,
 		},
 		/// A job failed and its requester was refunded.

@@ -1,5 +1,5 @@
 //! Runtime API of the inference market: a job's status and output, for
-//! clients and dApps that follow their jobs.
+//! clients and dApps that follow their jobs, and what a job costs.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -7,10 +7,12 @@ extern crate alloc;
 
 use alloc::vec::Vec;
 use codec::Codec;
-pub use pallet_inference::{Job, JobId, JobStatus};
+pub use pallet_inference::{Job, JobId, JobStatus, VerificationMode};
+pub use verity_primitives::ModelId;
 
 sp_api::decl_runtime_apis! {
-	/// Reads jobs.
+	/// Reads jobs. Version 2 adds [`InferenceApi::quote`].
+	#[api_version(2)]
 	pub trait InferenceApi<AccountId, Balance, BlockNumber>
 	where
 		AccountId: Codec,
@@ -22,5 +24,10 @@ sp_api::decl_runtime_apis! {
 
 		/// The id the next submitted job will get.
 		fn next_job_id() -> JobId;
+
+		/// What a job of `model` in `mode` costs now (price, executor fee,
+		/// protocol fee and audit premium); `None` for an unknown model.
+		#[api_version(2)]
+		fn quote(model: ModelId, mode: VerificationMode) -> Option<Balance>;
 	}
 }
