@@ -126,6 +126,39 @@ def boosting_models():
          xd[::40], f"{exporter} / xgboost {xgboost.__version__}")
 
 
+def binary_classifiers():
+    """Two-class tree ensembles, the layouts onnxruntime treats as a binary
+    case: scikit-learn's forests write a weight per class, its gradient
+    boosting, LightGBM and XGBoost a single score with a LOGISTIC transform
+    (and weights of both signs)."""
+    import lightgbm
+    import onnxmltools
+    import skl2onnx
+    import xgboost
+    from onnxmltools.convert.common.data_types import FloatTensorType
+    from sklearn.datasets import load_breast_cancer
+    xb, yb = load_breast_cancer(return_X_y=True)
+    xb = xb.astype(np.float32)
+    pick = xb[::40]
+    nozip = {"zipmap": False}
+    sk = f"skl2onnx {skl2onnx.__version__}"
+    for name, model in {
+        "sk-random-forest-binary": RandomForestClassifier(n_estimators=20, max_depth=6, random_state=0),
+        "sk-gradient-boosting-binary": GradientBoostingClassifier(n_estimators=20, max_depth=3, random_state=0),
+    }.items():
+        model.fit(xb, yb)
+        save(name, to_onnx(model, xb[:1], options={id(model): nozip}, target_opset=17), pick, sk)
+    types = [("x", FloatTensorType([None, xb.shape[1]]))]
+    mt = f"onnxmltools {onnxmltools.__version__}"
+    lgb = lightgbm.LGBMClassifier(n_estimators=20, num_leaves=8, random_state=0, verbose=-1).fit(xb, yb)
+    save("lightgbm-binary",
+         onnxmltools.convert_lightgbm(lgb, initial_types=types, zipmap=False, target_opset=15),
+         pick, f"{mt} / lightgbm {lightgbm.__version__}")
+    xgc = xgboost.XGBClassifier(n_estimators=20, max_depth=3, random_state=0).fit(xb, yb)
+    save("xgboost-binary", onnxmltools.convert_xgboost(xgc, initial_types=types, target_opset=15),
+         pick, f"{mt} / xgboost {xgboost.__version__}")
+
+
 def tree_modes():
     """Hand-built TreeEnsembleRegressors that exercise what exporters rarely
     write: every comparison mode, two targets, base values, every aggregate
@@ -173,4 +206,5 @@ if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
     sklearn_models()
     boosting_models()
+    binary_classifiers()
     tree_modes()

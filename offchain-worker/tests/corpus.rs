@@ -30,11 +30,13 @@ enum Outcome {
 /// (issue 13): the ai.onnx.ml `SVMClassifier`. `TreeEnsembleRegressor` and
 /// `Scaler` are ours (`src/ml.rs`).
 const EXPECTED: &[(&str, Outcome)] = &[
+	("lightgbm-binary", Outcome::Differs),
 	("lightgbm-classifier", Outcome::Agrees),
 	("lightgbm-regressor", Outcome::Agrees),
 	("sk-extra-trees", Outcome::Agrees),
 	("sk-extra-trees-regressor", Outcome::Agrees),
 	("sk-gradient-boosting", Outcome::Agrees),
+	("sk-gradient-boosting-binary", Outcome::Fails(EngineError::InvalidModel)),
 	("sk-gradient-boosting-regressor", Outcome::Agrees),
 	("sk-kmeans", Outcome::Agrees),
 	("sk-linear-regression", Outcome::Agrees),
@@ -42,6 +44,7 @@ const EXPECTED: &[(&str, Outcome)] = &[
 	("sk-logistic", Outcome::Agrees),
 	("sk-mlp", Outcome::Agrees),
 	("sk-random-forest", Outcome::Agrees),
+	("sk-random-forest-binary", Outcome::Differs),
 	("sk-random-forest-regressor", Outcome::Agrees),
 	("sk-scaler-pca-logistic", Outcome::Agrees),
 	("sk-svc-rbf", Outcome::Fails(EngineError::UnsupportedModel)),
@@ -49,6 +52,7 @@ const EXPECTED: &[(&str, Outcome)] = &[
 	("trees-max-softmax-zero", Outcome::Agrees),
 	("trees-min-softmax", Outcome::Agrees),
 	("trees-sum-none", Outcome::Agrees),
+	("xgboost-binary", Outcome::Fails(EngineError::InvalidModel)),
 	("xgboost-classifier", Outcome::Agrees),
 	("xgboost-regressor", Outcome::Agrees),
 ];
