@@ -1,6 +1,15 @@
-//! ai.onnx.ml operators tract 0.23 lacks, as operators of ours registered
-//! with tract's ONNX parser ([`register`], through `Onnx::op_register`):
-//! `TreeEnsembleRegressor` and `Scaler`.
+//! ai.onnx.ml operators tract 0.23 lacks or gets wrong, as operators of ours
+//! registered with tract's ONNX parser ([`register`], through
+//! `Onnx::op_register`): `TreeEnsembleRegressor`, `TreeEnsembleClassifier`
+//! and `Scaler`.
+//!
+//! tract's own `TreeEnsembleClassifier` finds each leaf's votes by skipping
+//! through the whole votes table, which makes forests about 100 times slower
+//! than onnxruntime, and gets two-class models wrong (labels and scores of
+//! scikit-learn's binary forests, LightGBM's and XGBoost's binary boosters;
+//! a single base value refused). Ours shares the regressor's trees and
+//! follows onnxruntime's rules for labels and scores, including its binary
+//! cases (one score column turned into two).
 //!
 //! Trees are stored as compact arrays: one [`Node`] per decision node with
 //! its feature, threshold, comparison and both children, where a child is
@@ -26,6 +35,7 @@ use tract_onnx::{
 /// Registers our operators with tract's ONNX parser.
 pub fn register(reg: &mut OnnxOpRegister) {
 	reg.insert("TreeEnsembleRegressor", regressor);
+	reg.insert("TreeEnsembleClassifier", classifier);
 	reg.insert("Scaler", scaler);
 }
 
@@ -217,20 +227,7 @@ impl Ensemble {
 	/// Scores of one row into `out` (`n_targets` values).
 	fn score(&self, row: &[f32], out: &mut [f32]) {
 		let mut has = vec![false; self.n_targets];
-		out.iter_mut().for_each(|o| *o = 0.0);
-		for root in &self.roots {
-			let leaf = self.leaf_of(*root, row);
-			for (target, weight) in &self.leaves[leaf as usize] {
-				let (t, w) = (*target as usize, *weight);
-				out[t] = match self.aggregate {
-					Aggregate::Sum | Aggregate::Average => out[t] + w,
-					Aggregate::Min if has[t] => out[t].min(w),
-					Aggregate::Max if has[t] => out[t].max(w),
-					Aggregate::Min | Aggregate::Max => w,
-				};
-				has[t] = true;
-			}
-		}
+		self.accumulate(row, out, &mut has);
 		if self.aggregate == Aggregate::Average && !self.roots.is_empty() {
 			let n = self.roots.len() as f32;
 			out.iter_mut().for_each(|o| *o /= n);
@@ -246,16 +243,31 @@ impl Ensemble {
 		}
 	}
 
+	/// Every tree's leaf values of one row, aggregated per target into
+	/// `out`, trees in model order; `has[t]`: some leaf had a value for
+	/// target `t`.
+	fn accumulate(&self, row: &[f32], out: &mut [f32], has: &mut [bool]) {
+		out.iter_mut().for_each(|o| *o = 0.0);
+		has.iter_mut().for_each(|h| *h = false);
+		for root in &self.roots {
+			let leaf = self.leaf_of(*root, row);
+			for (target, weight) in &self.leaves[leaf as usize] {
+				let (t, w) = (*target as usize, *weight);
+				out[t] = match self.aggregate {
+					Aggregate::Sum | Aggregate::Average => out[t] + w,
+					Aggregate::Min if has[t] => out[t].min(w),
+					Aggregate::Max if has[t] => out[t].max(w),
+					Aggregate::Min | Aggregate::Max => w,
+				};
+				has[t] = true;
+			}
+		}
+	}
+
 	/// Scores of every row of `data`, a row-major `[rows, features]` (or
 	/// `[features]`) tensor of `shape`.
 	fn eval(&self, data: &[f32], shape: &[usize]) -> TractResult<Tensor> {
-		let rows = if shape.len() == 1 { 1 } else { shape.first().copied().unwrap_or(1) };
-		let features = data.len().checked_div(rows).unwrap_or(0);
-		ensure!(
-			rows == 0 || features >= self.n_features,
-			"the trees use {} features, the input has {features}",
-			self.n_features
-		);
+		let (rows, features) = self.rows(data, shape)?;
 		let mut out = vec![0f32; rows * self.n_targets];
 		for r in 0..rows {
 			let row = &data[r * features..(r + 1) * features];
@@ -263,10 +275,30 @@ impl Ensemble {
 		}
 		Tensor::from_shape(&[rows, self.n_targets], &out)
 	}
+
+	/// The rows and features of a row-major `[rows, features]` (or
+	/// `[features]`) input, checked against the features the trees use.
+	fn rows(&self, data: &[f32], shape: &[usize]) -> TractResult<(usize, usize)> {
+		let rows = if shape.len() == 1 { 1 } else { shape.first().copied().unwrap_or(1) };
+		let features = data.len().checked_div(rows).unwrap_or(0);
+		ensure!(
+			rows == 0 || features >= self.n_features,
+			"the trees use {} features, the input has {features}",
+			self.n_features
+		);
+		Ok((rows, features))
+	}
 }
 
+/// The logistic function, computed as onnxruntime does (from `|x|`, so
+/// that large negative scores do not overflow `exp`).
 fn logistic(x: f32) -> f32 {
-	1.0 / (1.0 + (-x).exp())
+	let v = 1.0 / (1.0 + (-x.abs()).exp());
+	if x < 0.0 {
+		1.0 - v
+	} else {
+		v
+	}
 }
 
 /// Softmax over `v`; with `skip_zeros`, zeros stay zero and take no share.
@@ -311,7 +343,19 @@ fn attr_floats(node: &NodeProto, name: &str) -> TractResult<Option<Vec<f32>>> {
 	Ok(Some(values))
 }
 
-fn parse(node: &NodeProto) -> TractResult<Ensemble> {
+/// Which operator's attributes [`parse`] reads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+	/// `TreeEnsembleRegressor`: `target_*` leaves, `n_targets` outputs.
+	Regressor,
+	/// `TreeEnsembleClassifier`: `class_*` leaves, one score per class.
+	Classifier {
+		/// The number of class labels.
+		classes: usize,
+	},
+}
+
+fn parse(node: &NodeProto, kind: Kind) -> TractResult<Ensemble> {
 	let tree_ids: Vec<i64> = node.get_attr_vec("nodes_treeids")?;
 	let node_ids: Vec<i64> = node.get_attr_vec("nodes_nodeids")?;
 	let features: Vec<i64> = node.get_attr_vec("nodes_featureids")?;
@@ -333,8 +377,11 @@ fn parse(node: &NodeProto) -> TractResult<Ensemble> {
 	] {
 		ensure!(len == n, "{what} has {len} entries, nodes_treeids {n}");
 	}
-	let n_targets: i64 = node.get_attr_opt("n_targets")?.unwrap_or(1);
-	ensure!((1..=1 << 16).contains(&n_targets), "n_targets {n_targets} out of range");
+	let n_targets: i64 = match kind {
+		Kind::Regressor => node.get_attr_opt("n_targets")?.unwrap_or(1),
+		Kind::Classifier { classes } => classes as i64,
+	};
+	ensure!((1..=1 << 16).contains(&n_targets), "{n_targets} targets or classes: out of range");
 	let n_targets = n_targets as usize;
 
 	// Leaves first (their index is their position among the LEAF entries),
@@ -405,15 +452,19 @@ fn parse(node: &NodeProto) -> TractResult<Ensemble> {
 		"a tree without a root"
 	);
 
-	let t_trees: Vec<i64> = node.get_attr_vec("target_treeids")?;
-	let t_nodes: Vec<i64> = node.get_attr_vec("target_nodeids")?;
-	let t_ids: Vec<i64> = node.get_attr_vec("target_ids")?;
-	let t_weights = attr_floats(node, "target_weights")?.unwrap_or_default();
+	let prefix = match kind {
+		Kind::Regressor => "target",
+		Kind::Classifier { .. } => "class",
+	};
+	let t_trees: Vec<i64> = node.get_attr_vec(&format!("{prefix}_treeids"))?;
+	let t_nodes: Vec<i64> = node.get_attr_vec(&format!("{prefix}_nodeids"))?;
+	let t_ids: Vec<i64> = node.get_attr_vec(&format!("{prefix}_ids"))?;
+	let t_weights = attr_floats(node, &format!("{prefix}_weights"))?.unwrap_or_default();
 	ensure!(
 		t_nodes.len() == t_trees.len()
 			&& t_ids.len() == t_trees.len()
 			&& t_weights.len() == t_trees.len(),
-		"target_* attributes differ in length"
+		"{prefix}_* attributes differ in length"
 	);
 	let mut leaves = vec![Vec::new(); n_leaves as usize];
 	for i in 0..t_trees.len() {
@@ -425,8 +476,10 @@ fn parse(node: &NodeProto) -> TractResult<Ensemble> {
 		leaves[leaf as usize].push((target as u32, t_weights[i]));
 	}
 	let base_values = attr_floats(node, "base_values")?.unwrap_or_default();
+	// A two-class classifier may have one base value (its single score's).
+	let one_for_two = kind == Kind::Classifier { classes: 2 } && base_values.len() == 1;
 	ensure!(
-		base_values.is_empty() || base_values.len() == n_targets,
+		base_values.is_empty() || base_values.len() == n_targets || one_for_two,
 		"base_values has {} entries for {n_targets} targets",
 		base_values.len()
 	);
@@ -493,7 +546,7 @@ fn regressor(
 	_ctx: &ParsingContext,
 	node: &NodeProto,
 ) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
-	Ok((expand(TreeRegressor(Arc::new(parse(node)?))), vec![]))
+	Ok((expand(TreeRegressor(Arc::new(parse(node, Kind::Regressor)?))), vec![]))
 }
 
 impl Expansion for TreeRegressor {
@@ -566,6 +619,250 @@ impl TypedOp for TypedTreeRegressor {
 	as_op!();
 }
 
+/// A parsed `TreeEnsembleClassifier`: the trees (summed per class, without
+/// base values or transform) and what onnxruntime does with their sums.
+#[derive(Debug, PartialEq)]
+struct ClassifierSpec {
+	trees: Ensemble,
+	/// `classlabels_int64s`.
+	labels: Vec<i64>,
+	base_values: Vec<f32>,
+	post_transform: PostTransform,
+	/// Two classes and every vote for one class id: onnxruntime's binary
+	/// case, where the sum is one score and the second column derives
+	/// from it.
+	binary: bool,
+	/// No vote weight is negative (then the binary score is a probability).
+	weights_positive: bool,
+}
+
+impl ClassifierSpec {
+	/// The label and the class scores (`out`, one per class) of one row.
+	fn classify(&self, row: &[f32], out: &mut [f32], has: &mut [bool]) -> i64 {
+		self.trees.accumulate(row, out, has);
+		if self.labels.len() > 2 {
+			for (k, b) in self.base_values.iter().enumerate() {
+				out[k] += b;
+				has[k] = true;
+			}
+			// The first class with the highest sum among classes that got
+			// a value; ties go to the lower index.
+			let mut best: Option<usize> = None;
+			for k in 0..out.len() {
+				if has[k] && best.is_none_or(|b| out[k] > out[b]) {
+					best = Some(k);
+				}
+			}
+			self.transform(out);
+			return self.labels[best.unwrap_or(0)];
+		}
+		// Two classes.
+		let mut second_column = SecondColumn::None;
+		let mut single = false;
+		match self.base_values.len() {
+			// onnxruntime's rule for two base values with votes for the
+			// second class: only the second base value counts.
+			2 if has[1] => {
+				out[1] = self.base_values[1] + out[0];
+				out[0] = -out[1];
+			}
+			2 => {
+				out[0] += self.base_values[0];
+				out[1] += self.base_values[1];
+			}
+			1 => {
+				out[0] += self.base_values[0];
+				single = !has[1];
+			}
+			_ => {
+				second_column = SecondColumn::Opposite;
+				single = !has[1];
+			}
+		}
+		let positive = if !single && has[1] {
+			out[1]
+		} else if has[0] {
+			out[0]
+		} else {
+			0.0
+		};
+		let label = if self.binary {
+			let (wins, column) = if self.weights_positive {
+				(positive > 0.5, SecondColumn::Complement)
+			} else {
+				(positive > 0.0, SecondColumn::Opposite)
+			};
+			second_column = column;
+			self.labels[wins as usize]
+		} else {
+			(positive > 0.0) as i64
+		};
+		if !single {
+			self.transform(out);
+			return label;
+		}
+		let score = out[0];
+		(out[0], out[1]) = match second_column {
+			SecondColumn::Complement => (1.0 - score, score),
+			SecondColumn::Opposite if self.post_transform == PostTransform::Logistic => {
+				(logistic(-score), logistic(score))
+			}
+			SecondColumn::Opposite => (-score, score),
+			SecondColumn::None => (score, 0.0),
+		};
+		label
+	}
+
+	/// The post transform of every class score.
+	fn transform(&self, out: &mut [f32]) {
+		match self.post_transform {
+			PostTransform::None => {}
+			PostTransform::Logistic => out.iter_mut().for_each(|o| *o = logistic(*o)),
+			PostTransform::Softmax => softmax(out, false),
+			PostTransform::SoftmaxZero => softmax(out, true),
+		}
+	}
+
+	/// Labels (`[rows]`) and scores (`[rows, classes]`) of every row.
+	fn eval(&self, data: &[f32], shape: &[usize]) -> TractResult<(Tensor, Tensor)> {
+		let (rows, features) = self.trees.rows(data, shape)?;
+		let classes = self.labels.len();
+		let mut labels = Vec::with_capacity(rows);
+		let mut scores = vec![0f32; rows * classes];
+		let mut has = vec![false; classes];
+		for r in 0..rows {
+			let row = &data[r * features..(r + 1) * features];
+			let out = &mut scores[r * classes..(r + 1) * classes];
+			labels.push(self.classify(row, out, &mut has));
+		}
+		Ok((Tensor::from_shape(&[rows], &labels)?, Tensor::from_shape(&[rows, classes], &scores)?))
+	}
+}
+
+/// How a two-class model's single score becomes two columns.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SecondColumn {
+	/// Left as it is (no second column's value: 0).
+	None,
+	/// `[1 - s, s]`: the score is the positive class's probability.
+	Complement,
+	/// `[-s, s]`, or `[logistic(-s), logistic(s)]` under `LOGISTIC`.
+	Opposite,
+}
+
+fn classifier(
+	_ctx: &ParsingContext,
+	node: &NodeProto,
+) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
+	ensure!(
+		node.get_attr_opt_vec::<String>("classlabels_strings")?.is_none(),
+		"string class labels are not supported"
+	);
+	let labels: Vec<i64> = node.get_attr_vec("classlabels_int64s")?;
+	ensure!(labels.len() >= 2, "a classifier needs two class labels or more");
+	let mut trees = parse(node, Kind::Classifier { classes: labels.len() })?;
+	let weights = attr_floats(node, "class_weights")?.unwrap_or_default();
+	let ids: std::collections::HashSet<i64> =
+		node.get_attr_vec::<i64>("class_ids")?.into_iter().collect();
+	let spec = ClassifierSpec {
+		binary: labels.len() == 2 && ids.len() == 1,
+		labels,
+		base_values: core::mem::take(&mut trees.base_values),
+		post_transform: core::mem::replace(&mut trees.post_transform, PostTransform::None),
+		weights_positive: weights.iter().all(|w| *w >= 0.0),
+		trees,
+	};
+	Ok((expand(TreeClassifier(Arc::new(spec))), vec![]))
+}
+
+/// The classifier as tract's parser sees it.
+#[derive(Debug, Clone)]
+struct TreeClassifier(Arc<ClassifierSpec>);
+
+impl PartialEq for TreeClassifier {
+	fn eq(&self, other: &Self) -> bool {
+		Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+	}
+}
+impl Eq for TreeClassifier {}
+
+impl Expansion for TreeClassifier {
+	fn name(&self) -> StaticName {
+		"TreeEnsembleClassifier".into()
+	}
+
+	fn nboutputs(&self) -> TractResult<usize> {
+		Ok(2)
+	}
+
+	fn rules<'r, 'p: 'r, 's: 'r>(
+		&'s self,
+		s: &mut Solver<'r>,
+		inputs: &'p [TensorProxy],
+		outputs: &'p [TensorProxy],
+	) -> InferenceResult {
+		check_input_arity(inputs, 1)?;
+		check_output_arity(outputs, 2)?;
+		s.equals(&outputs[0].datum_type, DatumType::I64)?;
+		s.equals(&outputs[0].rank, 1)?;
+		s.equals(&outputs[0].shape[0], &inputs[0].shape[0])?;
+		s.equals(&outputs[1].datum_type, DatumType::F32)?;
+		s.equals(&outputs[1].rank, 2)?;
+		s.equals(&outputs[1].shape[0], &inputs[0].shape[0])?;
+		s.equals(&outputs[1].shape[1], self.0.labels.len().to_dim())?;
+		Ok(())
+	}
+
+	fn wire(
+		&self,
+		prefix: &str,
+		model: &mut TypedModel,
+		inputs: &[OutletId],
+	) -> TractResult<TVec<OutletId>> {
+		model.wire_node(prefix, TypedTreeClassifier(self.0.clone()), inputs)
+	}
+}
+
+/// The classifier in a typed (runnable) model.
+#[derive(Debug, Clone)]
+struct TypedTreeClassifier(Arc<ClassifierSpec>);
+
+impl PartialEq for TypedTreeClassifier {
+	fn eq(&self, other: &Self) -> bool {
+		Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+	}
+}
+impl Eq for TypedTreeClassifier {}
+
+impl Op for TypedTreeClassifier {
+	fn name(&self) -> StaticName {
+		"TreeEnsembleClassifier".into()
+	}
+
+	op_as_typed_op!();
+}
+
+impl EvalOp for TypedTreeClassifier {
+	op_out_of_plan!();
+
+	fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+		let input = args_1!(inputs);
+		let input = input.cast_to::<f32>()?;
+		let data: Vec<f32> = input.to_plain_array_view::<f32>()?.iter().copied().collect();
+		let (labels, scores) = self.0.eval(&data, input.shape())?;
+		Ok(tvec!(labels.into_tvalue(), scores.into_tvalue()))
+	}
+}
+
+impl TypedOp for TypedTreeClassifier {
+	fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+		let rows = inputs[0].shape[0].clone();
+		Ok(tvec!(i64::fact(&[rows.clone()]), f32::fact(&[rows, self.0.labels.len().to_dim()])))
+	}
+
+	as_op!();
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;
@@ -611,6 +908,56 @@ mod tests {
 		e.nodes[0].if_false = Child::Node(0);
 		assert!(e.check_acyclic().is_err());
 		assert!(stump(false).check_acyclic().is_ok());
+	}
+
+	/// Three classes: the stump votes for class 0 or 2 only.
+	fn three_classes(left: f32, right: f32) -> ClassifierSpec {
+		let mut trees = stump(false);
+		trees.leaves = vec![vec![(0, left)], vec![(2, right)]];
+		trees.n_targets = 3;
+		ClassifierSpec {
+			trees,
+			labels: vec![10, 20, 30],
+			base_values: vec![],
+			post_transform: PostTransform::None,
+			binary: false,
+			weights_positive: true,
+		}
+	}
+
+	#[test]
+	fn a_class_without_votes_never_wins_and_ties_go_to_the_lower_class() {
+		let c = three_classes(-1.0, 0.0);
+		let (mut out, mut has) = ([0.0; 3], [false; 3]);
+		// Class 0 gets -1: still the label, not the vote-less class 1 at 0.
+		assert_eq!(c.classify(&[0.1], &mut out, &mut has), 10);
+		assert_eq!(out, [-1.0, 0.0, 0.0]);
+		assert_eq!(c.classify(&[0.9], &mut out, &mut has), 30);
+		let mut c = three_classes(1.0, 1.0);
+		// Class 1 has only its base value (3) and wins over 1 + 1.
+		c.base_values = vec![1.0, 3.0, 1.0];
+		assert_eq!(c.classify(&[0.1], &mut out, &mut has), 20);
+		// Equal sums (2 and 2): the lower class wins.
+		c.base_values = vec![1.0, 2.0, 1.0];
+		assert_eq!(c.classify(&[0.1], &mut out, &mut has), 10);
+	}
+
+	#[test]
+	fn a_binary_probability_becomes_two_columns() {
+		let mut c = three_classes(0.3, 0.8);
+		c.trees.leaves = vec![vec![(0, 0.3)], vec![(0, 0.8)]];
+		c.trees.n_targets = 2;
+		c.labels = vec![0, 1];
+		c.binary = true;
+		let (mut out, mut has) = ([0.0; 2], [false; 2]);
+		assert_eq!(c.classify(&[0.1], &mut out, &mut has), 0);
+		assert!((out[0] - 0.7).abs() < 1e-6 && (out[1] - 0.3).abs() < 1e-6);
+		assert_eq!(c.classify(&[0.9], &mut out, &mut has), 1);
+		// A margin with weights of both signs and a logistic transform.
+		c.weights_positive = false;
+		c.post_transform = PostTransform::Logistic;
+		assert_eq!(c.classify(&[0.1], &mut out, &mut has), 1);
+		assert!((out[1] - logistic(0.3)).abs() < 1e-7 && (out[0] - logistic(-0.3)).abs() < 1e-7);
 	}
 
 	#[test]
