@@ -43,12 +43,47 @@ MODELS = [
     ("digits-mlp (batch 1)", ROOT / "models" / "digits-mlp.onnx", 200),
     ("digits-mlp (batch 32)", ROOT / "models" / "digits-mlp.onnx", 200),
     ("iris-forest (batch 32)", ROOT / "models" / "iris-forest.onnx", 200),
+    # Tree ensembles of realistic size, made by tree_models() below.
+    ("forest-100x10 (batch 64)", "forest-100x10", 50),
+    ("forest-regressor-100x10 (batch 64)", "forest-regressor-100x10", 50),
+    ("boosting-200x8 (batch 64)", "boosting-200x8", 50),
     ("slow-matmul (batch 1)", ROOT / "models" / "slow-matmul.onnx", 20),
 ]
 
 DTYPES = {1: np.float32, 7: np.int64, 6: np.int32, 11: np.float64, 2: np.uint8, 9: np.bool_}
 NAMES = {np.float32: "float32", np.int64: "int64", np.int32: "int32", np.float64: "float64",
          np.uint8: "uint8", np.bool_: "bool"}
+
+
+def tree_models(out_dir):
+    """Exports tree ensembles the size real ones are (100-200 trees, depth 8-10,
+    20 features) with skl2onnx, seeded: a random forest classifier (3 classes),
+    a random forest regressor and a two-class gradient boosting classifier.
+    Returns {name: path}."""
+    from skl2onnx import to_onnx
+    from sklearn.datasets import make_classification, make_regression
+    from sklearn.ensemble import (GradientBoostingClassifier, RandomForestClassifier,
+                                  RandomForestRegressor)
+    xc, yc = make_classification(n_samples=4000, n_features=20, n_informative=12,
+                                 n_classes=3, random_state=0)
+    xb, yb = make_classification(n_samples=4000, n_features=20, n_informative=12,
+                                 random_state=1)
+    xr, yr = make_regression(n_samples=4000, n_features=20, n_informative=12, random_state=2)
+    made = {
+        "forest-100x10": (RandomForestClassifier(n_estimators=100, max_depth=10, random_state=0), xc, yc),
+        "forest-regressor-100x10": (RandomForestRegressor(n_estimators=100, max_depth=10, random_state=0), xr, yr),
+        "boosting-200x8": (GradientBoostingClassifier(n_estimators=200, max_depth=8, random_state=0), xb, yb),
+    }
+    paths = {}
+    for name, (model, x, y) in made.items():
+        path = out_dir / f"{name}.onnx"
+        if not path.exists():
+            x = x.astype(np.float32)
+            model.fit(x, y)
+            options = {id(model): {"zipmap": False}} if hasattr(model, "predict_proba") else None
+            path.write_bytes(to_onnx(model, x[:1], options=options, target_opset=17).SerializeToString())
+        paths[name] = path
+    return paths
 
 
 def declared_inputs(model):
@@ -58,7 +93,7 @@ def declared_inputs(model):
 
 def make_input(label, model, rng):
     """One input per declared input: standard normal floats; batch dims from the label."""
-    batch = 32 if "batch 32" in label else 1
+    batch = int(label.split("batch ")[1].rstrip(")")) if "batch " in label else 1
     feeds = {}
     for v in declared_inputs(model):
         t = v.type.tensor_type
@@ -120,10 +155,16 @@ def cpu():
 def main():
     bench, out_md = sys.argv[1], pathlib.Path(sys.argv[2])
     quick = "--quick" in sys.argv
+    # --only SUBSTRING: just the models whose label contains it.
+    only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else ""
     rng = np.random.default_rng(2026)
     rows = []
+    trees = tree_models(out_md.parent)
     with tempfile.TemporaryDirectory() as tmp:
         for label, path, runs in MODELS:
+            if only not in label:
+                continue
+            path = trees.get(path, path)
             if quick:
                 runs = min(runs, 3)
             model = onnx.load(str(path))

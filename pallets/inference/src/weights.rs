@@ -51,9 +51,9 @@ pub trait WeightInfo {
 	fn commit_verdict() -> Weight;
 	fn end_dispute() -> Weight;
 	fn commit_audit() -> Weight;
+	fn reveal_audit(o: u32, ) -> Weight;
 	fn commit_result() -> Weight;
 	fn reveal_result(o: u32, ) -> Weight;
-	fn reveal_audit(o: u32, ) -> Weight;
 	fn set_audit_rate() -> Weight;
 	fn draw_audit() -> Weight;
 	fn resume_executor() -> Weight;
@@ -70,129 +70,151 @@ pub trait WeightInfo {
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn register_executor() -> Weight {
-		// Minimum execution time: 556_797_000 ps.
-		Weight::from_parts(708_065_000, 4056)
+		// Minimum execution time: 572_488_000 ps.
+		Weight::from_parts(776_912_000, 4056)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	fn top_up_executor() -> Weight {
-		// Minimum execution time: 454_029_000 ps.
-		Weight::from_parts(614_952_000, 4056)
+		// Minimum execution time: 460_257_000 ps.
+		Weight::from_parts(671_371_000, 4056)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	fn unbond_executor() -> Weight {
-		// Minimum execution time: 231_131_000 ps.
-		Weight::from_parts(301_115_000, 4056)
+		// Minimum execution time: 215_526_000 ps.
+		Weight::from_parts(309_527_000, 4056)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	fn withdraw_executor() -> Weight {
-		// Minimum execution time: 378_507_000 ps.
-		Weight::from_parts(477_679_000, 5563)
+		// Minimum execution time: 388_582_000 ps.
+		Weight::from_parts(551_714_000, 5563)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	fn register_verifier() -> Weight {
-		// Minimum execution time: 555_932_000 ps.
-		Weight::from_parts(699_192_000, 3640)
+		// Minimum execution time: 506_865_000 ps.
+		Weight::from_parts(713_826_000, 3640)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	fn unbond_verifier() -> Weight {
-		// Minimum execution time: 235_201_000 ps.
-		Weight::from_parts(304_994_000, 3538)
+		// Minimum execution time: 214_973_000 ps.
+		Weight::from_parts(290_817_000, 3538)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	fn withdraw_verifier() -> Weight {
-		// Minimum execution time: 402_476_000 ps.
-		Weight::from_parts(565_277_000, 5563)
+		// Minimum execution time: 376_543_000 ps.
+		Weight::from_parts(501_397_000, 5563)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// `i` in `[1, 262128]`.
 	/// `e` in `[1, 64]`.
 	fn submit_job(i: u32, e: u32, ) -> Weight {
-		// Minimum execution time: 2_327_498_000 ps.
-		Weight::from_parts(541_787_377, 7163)
-			.saturating_add(Weight::from_parts(8_806, 0).saturating_mul(i.into()))
-			.saturating_add(Weight::from_parts(67_119_610, 0).saturating_mul(e.into()))
-			.saturating_add(T::DbWeight::get().reads(9_u64))
+		// Minimum execution time: 2_338_031_000 ps.
+		Weight::from_parts(315_391_094, 7163)
+			.saturating_add(Weight::from_parts(9_703, 0).saturating_mul(i.into()))
+			.saturating_add(Weight::from_parts(59_052_529, 0).saturating_mul(e.into()))
+			.saturating_add(T::DbWeight::get().reads(11_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(e.into())))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
 			.saturating_add(Weight::from_parts(0, 4573).saturating_mul(e.into()))
 	}
 	/// `e` in `[2, 64]`.
 	fn decline_job(e: u32, ) -> Weight {
-		// Minimum execution time: 361_530_000 ps.
-		Weight::from_parts(301_304_078, 4503)
-			.saturating_add(Weight::from_parts(56_179_968, 0).saturating_mul(e.into()))
+		// Minimum execution time: 426_759_000 ps.
+		Weight::from_parts(367_556_084, 4503)
+			.saturating_add(Weight::from_parts(61_267_547, 0).saturating_mul(e.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(e.into())))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 			.saturating_add(Weight::from_parts(0, 4573).saturating_mul(e.into()))
 	}
 	fn set_capacity() -> Weight {
-		// Minimum execution time: 94_977_000 ps.
-		Weight::from_parts(147_924_000, 4056)
+		// Minimum execution time: 93_085_000 ps.
+		Weight::from_parts(139_454_000, 4056)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	fn resume_verifier() -> Weight {
-		// Minimum execution time: 94_696_000 ps.
-		Weight::from_parts(136_652_000, 3538)
+		// Minimum execution time: 92_200_000 ps.
+		Weight::from_parts(143_891_000, 3538)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	fn commit_verdict() -> Weight {
-		// Minimum execution time: 225_749_000 ps.
-		Weight::from_parts(351_386_000, 4503)
+		// Minimum execution time: 215_100_000 ps.
+		Weight::from_parts(321_947_000, 4503)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	fn end_dispute() -> Weight {
-		// Minimum execution time: 1_026_163_000 ps.
-		Weight::from_parts(1_375_761_000, 10101)
+		// Minimum execution time: 988_171_000 ps.
+		Weight::from_parts(1_381_036_000, 10101)
 			.saturating_add(T::DbWeight::get().reads(12_u64))
 			.saturating_add(T::DbWeight::get().writes(14_u64))
 	}
 	fn commit_audit() -> Weight {
-		// Minimum execution time: 167_401_000 ps.
-		Weight::from_parts(248_654_000, 4027)
+		// Minimum execution time: 152_862_000 ps.
+		Weight::from_parts(243_853_000, 4503)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
+	/// `o` in `[1, 65520]`.
+	fn reveal_audit(o: u32, ) -> Weight {
+		// Minimum execution time: 656_048_000 ps.
+		Weight::from_parts(916_953_835, 265629)
+			.saturating_add(Weight::from_parts(21_549, 0).saturating_mul(o.into()))
+			.saturating_add(T::DbWeight::get().reads(7_u64))
+			.saturating_add(T::DbWeight::get().writes(5_u64))
+	}
+	fn commit_result() -> Weight {
+		// Minimum execution time: 237_186_000 ps.
+		Weight::from_parts(369_058_000, 4503)
+			.saturating_add(T::DbWeight::get().reads(7_u64))
+			.saturating_add(T::DbWeight::get().writes(6_u64))
+	}
+	/// `o` in `[1, 65520]`.
+	fn reveal_result(o: u32, ) -> Weight {
+		// Minimum execution time: 242_526_000 ps.
+		Weight::from_parts(381_226_885, 7163)
+			.saturating_add(Weight::from_parts(13_926, 0).saturating_mul(o.into()))
+			.saturating_add(T::DbWeight::get().reads(3_u64))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
+	}
 	fn set_audit_rate() -> Weight {
-		// Minimum execution time: 72_804_000 ps.
-		Weight::from_parts(107_666_000, 0)
+		// Minimum execution time: 72_567_000 ps.
+		Weight::from_parts(121_458_000, 0)
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	fn draw_audit() -> Weight {
-		// Minimum execution time: 2_739_444_000 ps.
-		Weight::from_parts(3_830_970_000, 195358)
+		// Minimum execution time: 3_382_644_000 ps.
+		Weight::from_parts(4_475_486_000, 195358)
 			.saturating_add(T::DbWeight::get().reads(134_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	fn resume_executor() -> Weight {
-		// Minimum execution time: 90_870_000 ps.
-		Weight::from_parts(144_063_000, 4056)
+		// Minimum execution time: 88_231_000 ps.
+		Weight::from_parts(141_722_000, 4056)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// `o` in `[1, 65520]`.
 	fn submit_result(o: u32, ) -> Weight {
-		// Minimum execution time: 306_589_000 ps.
-		Weight::from_parts(454_374_080, 7163)
-			.saturating_add(Weight::from_parts(10_028, 0).saturating_mul(o.into()))
-			.saturating_add(T::DbWeight::get().reads(8_u64))
-			.saturating_add(T::DbWeight::get().writes(7_u64))
+		// Minimum execution time: 990_190_000 ps.
+		Weight::from_parts(1_489_902_360, 8799)
+			.saturating_add(Weight::from_parts(10_388, 0).saturating_mul(o.into()))
+			.saturating_add(T::DbWeight::get().reads(10_u64))
+			.saturating_add(T::DbWeight::get().writes(11_u64))
 	}
 	/// `v` in `[3, 64]`.
 	fn challenge(v: u32, ) -> Weight {
-		// Minimum execution time: 649_135_000 ps.
-		Weight::from_parts(858_965_648, 4503)
-			.saturating_add(Weight::from_parts(54_514_254, 0).saturating_mul(v.into()))
+		// Minimum execution time: 726_852_000 ps.
+		Weight::from_parts(821_432_834, 4503)
+			.saturating_add(Weight::from_parts(63_052_070, 0).saturating_mul(v.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(v.into())))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
@@ -200,66 +222,44 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	}
 	/// `o` in `[1, 65520]`.
 	fn submit_verdict(o: u32, ) -> Weight {
-		// Minimum execution time: 392_210_000 ps.
-		Weight::from_parts(494_659_087, 530286)
-			.saturating_add(Weight::from_parts(19_995, 0).saturating_mul(o.into()))
-			.saturating_add(T::DbWeight::get().reads(8_u64))
-			.saturating_add(T::DbWeight::get().writes(4_u64))
-	}
-	fn commit_result() -> Weight {
-		// Minimum execution time: 225_749_000 ps.
-		Weight::from_parts(351_386_000, 4503)
-			.saturating_add(T::DbWeight::get().reads(3_u64))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
-	}
-	/// `o` in `[1, 65520]`.
-	fn reveal_result(o: u32, ) -> Weight {
-		// Minimum execution time: 306_589_000 ps.
-		Weight::from_parts(454_374_080, 7163)
-			.saturating_add(Weight::from_parts(10_028, 0).saturating_mul(o.into()))
-			.saturating_add(T::DbWeight::get().reads(8_u64))
-			.saturating_add(T::DbWeight::get().writes(7_u64))
-	}
-	/// `o` in `[1, 65520]`.
-	fn reveal_audit(o: u32, ) -> Weight {
-		// Minimum execution time: 392_210_000 ps.
-		Weight::from_parts(494_659_087, 530286)
-			.saturating_add(Weight::from_parts(19_995, 0).saturating_mul(o.into()))
+		// Minimum execution time: 457_661_000 ps.
+		Weight::from_parts(610_863_726, 530286)
+			.saturating_add(Weight::from_parts(20_131, 0).saturating_mul(o.into()))
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	fn resolve() -> Weight {
-		// Minimum execution time: 1_904_556_000 ps.
-		Weight::from_parts(2_621_084_000, 530286)
+		// Minimum execution time: 2_108_614_000 ps.
+		Weight::from_parts(2_747_110_000, 530286)
 			.saturating_add(T::DbWeight::get().reads(23_u64))
 			.saturating_add(T::DbWeight::get().writes(22_u64))
 	}
 	fn submit_admission_vote() -> Weight {
-		// Minimum execution time: 371_177_000 ps.
-		Weight::from_parts(535_808_000, 7163)
+		// Minimum execution time: 353_725_000 ps.
+		Weight::from_parts(510_673_000, 7163)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 	/// `s` in `[0, 128]`.
 	/// `b` in `[1, 64]`.
 	fn on_initialize(s: u32, b: u32, ) -> Weight {
-		// Minimum execution time: 1_064_040_000 ps.
-		Weight::from_parts(1_064_040_000, 11402)
-			.saturating_add(Weight::from_parts(890_274_416, 0).saturating_mul(s.into()))
-			.saturating_add(Weight::from_parts(86_532_369, 0).saturating_mul(b.into()))
+		// Minimum execution time: 984_612_000 ps.
+		Weight::from_parts(1_962_792_848, 11402)
+			.saturating_add(Weight::from_parts(1_042_890_534, 0).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(14_668_124, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(b.into())))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(s.into())))
 			.saturating_add(Weight::from_parts(0, 3519).saturating_mul(b.into()))
-			.saturating_add(Weight::from_parts(0, 2729).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(0, 2810).saturating_mul(s.into()))
 	}
 	/// `p` in `[10, 100000]`.
 	fn on_initialize_pending(p: u32, ) -> Weight {
-		// Minimum execution time: 108_590_765_000 ps.
-		Weight::from_parts(129_612_990_766, 350302)
-			.saturating_add(Weight::from_parts(42_536, 0).saturating_mul(p.into()))
+		// Minimum execution time: 121_167_964_000 ps.
+		Weight::from_parts(104_494_808_394, 360670)
+			.saturating_add(Weight::from_parts(1_436_450, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(140_u64))
 			.saturating_add(T::DbWeight::get().writes(266_u64))
 	}
@@ -268,158 +268,158 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same measurements with RocksDB's database weights, for tests.
 impl WeightInfo for () {
 	fn register_executor() -> Weight {
-		Weight::from_parts(708_065_000, 4056)
+		Weight::from_parts(776_912_000, 4056)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn top_up_executor() -> Weight {
-		Weight::from_parts(614_952_000, 4056)
+		Weight::from_parts(671_371_000, 4056)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn unbond_executor() -> Weight {
-		Weight::from_parts(301_115_000, 4056)
+		Weight::from_parts(309_527_000, 4056)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn withdraw_executor() -> Weight {
-		Weight::from_parts(477_679_000, 5563)
+		Weight::from_parts(551_714_000, 5563)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn register_verifier() -> Weight {
-		Weight::from_parts(699_192_000, 3640)
+		Weight::from_parts(713_826_000, 3640)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn unbond_verifier() -> Weight {
-		Weight::from_parts(304_994_000, 3538)
+		Weight::from_parts(290_817_000, 3538)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn withdraw_verifier() -> Weight {
-		Weight::from_parts(565_277_000, 5563)
+		Weight::from_parts(501_397_000, 5563)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn submit_job(i: u32, e: u32, ) -> Weight {
-		Weight::from_parts(541_787_377, 7163)
-			.saturating_add(Weight::from_parts(8_806, 0).saturating_mul(i.into()))
-			.saturating_add(Weight::from_parts(67_119_610, 0).saturating_mul(e.into()))
-			.saturating_add(RocksDbWeight::get().reads(9_u64))
+		Weight::from_parts(315_391_094, 7163)
+			.saturating_add(Weight::from_parts(9_703, 0).saturating_mul(i.into()))
+			.saturating_add(Weight::from_parts(59_052_529, 0).saturating_mul(e.into()))
+			.saturating_add(RocksDbWeight::get().reads(11_u64))
 			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(e.into())))
 			.saturating_add(RocksDbWeight::get().writes(9_u64))
 			.saturating_add(Weight::from_parts(0, 4573).saturating_mul(e.into()))
 	}
 	fn decline_job(e: u32, ) -> Weight {
-		Weight::from_parts(301_304_078, 4503)
-			.saturating_add(Weight::from_parts(56_179_968, 0).saturating_mul(e.into()))
+		Weight::from_parts(367_556_084, 4503)
+			.saturating_add(Weight::from_parts(61_267_547, 0).saturating_mul(e.into()))
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(e.into())))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 			.saturating_add(Weight::from_parts(0, 4573).saturating_mul(e.into()))
 	}
 	fn set_capacity() -> Weight {
-		Weight::from_parts(147_924_000, 4056)
+		Weight::from_parts(139_454_000, 4056)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn resume_verifier() -> Weight {
-		Weight::from_parts(136_652_000, 3538)
+		Weight::from_parts(143_891_000, 3538)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn commit_verdict() -> Weight {
-		Weight::from_parts(351_386_000, 4503)
+		Weight::from_parts(321_947_000, 4503)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn end_dispute() -> Weight {
-		Weight::from_parts(1_375_761_000, 10101)
+		Weight::from_parts(1_381_036_000, 10101)
 			.saturating_add(RocksDbWeight::get().reads(12_u64))
 			.saturating_add(RocksDbWeight::get().writes(14_u64))
 	}
 	fn commit_audit() -> Weight {
-		Weight::from_parts(248_654_000, 4027)
+		Weight::from_parts(243_853_000, 4503)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
+	fn reveal_audit(o: u32, ) -> Weight {
+		Weight::from_parts(916_953_835, 265629)
+			.saturating_add(Weight::from_parts(21_549, 0).saturating_mul(o.into()))
+			.saturating_add(RocksDbWeight::get().reads(7_u64))
+			.saturating_add(RocksDbWeight::get().writes(5_u64))
+	}
+	fn commit_result() -> Weight {
+		Weight::from_parts(369_058_000, 4503)
+			.saturating_add(RocksDbWeight::get().reads(7_u64))
+			.saturating_add(RocksDbWeight::get().writes(6_u64))
+	}
+	fn reveal_result(o: u32, ) -> Weight {
+		Weight::from_parts(381_226_885, 7163)
+			.saturating_add(Weight::from_parts(13_926, 0).saturating_mul(o.into()))
+			.saturating_add(RocksDbWeight::get().reads(3_u64))
+			.saturating_add(RocksDbWeight::get().writes(3_u64))
+	}
 	fn set_audit_rate() -> Weight {
-		Weight::from_parts(107_666_000, 0)
+		Weight::from_parts(121_458_000, 0)
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn draw_audit() -> Weight {
-		Weight::from_parts(3_830_970_000, 195358)
+		Weight::from_parts(4_475_486_000, 195358)
 			.saturating_add(RocksDbWeight::get().reads(134_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn resume_executor() -> Weight {
-		Weight::from_parts(144_063_000, 4056)
+		Weight::from_parts(141_722_000, 4056)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn submit_result(o: u32, ) -> Weight {
-		Weight::from_parts(454_374_080, 7163)
-			.saturating_add(Weight::from_parts(10_028, 0).saturating_mul(o.into()))
-			.saturating_add(RocksDbWeight::get().reads(8_u64))
-			.saturating_add(RocksDbWeight::get().writes(7_u64))
+		Weight::from_parts(1_489_902_360, 8799)
+			.saturating_add(Weight::from_parts(10_388, 0).saturating_mul(o.into()))
+			.saturating_add(RocksDbWeight::get().reads(10_u64))
+			.saturating_add(RocksDbWeight::get().writes(11_u64))
 	}
 	fn challenge(v: u32, ) -> Weight {
-		Weight::from_parts(858_965_648, 4503)
-			.saturating_add(Weight::from_parts(54_514_254, 0).saturating_mul(v.into()))
+		Weight::from_parts(821_432_834, 4503)
+			.saturating_add(Weight::from_parts(63_052_070, 0).saturating_mul(v.into()))
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(v.into())))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 			.saturating_add(Weight::from_parts(0, 3037).saturating_mul(v.into()))
 	}
 	fn submit_verdict(o: u32, ) -> Weight {
-		Weight::from_parts(494_659_087, 530286)
-			.saturating_add(Weight::from_parts(19_995, 0).saturating_mul(o.into()))
-			.saturating_add(RocksDbWeight::get().reads(8_u64))
-			.saturating_add(RocksDbWeight::get().writes(4_u64))
-	}
-	fn commit_result() -> Weight {
-		Weight::from_parts(351_386_000, 4503)
-			.saturating_add(RocksDbWeight::get().reads(3_u64))
-			.saturating_add(RocksDbWeight::get().writes(3_u64))
-	}
-	fn reveal_result(o: u32, ) -> Weight {
-		Weight::from_parts(454_374_080, 7163)
-			.saturating_add(Weight::from_parts(10_028, 0).saturating_mul(o.into()))
-			.saturating_add(RocksDbWeight::get().reads(8_u64))
-			.saturating_add(RocksDbWeight::get().writes(7_u64))
-	}
-	fn reveal_audit(o: u32, ) -> Weight {
-		Weight::from_parts(494_659_087, 530286)
-			.saturating_add(Weight::from_parts(19_995, 0).saturating_mul(o.into()))
+		Weight::from_parts(610_863_726, 530286)
+			.saturating_add(Weight::from_parts(20_131, 0).saturating_mul(o.into()))
 			.saturating_add(RocksDbWeight::get().reads(8_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn resolve() -> Weight {
-		Weight::from_parts(2_621_084_000, 530286)
+		Weight::from_parts(2_747_110_000, 530286)
 			.saturating_add(RocksDbWeight::get().reads(23_u64))
 			.saturating_add(RocksDbWeight::get().writes(22_u64))
 	}
 	fn submit_admission_vote() -> Weight {
-		Weight::from_parts(535_808_000, 7163)
+		Weight::from_parts(510_673_000, 7163)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn on_initialize(s: u32, b: u32, ) -> Weight {
-		Weight::from_parts(1_064_040_000, 11402)
-			.saturating_add(Weight::from_parts(890_274_416, 0).saturating_mul(s.into()))
-			.saturating_add(Weight::from_parts(86_532_369, 0).saturating_mul(b.into()))
+		Weight::from_parts(1_962_792_848, 11402)
+			.saturating_add(Weight::from_parts(1_042_890_534, 0).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(14_668_124, 0).saturating_mul(b.into()))
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(b.into())))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 			.saturating_add(RocksDbWeight::get().writes((2_u64).saturating_mul(s.into())))
 			.saturating_add(Weight::from_parts(0, 3519).saturating_mul(b.into()))
-			.saturating_add(Weight::from_parts(0, 2729).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(0, 2810).saturating_mul(s.into()))
 	}
 	fn on_initialize_pending(p: u32, ) -> Weight {
-		Weight::from_parts(129_612_990_766, 350302)
-			.saturating_add(Weight::from_parts(42_536, 0).saturating_mul(p.into()))
+		Weight::from_parts(104_494_808_394, 360670)
+			.saturating_add(Weight::from_parts(1_436_450, 0).saturating_mul(p.into()))
 			.saturating_add(RocksDbWeight::get().reads(140_u64))
 			.saturating_add(RocksDbWeight::get().writes(266_u64))
 	}
