@@ -225,9 +225,16 @@ impl Ensemble {
 	}
 
 	/// Scores of one row into `out` (`n_targets` values).
+	#[cfg(test)]
 	fn score(&self, row: &[f32], out: &mut [f32]) {
 		let mut has = vec![false; self.n_targets];
-		self.accumulate(row, out, &mut has);
+		self.accumulate(row, row.len(), out, &mut has);
+		self.finish(out);
+	}
+
+	/// A row's aggregated values (`out`) become its scores: the average
+	/// taken, base values added, the post transform applied.
+	fn finish(&self, out: &mut [f32]) {
 		if self.aggregate == Aggregate::Average && !self.roots.is_empty() {
 			let n = self.roots.len() as f32;
 			out.iter_mut().for_each(|o| *o /= n);
@@ -243,23 +250,30 @@ impl Ensemble {
 		}
 	}
 
-	/// Every tree's leaf values of one row, aggregated per target into
-	/// `out`, trees in model order; `has[t]`: some leaf had a value for
-	/// target `t`.
-	fn accumulate(&self, row: &[f32], out: &mut [f32], has: &mut [bool]) {
+	/// Every tree's leaf values of each row of `data` (rows of `features`
+	/// values), aggregated per row and target into `out` (rows of
+	/// `n_targets`); `has`: some leaf had a value for that row and target.
+	/// Tree by tree, all rows through one tree before the next, so that a
+	/// tree stays in cache; each row still adds its trees in model order, so
+	/// the result does not depend on the batch.
+	fn accumulate(&self, data: &[f32], features: usize, out: &mut [f32], has: &mut [bool]) {
 		out.iter_mut().for_each(|o| *o = 0.0);
 		has.iter_mut().for_each(|h| *h = false);
+		let n = self.n_targets;
 		for root in &self.roots {
-			let leaf = self.leaf_of(*root, row);
-			for (target, weight) in &self.leaves[leaf as usize] {
-				let (t, w) = (*target as usize, *weight);
-				out[t] = match self.aggregate {
-					Aggregate::Sum | Aggregate::Average => out[t] + w,
-					Aggregate::Min if has[t] => out[t].min(w),
-					Aggregate::Max if has[t] => out[t].max(w),
-					Aggregate::Min | Aggregate::Max => w,
-				};
-				has[t] = true;
+			for (r, row) in data.chunks_exact(features.max(1)).enumerate() {
+				let leaf = self.leaf_of(*root, row);
+				let (out, has) = (&mut out[r * n..(r + 1) * n], &mut has[r * n..(r + 1) * n]);
+				for (target, weight) in &self.leaves[leaf as usize] {
+					let (t, w) = (*target as usize, *weight);
+					out[t] = match self.aggregate {
+						Aggregate::Sum | Aggregate::Average => out[t] + w,
+						Aggregate::Min if has[t] => out[t].min(w),
+						Aggregate::Max if has[t] => out[t].max(w),
+						Aggregate::Min | Aggregate::Max => w,
+					};
+					has[t] = true;
+				}
 			}
 		}
 	}
@@ -269,9 +283,10 @@ impl Ensemble {
 	fn eval(&self, data: &[f32], shape: &[usize]) -> TractResult<Tensor> {
 		let (rows, features) = self.rows(data, shape)?;
 		let mut out = vec![0f32; rows * self.n_targets];
-		for r in 0..rows {
-			let row = &data[r * features..(r + 1) * features];
-			self.score(row, &mut out[r * self.n_targets..(r + 1) * self.n_targets]);
+		let mut has = vec![false; rows * self.n_targets];
+		self.accumulate(&data[..rows * features], features, &mut out, &mut has);
+		for row in out.chunks_exact_mut(self.n_targets) {
+			self.finish(row);
 		}
 		Tensor::from_shape(&[rows, self.n_targets], &out)
 	}
@@ -638,8 +653,14 @@ struct ClassifierSpec {
 
 impl ClassifierSpec {
 	/// The label and the class scores (`out`, one per class) of one row.
+	#[cfg(test)]
 	fn classify(&self, row: &[f32], out: &mut [f32], has: &mut [bool]) -> i64 {
-		self.trees.accumulate(row, out, has);
+		self.trees.accumulate(row, row.len(), out, has);
+		self.finish(out, has)
+	}
+
+	/// A row's class sums (`out`, with `has`) become its label and scores.
+	fn finish(&self, out: &mut [f32], has: &mut [bool]) -> i64 {
 		if self.labels.len() > 2 {
 			for (k, b) in self.base_values.iter().enumerate() {
 				out[k] += b;
@@ -727,14 +748,14 @@ impl ClassifierSpec {
 	fn eval(&self, data: &[f32], shape: &[usize]) -> TractResult<(Tensor, Tensor)> {
 		let (rows, features) = self.trees.rows(data, shape)?;
 		let classes = self.labels.len();
-		let mut labels = Vec::with_capacity(rows);
 		let mut scores = vec![0f32; rows * classes];
-		let mut has = vec![false; classes];
-		for r in 0..rows {
-			let row = &data[r * features..(r + 1) * features];
-			let out = &mut scores[r * classes..(r + 1) * classes];
-			labels.push(self.classify(row, out, &mut has));
-		}
+		let mut has = vec![false; rows * classes];
+		self.trees.accumulate(&data[..rows * features], features, &mut scores, &mut has);
+		let labels: Vec<i64> = scores
+			.chunks_exact_mut(classes)
+			.zip(has.chunks_exact_mut(classes))
+			.map(|(out, has)| self.finish(out, has))
+			.collect();
 		Ok((Tensor::from_shape(&[rows], &labels)?, Tensor::from_shape(&[rows, classes], &scores)?))
 	}
 }
@@ -958,6 +979,23 @@ mod tests {
 		c.post_transform = PostTransform::Logistic;
 		assert_eq!(c.classify(&[0.1], &mut out, &mut has), 1);
 		assert!((out[1] - logistic(0.3)).abs() < 1e-7 && (out[0] - logistic(-0.3)).abs() < 1e-7);
+	}
+
+	#[test]
+	fn a_batch_scores_each_row_bit_for_bit_as_alone() {
+		// Two stumps summed, with values whose sums round differently in
+		// another order; rows through the batch path and one by one.
+		let mut e = stump(true);
+		e.roots = vec![Child::Node(0), Child::Node(0), Child::Node(0)];
+		e.leaves = vec![vec![(0, 0.1)], vec![(0, 1e8)]];
+		e.post_transform = PostTransform::Logistic;
+		let rows = [0.1, 0.9, f32::NAN, 0.7];
+		let batch = e.eval(&rows, &[4, 1]).unwrap();
+		let batch: Vec<f32> = batch.to_plain_array_view::<f32>().unwrap().iter().copied().collect();
+		for (x, b) in rows.iter().zip(&batch) {
+			let alone = e.eval(&[*x], &[1, 1]).unwrap();
+			assert_eq!(alone.to_plain_array_view::<f32>().unwrap()[[0, 0]].to_bits(), b.to_bits());
+		}
 	}
 
 	#[test]

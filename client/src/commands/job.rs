@@ -212,7 +212,10 @@ async fn submit(
 		// The chain's own quote: price, executor and protocol fees and the
 		// audit premium at the model's current audit rate.
 		None => chain
-			.runtime_api::<Option<Balance>>("InferenceApi_quote", (model, VerificationMode::from(mode)))
+			.runtime_api::<Option<Balance>>(
+				"InferenceApi_quote",
+				(model, VerificationMode::from(mode)),
+			)
 			.await?
 			.ok_or_else(|| anyhow!("the chain quotes no fee for model {}", format::hash(&model)))?,
 	};
