@@ -69,11 +69,18 @@ impl<T: Config> Pallet<T> {
 		bond: BalanceOf<T>,
 	) -> DispatchResult {
 		// Refused now, rather than failing at the draw, when too few
-		// verifiers could sit on the committee at all.
+		// verifiers could sit on the committee at all. Not an auditor's
+		// disagreement: refusing it would leave an honest auditor to lapse;
+		// its dispute is drawn from whoever is there, and with nobody it
+		// stalls and ends without a verdict.
 		let excluded: Vec<T::AccountId> =
 			core::iter::once(j.executor.clone()).chain(challenger.clone()).collect();
+		let auditing = challenger.is_some() && j.audit.pending_auditor() == challenger.as_ref();
 		let candidates = Self::committee_candidates(&excluded, Self::has_room);
-		ensure!(candidates.len() as u32 >= T::CommitteeSize::get(), Error::<T>::NotEnoughVerifiers);
+		ensure!(
+			auditing || candidates.len() as u32 >= T::CommitteeSize::get(),
+			Error::<T>::NotEnoughVerifiers
+		);
 		if let Some(c) = &challenger {
 			Self::hold(HoldReason::ChallengeBond, c, bond)?;
 		}

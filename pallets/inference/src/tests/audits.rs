@@ -156,6 +156,29 @@ fn a_lazy_auditor_that_guesses_wrong_loses_its_bond() {
 }
 
 #[test]
+fn an_auditors_disagreement_is_heard_even_with_too_few_verifiers_for_a_full_committee() {
+	new_test_ext(|model| {
+		let (job, auditor) = audited(model, [0.8, 0.1, 0.1]);
+		commit_audit(job, auditor, Some([0.1, 0.8, 0.1]));
+		reveal_output(job, [0.8, 0.1, 0.1]);
+		// Two verifiers leave: besides the auditor, one is left to judge.
+		let others: Vec<AccountId> = VERIFIERS.iter().copied().filter(|v| *v != auditor).collect();
+		assert_ok!(Inference::unbond_verifier(RuntimeOrigin::signed(others[0])));
+		assert_ok!(Inference::unbond_verifier(RuntimeOrigin::signed(others[1])));
+		// Anyone else's challenge is refused up front...
+		assert_noop!(
+			Inference::challenge(RuntimeOrigin::signed(CHALLENGER), job, BOND),
+			Error::<Test>::NotEnoughVerifiers
+		);
+		// ...the auditor's is not: it is not left to lapse for the chain's state.
+		reveal_audit(job, auditor, Some([0.1, 0.8, 0.1]));
+		assert_eq!(status(job), JobStatus::Disputed);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().audit, AuditState::Challenged(auditor));
+		assert_eq!(drawn(job), vec![others[2]]);
+	});
+}
+
+#[test]
 fn an_auditor_that_does_not_commit_lapses_and_the_output_is_revealed_without_it() {
 	new_test_ext(|model| {
 		let (job, auditor) = audited(model, [0.1, 0.8, 0.1]);
