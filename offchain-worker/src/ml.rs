@@ -878,7 +878,10 @@ impl EvalOp for TypedTreeClassifier {
 impl TypedOp for TypedTreeClassifier {
 	fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
 		let rows = inputs[0].shape[0].clone();
-		Ok(tvec!(i64::fact(&[rows.clone()]), f32::fact(&[rows, self.0.labels.len().to_dim()])))
+		Ok(tvec!(
+			i64::fact(std::slice::from_ref(&rows)),
+			f32::fact(&[rows, self.0.labels.len().to_dim()])
+		))
 	}
 
 	as_op!();
