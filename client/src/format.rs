@@ -161,11 +161,14 @@ pub fn vrt(b: u128) -> String {
 pub fn inference_event(e: &pallet_inference::Event<Runtime>) -> String {
 	use pallet_inference::Event::*;
 	match e {
-		JobSubmitted { job, model, requester, executor, fee, deadline } => format!(
-			"job {job}: submitted by {} for model {} (fee {}), assigned to {}, result due by block {deadline}",
+		JobSubmitted { job, model, requester, fee, draw_at } => format!(
+			"job {job}: submitted by {} for model {} (fee {}); executor drawn at block {draw_at}",
 			account(requester),
 			hash(model),
 			vrt(*fee),
+		),
+		JobAssigned { job, executor, deadline } => format!(
+			"job {job}: assigned to {}, result due by block {deadline}",
 			account(executor)
 		),
 		ResultCommitted { job, executor, draw_at, reveal_by } => format!(

@@ -109,6 +109,7 @@ pub fn event_job(e: &pallet_inference::Event<Runtime>) -> Option<u64> {
 	use pallet_inference::Event::*;
 	match e {
 		JobSubmitted { job, .. }
+		| JobAssigned { job, .. }
 		| ResultSubmitted { job, .. }
 		| JobSettled { job, .. }
 		| JobFailed { job, .. }
@@ -165,7 +166,18 @@ pub async fn follow<T>(
 /// The job and its output; an error when the chain does not know it.
 pub async fn fetch(chain: &Chain, job: u64) -> anyhow::Result<JobInfo> {
 	let found: Option<JobInfo> = chain.runtime_api("InferenceApi_job", job).await?;
-	found.ok_or_else(|| anyhow!("unknown job {job} (never submitted, or pruned)"))
+	if let Some(found) = found {
+		return Ok(found);
+	}
+	let queued: Option<pallet_inference::QueuedJobOf<Runtime>> =
+		chain.storage("Inference", "QueuedJobs", subxt::dynamic::Value::u128(job as u128)).await?;
+	match queued {
+		Some(q) => bail!(
+			"job {job} is queued: its executor is drawn at block {} (`verity job wait {job}` follows it)",
+			q.draw_at
+		),
+		None => bail!("unknown job {job} (never submitted, or pruned)"),
+	}
 }
 
 fn print_output(job: u64, output: Option<Vec<u8>>, format: OutputFormat) -> anyhow::Result<()> {

@@ -23,10 +23,16 @@ fn post(job: JobId, output: pallet_inference::OutputOf<Test>) {
 	assert_ok!(Inference::reveal_result(RuntimeOrigin::signed(EXECUTOR), job, output, salt));
 }
 
+/// The block in which a job requested in block 1 gets its executor.
+const ASSIGNED: u64 = 1 + pallet_inference::DRAW_DELAY as u64;
+
+/// Requests a classification and runs to its job's executor draw.
 fn classify(mode: VerificationMode) -> (u64, JobId) {
 	assert_ok!(Digits::classify(RuntimeOrigin::signed(USER), IMAGE, FEE, mode));
 	let request = NextRequest::<Test>::get() - 1;
-	(request, Requests::<Test>::get(request).unwrap().job)
+	let job = Requests::<Test>::get(request).unwrap().job;
+	run_to_block(pallet_inference::QueuedJobs::<Test>::get(job).unwrap().draw_at);
+	(request, job)
 }
 
 #[test]
@@ -36,9 +42,9 @@ fn a_settled_job_records_the_label() {
 		assert_eq!(Balances::balance(&USER), ENDOWMENT - FEE);
 		post(job, scores(7));
 		// Nothing until the challenge window closes.
-		run_to_block(CHALLENGE_PERIOD);
+		run_to_block(ASSIGNED + CHALLENGE_PERIOD - 1);
 		assert_eq!(Requests::<Test>::get(request).unwrap().state, Classification::Pending);
-		run_to_block(1 + CHALLENGE_PERIOD);
+		run_to_block(ASSIGNED + CHALLENGE_PERIOD);
 		assert_eq!(Requests::<Test>::get(request).unwrap().state, Classification::Label(7));
 		assert_eq!(events().last(), Some(&Event::DigitClassified { request, who: USER, label: 7 }));
 		assert_eq!(PendingCount::<Test>::get(), 0);
@@ -61,7 +67,7 @@ fn a_vanilla_job_is_classified_when_the_result_arrives() {
 fn a_timed_out_job_records_the_failure_and_refunds() {
 	new_test_ext(|_| {
 		let (request, _) = classify(VerificationMode::Optimistic);
-		run_to_block(2 + RESULT_TIMEOUT);
+		run_to_block(ASSIGNED + RESULT_TIMEOUT);
 		assert_eq!(
 			Requests::<Test>::get(request).unwrap().state,
 			Classification::Failed(FailReason::TimedOut)

@@ -63,7 +63,9 @@ impl<T: Config> Pallet<T> {
 		ensure!(fees.total() <= max_fee, Error::<T>::FeeAboveMax);
 
 		let job = NextJobId::<T>::get();
-		let executor = Self::pick_executor(job, &model_id, &who, &[], 0)?;
+		// Refused now, rather than failed at the draw, when no executor
+		// could take the job at all.
+		Self::pick_executor(job, &model_id, &who, &[], 0)?;
 
 		Self::hold(HoldReason::JobEscrow, &who, fees.total())?;
 		// The job's input and (at most) output bytes stay on chain until it is
@@ -74,38 +76,90 @@ impl<T: Config> Pallet<T> {
 		if !deposit.is_zero() {
 			DataDeposits::<T>::insert(job, deposit);
 		}
-		let deadline = Self::schedule(job, Self::now().saturating_add(T::ResultTimeout::get()))?;
-		Assignments::<T>::try_mutate(&executor, |list| list.try_push(job))
-			.map_err(|_| Error::<T>::NoExecutorAvailable)?;
 		JobsInFlight::<T>::mutate(model_id, |n| n.saturating_inc());
 		NextJobId::<T>::put(job.saturating_add(1));
-		Jobs::<T>::insert(
+		Inputs::<T>::insert(job, input);
+		// The executor is drawn from a block after this one: neither the
+		// requester nor this block's author can choose it.
+		let draw_at = Self::schedule_draw(Draw::Assignment(job));
+		QueuedJobs::<T>::insert(
 			job,
-			Job {
+			QueuedJob {
 				requester: who.clone(),
 				model: model_id,
-				executor: executor.clone(),
 				fees,
-				status: JobStatus::Assigned,
-				audit: AuditState::Undecided,
-				submitted_at: Self::now(),
-				deadline,
-				commitment: None,
-				output_hash: None,
 				mode,
 				callback,
+				submitted_at: Self::now(),
+				draw_at,
 			},
 		);
-		Inputs::<T>::insert(job, input);
 		Self::deposit_event(Event::JobSubmitted {
 			job,
 			model: model_id,
 			requester: who,
-			executor,
 			fee: fees.total(),
-			deadline,
+			draw_at,
 		});
 		Ok(job)
+	}
+
+	/// Draws the executor of queued `job`: it becomes an assigned job with
+	/// `ResultTimeout` to answer. With no executor left to take it (all
+	/// full, suspended or gone since the submission), it fails with a full
+	/// refund.
+	pub(crate) fn draw_assignment(job: JobId) {
+		let Some(q) = QueuedJobs::<T>::take(job) else { return };
+		let assigned = Self::pick_executor(job, &q.model, &q.requester, &[], 0).and_then(|e| {
+			Assignments::<T>::try_mutate(&e, |list| list.try_push(job))
+				.map_err(|_| Error::<T>::NoExecutorAvailable)?;
+			match Self::schedule(job, Self::now().saturating_add(T::ResultTimeout::get())) {
+				Ok(deadline) => Ok((e, deadline)),
+				Err(err) => {
+					Assignments::<T>::mutate(&e, |list| list.retain(|x| *x != job));
+					Err(err)
+				}
+			}
+		});
+		let Ok((executor, deadline)) = assigned else {
+			Self::fail_queued(job, q);
+			return;
+		};
+		Jobs::<T>::insert(
+			job,
+			Job {
+				requester: q.requester,
+				model: q.model,
+				executor: executor.clone(),
+				fees: q.fees,
+				status: JobStatus::Assigned,
+				audit: AuditState::Undecided,
+				submitted_at: q.submitted_at,
+				deadline,
+				commitment: None,
+				output_hash: None,
+				mode: q.mode,
+				callback: q.callback,
+			},
+		);
+		Self::deposit_event(Event::JobAssigned { job, executor, deadline });
+	}
+
+	/// A queued job nobody could take ends at once: the requester gets its
+	/// fee and data deposit back, and its records go.
+	fn fail_queued(job: JobId, q: QueuedJobOf<T>) {
+		let refund = q.fees.total();
+		Self::release(HoldReason::JobEscrow, &q.requester, refund);
+		if let Some(deposit) = DataDeposits::<T>::take(job) {
+			Self::release(HoldReason::JobData, &q.requester, deposit);
+		}
+		Inputs::<T>::remove(job);
+		Self::job_left(&q.model);
+		let reason = FailReason::NoExecutor;
+		Self::deposit_event(Event::JobFailed { job, reason, refund });
+		if let Some(cb) = q.callback {
+			Self::deliver(job, cb, JobResult::Failed { reason });
+		}
 	}
 
 	/// Draws an executor for `job` on `model`, weighted by stake, among the

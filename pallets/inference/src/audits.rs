@@ -22,9 +22,9 @@
 
 use super::*;
 
-/// Draws (audits and admission committees) in one block at most; more move
-/// to a later block, and an audited result's challenge window is extended
-/// to match, so that no result goes undrawn however many arrive.
+/// Draws (assignments, audits and admission committees) in one block at
+/// most; more move to a later block (and what waits on them with them), so
+/// that none goes undrawn however many arrive.
 pub const DRAWS_PER_BLOCK: u32 = 3;
 
 impl<T: Config> Pallet<T> {
@@ -64,6 +64,11 @@ impl<T: Config> Pallet<T> {
 		let mut weight = T::DbWeight::get().reads_writes(1, 1);
 		for draw in Draws::<T>::take(now) {
 			match draw {
+				Draw::Assignment(job) => {
+					Self::draw_assignment(job);
+					weight
+						.saturating_accrue(T::WeightInfo::draw_assignment(T::MaxExecutors::get()));
+				}
 				Draw::Audit(job) => {
 					Self::draw_audit(job);
 					weight.saturating_accrue(T::WeightInfo::draw_audit());

@@ -111,8 +111,17 @@ fn submitted_job<T: Config>(model: ModelId) -> JobId {
 fn submitted_job_in<T: Config>(model: ModelId, mode: VerificationMode) -> JobId {
 	let requester = funded::<T>("requester", 0);
 	let input = InputOf::<T>::truncate_from(tensors(b"x", 4));
-	Pallet::<T>::do_submit_job(requester, model, input, BalanceOf::<T>::max_value(), mode, None)
-		.unwrap()
+	let job = Pallet::<T>::do_submit_job(
+		requester,
+		model,
+		input,
+		BalanceOf::<T>::max_value(),
+		mode,
+		None,
+	)
+	.unwrap();
+	Pallet::<T>::draw_assignment(job);
+	job
 }
 
 /// The executor of `job` commits to `output`.
@@ -307,6 +316,32 @@ mod benchmarks {
 		);
 
 		assert_eq!(NextJobId::<T>::get(), 1);
+	}
+
+	/// One assignment draw of `on_initialize`'s queue: a queued job's
+	/// executor drawn among `e` executors.
+	#[benchmark]
+	fn draw_assignment(e: Linear<1, { T::MaxExecutors::get() }>) {
+		let model = model::<T>(4, 4);
+		executors::<T>(e);
+		let requester = funded::<T>("requester", 0);
+		let input = InputOf::<T>::truncate_from(tensors(b"x", 4));
+		let job = Pallet::<T>::do_submit_job(
+			requester,
+			model,
+			input,
+			BalanceOf::<T>::max_value(),
+			VerificationMode::Optimistic,
+			None,
+		)
+		.unwrap();
+
+		#[block]
+		{
+			Pallet::<T>::draw_assignment(job);
+		}
+
+		assert_eq!(Jobs::<T>::get(job).unwrap().status, JobStatus::Assigned);
 	}
 
 	/// A decline that reassigns the job: the executors are scanned again,

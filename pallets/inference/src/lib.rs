@@ -10,9 +10,12 @@
 //! 1. [`Pallet::submit_job`]: the requester names an active model of the
 //!    registry and passes SCALE-encoded tensors matching the model's declared
 //!    inputs, at a batch size whose declared outputs fit `MaxOutputSize`. The
-//!    fee (model price + `ExecutorFee` + `ProtocolFee`) is held in escrow,
-//!    and the job is assigned to an executor serving the model,
-//!    pseudo-randomly and weighted by stake (never the requester).
+//!    fee (model price + `ExecutorFee` + `ProtocolFee` + the audit premium)
+//!    is held in escrow and the job is queued ([`QueuedJobs`]). [`DRAW_DELAY`]
+//!    blocks later its executor is drawn among those serving the model,
+//!    weighted by stake (never the requester), from a BABE VRF output that did
+//!    not exist at the submission: neither the requester nor the submitting
+//!    block's author can choose who runs the job.
 //! 2. The assigned executor, within `ResultTimeout` blocks, commits to an
 //!    output matching the model's declared outputs
 //!    ([`Pallet::commit_result`]: a salted hash), and reveals it
@@ -62,6 +65,7 @@
 //! | A fault report refuted (the committee runs the job and agrees) | refunded | loses `ExecutorSlash` of its stake | - | - | the quorum shares `VerifierReward` of the slash |
 //! | Declined (node-local trouble), reassigned | as the new executor's job ends | the decliner: nothing | - | - | - |
 //! | Declined by every executor, or `MaxDeclines` times | refunded | nothing | - | - | - |
+//! | No executor can take it at its draw (all full, suspended or gone since the submission) | refunded, data deposit too | - | - | - | - |
 //! | Timed out (no result, no decline within `ResultTimeout`) | refunded | loses `TimeoutPenalty` x the fee (at most its stake) to the treasury; suspended after `MaxMissedDeadlines` in a row | - | - | - |
 //! | Its executor suspended (missed deadlines in a row) | as the new executor's job ends | nothing more: the job is reassigned | - | - | - |
 //! | Decided by a quorum (any of the above) | - | - | - | - | members who voted against the quorum lose `MinorityPenalty` of their stake |
@@ -152,7 +156,7 @@ pub use types::*;
 pub use weights::WeightInfo;
 
 /// Blocks between a commitment (a job, a challenge, a result) and the draw
-/// that follows it (executor, committee, auditors). The draw in block N + 2
+/// that follows it (executor, committee, auditor). The draw in block N + 2
 /// uses block N + 1's VRF output, which did not exist when the commitment
 /// was included in block N: neither the party committing nor block N's
 /// author can know it. Only block N + 1's author can bias it, and only by
@@ -174,6 +178,9 @@ type CreditOf<T> =
 	fungible::Credit<<T as frame_system::Config>::AccountId, <T as Config>::Currency>;
 /// A job as stored.
 pub type JobOf<T> = Job<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
+/// A submitted job waiting for its executor's draw.
+pub type QueuedJobOf<T> =
+	QueuedJob<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
 /// An executor's record as stored.
 pub type ExecutorInfoOf<T> =
 	ExecutorInfo<BalanceOf<T>, BlockNumberFor<T>, <T as Config>::MaxModelsPerExecutor>;
@@ -429,6 +436,11 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Jobs<T: Config> = StorageMap<_, Twox64Concat, JobId, JobOf<T>>;
 
+	/// Submitted jobs whose executor is not drawn yet (`DRAW_DELAY` blocks
+	/// after submission); they move to [`Jobs`] at the draw.
+	#[pallet::storage]
+	pub type QueuedJobs<T: Config> = StorageMap<_, Twox64Concat, JobId, QueuedJobOf<T>>;
+
 	/// Job inputs, until the job is pruned.
 	#[pallet::storage]
 	pub type Inputs<T: Config> = StorageMap<_, Twox64Concat, JobId, InputOf<T>>;
@@ -632,7 +644,8 @@ pub mod pallet {
 			/// The stake released.
 			stake: BalanceOf<T>,
 		},
-		/// A job was submitted and assigned.
+		/// A job was submitted; its executor is drawn at `draw_at`, from
+		/// randomness nobody knows yet.
 		JobSubmitted {
 			/// The job.
 			job: JobId,
@@ -640,10 +653,17 @@ pub mod pallet {
 			model: ModelId,
 			/// Who pays.
 			requester: T::AccountId,
-			/// Who runs it.
-			executor: T::AccountId,
 			/// The whole fee held in escrow.
 			fee: BalanceOf<T>,
+			/// Block in which its executor is drawn.
+			draw_at: BlockNumberFor<T>,
+		},
+		/// A submitted job's executor was drawn.
+		JobAssigned {
+			/// The job.
+			job: JobId,
+			/// Who runs it.
+			executor: T::AccountId,
 			/// Block by which the result is due.
 			deadline: BlockNumberFor<T>,
 		},
@@ -1080,6 +1100,7 @@ pub mod pallet {
 				.saturating_add(
 					Pallet::<T>::draw_weight()
 						.max(T::WeightInfo::draw_audit())
+						.max(T::WeightInfo::draw_assignment(T::MaxExecutors::get()))
 						.saturating_mul(audits::DRAWS_PER_BLOCK.into()),
 				);
 			assert!(

@@ -9,15 +9,20 @@ impl<T: Config> Pallet<T> {
 		Assignments::<T>::mutate(&j.executor, |list| list.retain(|x| *x != job));
 		Self::drop_audit_duty(job, &j);
 		Declines::<T>::remove(job);
-		JobsInFlight::<T>::mutate_exists(j.model, |n| {
-			let left = n.unwrap_or(0).saturating_sub(1);
-			*n = (left > 0).then_some(left);
-		});
+		Self::job_left(&j.model);
 		j.status = status;
 		// If no block has room, the job is pruned at the next opportunity.
 		j.deadline = Self::schedule(job, Self::now().saturating_add(T::ResultRetention::get()))
 			.unwrap_or_else(|_| Self::now());
 		Jobs::<T>::insert(job, j);
+	}
+
+	/// One job of `model` fewer in flight.
+	pub(crate) fn job_left(model: &ModelId) {
+		JobsInFlight::<T>::mutate_exists(model, |n| {
+			let left = n.unwrap_or(0).saturating_sub(1);
+			*n = (left > 0).then_some(left);
+		});
 	}
 
 	pub(crate) fn settle(job: JobId, j: JobOf<T>) {

@@ -6,6 +6,7 @@ impl<T: Config> Pallet<T> {
 	/// Checks the pallet's invariants:
 	/// * held funds per account equal its stakes, escrows, bonds and data deposits;
 	/// * executors' open jobs and verifiers' open disputes match the jobs;
+	/// * every queued job's executor draw is scheduled;
 	/// * every active executor/verifier is registered and not unbonding;
 	/// * every pending job has its deadline scheduled at or after `NextDue`;
 	/// * declines and dissenting outputs are kept only while their job needs them;
@@ -39,6 +40,15 @@ impl<T: Config> Pallet<T> {
 			ensure!(
 				(j.status == JobStatus::Disputed) == Disputes::<T>::contains_key(id),
 				"dispute and job status disagree"
+			);
+		}
+		for (id, q) in QueuedJobs::<T>::iter() {
+			escrow.entry(q.requester.clone()).or_default().saturating_accrue(q.fees.total());
+			in_flight.entry(q.model).or_default().saturating_inc();
+			ensure!(!Jobs::<T>::contains_key(id), "a job both queued and assigned");
+			ensure!(
+				Draws::<T>::get(q.draw_at).contains(&Draw::Assignment(id)),
+				"a queued job's draw is not scheduled"
 			);
 		}
 		for (auditor, jobs) in AuditDuties::<T>::iter() {
@@ -124,8 +134,11 @@ impl<T: Config> Pallet<T> {
 		}
 		let mut data: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
 		for (id, deposit) in DataDeposits::<T>::iter() {
-			let j = Jobs::<T>::get(id).ok_or("a data deposit of a pruned job")?;
-			data.entry(j.requester).or_default().saturating_accrue(deposit);
+			let requester = Jobs::<T>::get(id)
+				.map(|j| j.requester)
+				.or_else(|| QueuedJobs::<T>::get(id).map(|q| q.requester))
+				.ok_or("a data deposit of a pruned job")?;
+			data.entry(requester).or_default().saturating_accrue(deposit);
 		}
 		for (who, amount) in data {
 			ensure!(

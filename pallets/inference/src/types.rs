@@ -253,6 +253,8 @@ pub enum JobStatus {
 	Debug,
 )]
 pub enum Draw {
+	/// Who runs a submitted job.
+	Assignment(JobId),
 	/// Whether a job's result is audited, and by whom.
 	Audit(JobId),
 	/// The first admission committee of an uploaded model.
@@ -330,6 +332,27 @@ pub struct Job<AccountId, Balance, BlockNumber> {
 	pub mode: VerificationMode,
 	/// Who is told when the job ends (jobs requested by another pallet).
 	pub callback: Option<Callback>,
+}
+
+/// A submitted job waiting for its executor's draw, `DRAW_DELAY` blocks
+/// after its submission, from a VRF output nobody knew when it was
+/// submitted ([`crate::QueuedJobs`]). Its fees and data deposit are held.
+#[derive(Encode, Decode, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug)]
+pub struct QueuedJob<AccountId, Balance, BlockNumber> {
+	/// Who pays.
+	pub requester: AccountId,
+	/// The model to run.
+	pub model: ModelId,
+	/// Fees held in escrow.
+	pub fees: Fees<Balance>,
+	/// Whether the result can be challenged.
+	pub mode: VerificationMode,
+	/// Who is told when the job ends.
+	pub callback: Option<Callback>,
+	/// Block of submission.
+	pub submitted_at: BlockNumber,
+	/// Block in which its executor is drawn.
+	pub draw_at: BlockNumber,
 }
 
 /// What a committee member found when it re-executed a job: its own output,

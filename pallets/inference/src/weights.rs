@@ -46,6 +46,7 @@ pub trait WeightInfo {
 	fn withdraw_verifier() -> Weight;
 	fn submit_job(i: u32, e: u32, ) -> Weight;
 	fn decline_job(e: u32, ) -> Weight;
+	fn draw_assignment(e: u32, ) -> Weight;
 	fn set_capacity() -> Weight;
 	fn resume_verifier() -> Weight;
 	fn commit_verdict() -> Weight;
@@ -125,6 +126,16 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	}
 	/// `e` in `[2, 64]`.
 	fn decline_job(e: u32, ) -> Weight {
+		// Minimum execution time: 426_759_000 ps.
+		Weight::from_parts(367_556_084, 4503)
+			.saturating_add(Weight::from_parts(61_267_547, 0).saturating_mul(e.into()))
+			.saturating_add(T::DbWeight::get().reads(5_u64))
+			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(e.into())))
+			.saturating_add(T::DbWeight::get().writes(5_u64))
+			.saturating_add(Weight::from_parts(0, 4573).saturating_mul(e.into()))
+	}
+	/// `e` in `[2, 64]`.
+	fn draw_assignment(e: u32, ) -> Weight {
 		// Minimum execution time: 426_759_000 ps.
 		Weight::from_parts(367_556_084, 4503)
 			.saturating_add(Weight::from_parts(61_267_547, 0).saturating_mul(e.into()))
@@ -312,6 +323,14 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 4573).saturating_mul(e.into()))
 	}
 	fn decline_job(e: u32, ) -> Weight {
+		Weight::from_parts(367_556_084, 4503)
+			.saturating_add(Weight::from_parts(61_267_547, 0).saturating_mul(e.into()))
+			.saturating_add(RocksDbWeight::get().reads(5_u64))
+			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(e.into())))
+			.saturating_add(RocksDbWeight::get().writes(5_u64))
+			.saturating_add(Weight::from_parts(0, 4573).saturating_mul(e.into()))
+	}
+	fn draw_assignment(e: u32, ) -> Weight {
 		Weight::from_parts(367_556_084, 4503)
 			.saturating_add(Weight::from_parts(61_267_547, 0).saturating_mul(e.into()))
 			.saturating_add(RocksDbWeight::get().reads(5_u64))

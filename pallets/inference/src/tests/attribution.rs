@@ -155,24 +155,24 @@ fn a_declined_job_goes_to_another_executor_at_no_cost() {
 			Inference::decline_job(RuntimeOrigin::signed(second), job),
 			Error::<Test>::NotAssignedExecutor
 		);
-		run_to_block(3);
+		run_to_block(ASSIGNED_AT + 2);
 		assert_ok!(Inference::decline_job(RuntimeOrigin::signed(first), job));
 		let j = Jobs::<Test>::get(job).unwrap();
 		assert_eq!((j.executor, j.status), (second, JobStatus::Assigned));
 		// A fresh result timeout from the reassignment.
-		assert_eq!(j.deadline, 3 + RESULT_TIMEOUT);
+		assert_eq!(j.deadline, ASSIGNED_AT + 2 + RESULT_TIMEOUT);
 		assert!(events().contains(&Event::JobReassigned {
 			job,
 			executor: second,
-			deadline: 3 + RESULT_TIMEOUT
+			deadline: ASSIGNED_AT + 2 + RESULT_TIMEOUT
 		}));
 		assert_eq!(Assignments::<Test>::get(first).to_vec(), Vec::<JobId>::new());
 		assert_eq!(Assignments::<Test>::get(second).to_vec(), vec![job]);
 		// The first deadline passes without a timeout for anyone.
-		run_to_block(1 + RESULT_TIMEOUT);
+		run_to_block(ASSIGNED_AT + RESULT_TIMEOUT);
 		assert_eq!(status(job), JobStatus::Assigned);
 		post(job, [0.1, 0.8, 0.1]);
-		run_to_block(3 + RESULT_TIMEOUT + CHALLENGE_PERIOD);
+		run_to_block(ASSIGNED_AT + 2 + RESULT_TIMEOUT + CHALLENGE_PERIOD);
 		assert_eq!(status(job), JobStatus::Settled);
 		assert_eq!(stake(first), STAKE);
 		assert_eq!(stake(second), STAKE);
@@ -211,7 +211,7 @@ fn a_timeout_costs_a_multiple_of_the_fee_not_of_the_stake() {
 		// A large executor and a small one pay the same for the same missed job.
 		assert_ok!(Inference::top_up_executor(RuntimeOrigin::signed(EXECUTOR), 9 * STAKE));
 		let job = submit(model);
-		run_to_block(1 + RESULT_TIMEOUT);
+		run_to_block(ASSIGNED_AT + RESULT_TIMEOUT);
 		assert_eq!(status(job), JobStatus::Failed(FailReason::TimedOut));
 		assert_eq!(stake(EXECUTOR), 10 * STAKE - 2 * FEE);
 		assert_eq!(free(TREASURY), ENDOWMENT + 2 * FEE);

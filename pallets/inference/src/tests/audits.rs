@@ -183,7 +183,7 @@ fn an_auditor_that_does_not_commit_lapses_and_the_output_is_revealed_without_it(
 	new_test_ext(|model| {
 		let (job, auditor) = audited(model, [0.1, 0.8, 0.1]);
 		let deadline = Jobs::<Test>::get(job).unwrap().deadline;
-		assert_eq!(deadline, 1 + DRAW_DELAY as u64 + RESULT_TIMEOUT);
+		assert_eq!(deadline, System::block_number() + RESULT_TIMEOUT);
 		// Drawn but not committed: nothing the auditor could copy is public.
 		assert_eq!(Outputs::<Test>::get(job), None);
 		assert_noop!(
@@ -259,8 +259,9 @@ fn whether_a_result_is_audited_is_unknown_when_it_is_committed() {
 			));
 			let job = submit(model);
 			commit_output(job, [0.1, 0.8, 0.1]);
-			set_vrf(2, vrf);
-			run_to_block(1 + DRAW_DELAY as u64);
+			let at = System::block_number();
+			set_vrf(at + 1, vrf);
+			run_to_block(at + DRAW_DELAY as u64);
 			state = Jobs::<Test>::get(job).unwrap().audit;
 		});
 		state
@@ -279,9 +280,10 @@ fn without_an_audit_rate_nothing_is_drawn_and_only_governance_sets_it() {
 			sp_runtime::DispatchError::BadOrigin
 		);
 		let job = submit_with_result(model, [0.1, 0.8, 0.1]);
-		run_to_block(1 + DRAW_DELAY as u64);
+		run_to_block(System::block_number() + DRAW_DELAY as u64);
 		assert_eq!(Jobs::<Test>::get(job).unwrap().audit, AuditState::NotSelected);
-		assert_eq!(Draws::<Test>::iter().count(), 0);
+		// No audit draw was ever queued (only the job's assignment was).
+		assert!(Draws::<Test>::iter().all(|(_, d)| d.iter().all(|d| !matches!(d, Draw::Audit(_)))));
 	});
 }
 
@@ -332,31 +334,34 @@ fn a_model_can_have_an_audit_rate_of_its_own() {
 }
 
 #[test]
-fn a_crowd_of_results_delays_audit_draws_and_their_reveals_but_skips_none() {
+fn a_crowd_of_jobs_and_results_delays_draws_and_reveals_but_skips_none() {
 	new_test_ext(|model| {
 		assert_ok!(Inference::set_audit_rate(RuntimeOrigin::root(), None, Some(Perbill::one())));
 		assert_ok!(Inference::register_executor(RuntimeOrigin::signed(EXECUTOR_2), STAKE, None));
-		// Eight results in one block: three draws fit a block.
-		let jobs: Vec<JobId> = (0..8)
-			.map(|_| {
-				let job = submit(model);
-				commit_output(job, [0.1, 0.8, 0.1]);
-				job
-			})
-			.collect();
-		// (The setup model's admission draw takes a slot of the first block.)
-		let draws: Vec<u64> =
-			(0..4).map(|k| Draws::<Test>::get(1 + DRAW_DELAY as u64 + k).len() as u64).collect();
-		assert_eq!(draws, vec![3, 3, 3, 0]);
+		let slots = |from: u64| -> Vec<u64> {
+			(0..4).map(|k| Draws::<Test>::get(from + k).len() as u64).collect()
+		};
+		// Eight jobs in one block: three draws fit a block. (The setup
+		// model's admission draw takes a slot of the first block.)
+		let jobs = queue(model, 8);
+		assert_eq!(slots(ASSIGNED_AT), vec![3, 3, 3, 0]);
+		run_to_block(ASSIGNED_AT + 2);
+		assert!(jobs.iter().all(|j| Jobs::<Test>::contains_key(j)), "every job assigned");
+		// Eight results in one block: their audits are drawn over three.
+		for job in &jobs {
+			commit_output(*job, [0.1, 0.8, 0.1]);
+		}
+		let now = System::block_number();
+		assert_eq!(slots(now + DRAW_DELAY as u64), vec![3, 3, 2, 0]);
 		for job in &jobs {
 			let draw_at = (0..3)
-				.map(|k| 1 + DRAW_DELAY as u64 + k)
+				.map(|k| now + DRAW_DELAY as u64 + k)
 				.find(|b| Draws::<Test>::get(b).contains(&Draw::Audit(*job)))
 				.expect("every result's audit is drawn");
 			// The reveal (and so the window after it) waits for the draw.
 			assert_eq!(Jobs::<Test>::get(job).unwrap().deadline, draw_at + RESULT_TIMEOUT);
 		}
-		run_to_block(1 + DRAW_DELAY as u64 + 2);
+		run_to_block(now + DRAW_DELAY as u64 + 2);
 		for job in &jobs {
 			assert!(matches!(Jobs::<Test>::get(job).unwrap().audit, AuditState::Selected(_)));
 		}

@@ -26,7 +26,7 @@ fn assignment_respects_the_declared_capacity() {
 		assert_noop!(try_submit(model), Error::<Test>::NoExecutorAvailable);
 		post(first, [0.1, 0.8, 0.1]);
 		// A result does not free the slot; the job's end does.
-		run_to_block(1 + CHALLENGE_PERIOD);
+		run_to_block(ASSIGNED_AT + CHALLENGE_PERIOD);
 		submit(model);
 	});
 }
@@ -34,10 +34,12 @@ fn assignment_respects_the_declared_capacity() {
 #[test]
 fn an_executor_that_misses_deadlines_in_a_row_is_suspended_and_its_jobs_reassigned() {
 	new_test_ext(|model| {
-		let jobs: Vec<JobId> = (0..4).map(|_| submit(model)).collect();
-		run_to_block(2);
+		// Executors drawn for two jobs in block 3 (beside the setup model's
+		// admission draw), for two in block 4.
+		let jobs = queue(model, 4);
+		run_to_block(ASSIGNED_AT + 1);
 		assert_ok!(Inference::register_executor(RuntimeOrigin::signed(EXECUTOR_2), STAKE, None));
-		run_to_block(1 + RESULT_TIMEOUT);
+		run_to_block(ASSIGNED_AT + 1 + RESULT_TIMEOUT);
 
 		// Three misses in a row: penalised each time, then suspended.
 		for job in &jobs[..3] {
@@ -48,7 +50,7 @@ fn an_executor_that_misses_deadlines_in_a_row_is_suspended_and_its_jobs_reassign
 		// The fourth is not left to time out: it goes to the other executor.
 		let last = Jobs::<Test>::get(jobs[3]).unwrap();
 		assert_eq!((last.executor, last.status), (EXECUTOR_2, JobStatus::Assigned));
-		assert_eq!(last.deadline, 1 + 2 * RESULT_TIMEOUT);
+		assert_eq!(last.deadline, ASSIGNED_AT + 1 + 2 * RESULT_TIMEOUT);
 		// No new job goes to a suspended executor.
 		for _ in 0..3 {
 			let job = submit(model);
@@ -70,7 +72,7 @@ fn an_executor_that_misses_deadlines_in_a_row_is_suspended_and_its_jobs_reassign
 fn a_result_resets_the_count_of_missed_deadlines() {
 	new_test_ext(|model| {
 		let missed = submit(model);
-		run_to_block(1 + RESULT_TIMEOUT);
+		run_to_block(ASSIGNED_AT + RESULT_TIMEOUT);
 		assert_eq!(status(missed), JobStatus::Failed(FailReason::TimedOut));
 		assert_eq!(Executors::<Test>::get(EXECUTOR).unwrap().missed, 1);
 		submit_with_result(model, [0.1, 0.8, 0.1]);

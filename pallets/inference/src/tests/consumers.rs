@@ -8,9 +8,10 @@ fn callback(tag: u64) -> Option<Callback> {
 	Some(Callback { consumer: TEST_CONSUMER, tag })
 }
 
-/// Requests a job on `model` for the requester through the provider trait.
+/// Requests a job on `model` for the requester through the provider trait
+/// and runs to its executor's draw.
 fn request(model: ModelId, mode: VerificationMode, cb: Option<Callback>) -> JobId {
-	<Inference as InferenceProvider<AccountId>>::request(
+	let job = <Inference as InferenceProvider<AccountId>>::request(
 		&REQUESTER,
 		model,
 		input().into_inner(),
@@ -18,7 +19,9 @@ fn request(model: ModelId, mode: VerificationMode, cb: Option<Callback>) -> JobI
 		mode,
 		cb,
 	)
-	.unwrap()
+	.unwrap();
+	assigned(job);
+	job
 }
 
 fn delivered() -> Vec<(JobId, u64, JobResult)> {
@@ -31,9 +34,9 @@ fn a_settled_job_calls_its_consumer_back_once_with_the_output() {
 		let job = request(model, VerificationMode::Optimistic, callback(7));
 		assert_eq!(free(REQUESTER), ENDOWMENT - FEE);
 		post(job, [0.1, 0.8, 0.1]);
-		run_to_block(CHALLENGE_PERIOD);
+		run_to_block(ASSIGNED_AT + CHALLENGE_PERIOD - 1);
 		assert_eq!(delivered(), vec![]);
-		run_to_block(1 + CHALLENGE_PERIOD);
+		run_to_block(ASSIGNED_AT + CHALLENGE_PERIOD);
 		let out = output([0.1, 0.8, 0.1]).into_inner();
 		assert_eq!(delivered(), vec![(job, 7, JobResult::Settled { output: out })]);
 		assert!(
@@ -43,7 +46,7 @@ fn a_settled_job_calls_its_consumer_back_once_with_the_output() {
 		assert_eq!(free(EXECUTOR), ENDOWMENT - STAKE + EXECUTOR_FEE);
 		assert_eq!(free(TREASURY), ENDOWMENT + PROTOCOL_FEE);
 		// Pruning later does not call back again.
-		run_to_block(1 + CHALLENGE_PERIOD + RETENTION);
+		run_to_block(ASSIGNED_AT + CHALLENGE_PERIOD + RETENTION);
 		assert!(Jobs::<Test>::get(job).is_none());
 		assert_eq!(delivered().len(), 1);
 	});
@@ -75,10 +78,10 @@ fn an_overturned_result_calls_back_with_the_failure_and_the_payer_is_refunded() 
 fn a_timed_out_job_calls_back_with_the_failure() {
 	new_test_ext(|model| {
 		let job = request(model, VerificationMode::Optimistic, callback(2));
-		run_to_block(1 + RESULT_TIMEOUT);
+		run_to_block(ASSIGNED_AT + RESULT_TIMEOUT);
 		assert_eq!(delivered(), vec![(job, 2, JobResult::Failed { reason: FailReason::TimedOut })]);
 		assert_eq!(free(REQUESTER), ENDOWMENT);
-		run_to_block(2 + RESULT_TIMEOUT + RETENTION);
+		run_to_block(ASSIGNED_AT + 1 + RESULT_TIMEOUT + RETENTION);
 		assert_eq!(delivered().len(), 1);
 	});
 }
@@ -94,7 +97,7 @@ fn a_model_deprecated_mid_job_still_delivers_and_retires_after() {
 			pallet_model_registry::Error::<Test>::ModelInUse
 		);
 		post(job, [0.1, 0.8, 0.1]);
-		run_to_block(1 + CHALLENGE_PERIOD);
+		run_to_block(ASSIGNED_AT + CHALLENGE_PERIOD);
 		assert!(matches!(delivered()[..], [(j, 3, JobResult::Settled { .. })] if j == job));
 		assert_ok!(Registry::retire(RuntimeOrigin::signed(PUBLISHER), model));
 		assert_eq!(delivered().len(), 1);
@@ -107,7 +110,7 @@ fn a_failing_consumer_changes_nothing_but_settlement_goes_on() {
 		ConsumerFails::set(true);
 		let job = request(model, VerificationMode::Optimistic, callback(4));
 		post(job, [0.1, 0.8, 0.1]);
-		run_to_block(1 + CHALLENGE_PERIOD);
+		run_to_block(ASSIGNED_AT + CHALLENGE_PERIOD);
 		assert_eq!(delivered().len(), 1);
 		assert_eq!(status(job), JobStatus::Settled);
 		// (An `Other` error's message is not stored with the event.)
@@ -155,7 +158,7 @@ fn a_consumer_write_is_kept_when_it_succeeds() {
 fn jobs_without_a_callback_call_nobody() {
 	new_test_ext(|model| {
 		let job = submit_with_result(model, [0.1, 0.8, 0.1]);
-		run_to_block(1 + CHALLENGE_PERIOD);
+		run_to_block(ASSIGNED_AT + CHALLENGE_PERIOD);
 		assert_eq!(status(job), JobStatus::Settled);
 		assert_eq!(delivered(), vec![]);
 		assert!(!events()
@@ -191,7 +194,7 @@ fn a_vanilla_job_settles_when_its_result_arrives_without_the_protocol_fee() {
 		);
 		// A vanilla job may still time out, and its executor answers for it.
 		let late = request(model, VerificationMode::Vanilla, callback(9));
-		run_to_block(1 + RESULT_TIMEOUT);
+		run_to_block(Jobs::<Test>::get(late).unwrap().deadline);
 		assert_eq!(status(late), JobStatus::Failed(FailReason::TimedOut));
 		assert_eq!(delivered().len(), 2);
 	});

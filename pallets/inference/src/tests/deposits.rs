@@ -19,10 +19,10 @@ fn job_data_is_held_from_the_requester_until_pruned() {
 		assert_eq!(free(REQUESTER), ENDOWMENT - FEE - deposit);
 
 		// Settling pays the fee; the deposit stays while the output is readable.
-		run_to_block(1 + CHALLENGE_PERIOD);
+		run_to_block(ASSIGNED_AT + CHALLENGE_PERIOD);
 		assert_eq!(status(job), JobStatus::Settled);
 		assert_eq!(held(HoldReason::JobData, REQUESTER), deposit);
-		run_to_block(1 + CHALLENGE_PERIOD + RETENTION);
+		run_to_block(ASSIGNED_AT + CHALLENGE_PERIOD + RETENTION);
 		assert!(Jobs::<Test>::get(job).is_none(), "pruned");
 		assert_eq!(DataDeposits::<Test>::get(job), None);
 		assert_eq!(held(HoldReason::JobData, REQUESTER), 0);

@@ -24,7 +24,7 @@ fn challenges_are_checked() {
 			Inference::challenge(RuntimeOrigin::signed(POOR), job, BOND),
 			Error::<Test>::InsufficientBalance
 		);
-		run_to_block(CHALLENGE_PERIOD);
+		run_to_block(ASSIGNED_AT + CHALLENGE_PERIOD - 1);
 		assert_noop!(
 			Inference::submit_verdict(
 				RuntimeOrigin::signed(VERIFIERS[0]),
@@ -41,7 +41,7 @@ fn challenges_are_checked() {
 fn a_challenge_after_the_window_is_refused() {
 	new_test_ext(|model| {
 		let job = submit_with_result(model, [1., 0., 0.]);
-		run_to_block(1 + CHALLENGE_PERIOD);
+		run_to_block(ASSIGNED_AT + CHALLENGE_PERIOD);
 		// Settled: nothing left to challenge.
 		assert_noop!(
 			Inference::challenge(RuntimeOrigin::signed(CHALLENGER), job, BOND),
@@ -286,6 +286,7 @@ fn a_challenger_cannot_pick_its_committee_by_choosing_its_block() {
 		new_test_ext(|model| {
 			more_verifiers(4);
 			let job = submit_with_result(model, [0.1, 0.8, 0.1]);
+			let at = System::block_number();
 			assert_ok!(Inference::challenge(RuntimeOrigin::signed(CHALLENGER), job, BOND));
 			// Nothing about the committee is decided by the challenge's block.
 			let d = Disputes::<Test>::get(job).unwrap();
@@ -294,15 +295,15 @@ fn a_challenger_cannot_pick_its_committee_by_choosing_its_block() {
 				job,
 				challenger: Some(CHALLENGER),
 				bond: BOND,
-				draw_at: 1 + DRAW_DELAY as u64,
+				draw_at: at + DRAW_DELAY as u64,
 			}));
 			assert!(VERIFIERS.iter().all(|v| Duties::<Test>::get(v).is_empty()));
-			set_vrf(2, vrf);
+			set_vrf(at + 1, vrf);
 			committee = drawn(job);
 			assert!(events().contains(&Event::CommitteeDrawn {
 				job,
 				committee: committee.clone(),
-				deadline: 1 + DRAW_DELAY as u64 + DISPUTE_PERIOD,
+				deadline: at + DRAW_DELAY as u64 + DISPUTE_PERIOD,
 			}));
 		});
 		committee

@@ -3,32 +3,84 @@
 use super::*;
 
 #[test]
-fn submit_job_escrows_the_fee_and_assigns_an_executor() {
+fn submit_job_escrows_the_fee_and_draws_the_executor_two_blocks_later() {
 	new_test_ext(|model| {
-		let job = submit(model);
+		let job = NextJobId::<Test>::get();
+		assert_ok!(try_submit(model));
 		assert_eq!(held(HoldReason::JobEscrow, REQUESTER), FEE);
 		assert_eq!(free(REQUESTER), ENDOWMENT - FEE);
+		assert_eq!(Inputs::<Test>::get(job), Some(input()));
+		assert_eq!(JobsInFlight::<Test>::get(model), 1);
+		// Nobody is assigned in the submission's block.
+		let draw_at = 1 + DRAW_DELAY as u64;
+		assert_eq!(QueuedJobs::<Test>::get(job).unwrap().draw_at, draw_at);
+		assert!(!Jobs::<Test>::contains_key(job));
+		assert!(Assignments::<Test>::get(EXECUTOR).is_empty());
+		assert_eq!(
+			events(),
+			vec![Event::JobSubmitted { job, model, requester: REQUESTER, fee: FEE, draw_at }]
+		);
+		run_to_block(draw_at);
+		assert!(!QueuedJobs::<Test>::contains_key(job));
 		let j = Jobs::<Test>::get(job).unwrap();
 		assert_eq!((j.requester, j.executor, j.model), (REQUESTER, EXECUTOR, model));
 		assert_eq!(
 			j.fees,
 			Fees { price: PRICE, executor: EXECUTOR_FEE, protocol: PROTOCOL_FEE, audit: 0 }
 		);
-		assert_eq!((j.status, j.deadline), (JobStatus::Assigned, 1 + RESULT_TIMEOUT));
-		assert_eq!(Inputs::<Test>::get(job), Some(input()));
+		assert_eq!(j.submitted_at, 1);
+		assert_eq!((j.status, j.deadline), (JobStatus::Assigned, draw_at + RESULT_TIMEOUT));
 		assert_eq!(Assignments::<Test>::get(EXECUTOR).to_vec(), vec![job]);
-		assert_eq!(JobsInFlight::<Test>::get(model), 1);
-		assert_eq!(
-			events(),
-			vec![Event::JobSubmitted {
-				job,
-				model,
-				requester: REQUESTER,
-				executor: EXECUTOR,
-				fee: FEE,
-				deadline: 1 + RESULT_TIMEOUT,
-			}]
-		);
+		assert!(events().contains(&Event::JobAssigned {
+			job,
+			executor: EXECUTOR,
+			deadline: draw_at + RESULT_TIMEOUT
+		}));
+	});
+}
+
+#[test]
+fn a_requester_cannot_pick_its_executor_by_choosing_its_block() {
+	// Same chain, same job in the same block: only the VRF output of the
+	// block after the submission, unknown when it was made, differs.
+	let executor_with = |vrf: [u8; 32]| {
+		let mut executor = 0;
+		new_test_ext(|model| {
+			assert_ok!(Inference::register_executor(
+				RuntimeOrigin::signed(EXECUTOR_2),
+				STAKE,
+				None
+			));
+			let job = NextJobId::<Test>::get();
+			assert_ok!(try_submit(model));
+			set_vrf(2, vrf);
+			assigned(job);
+			executor = Jobs::<Test>::get(job).unwrap().executor;
+		});
+		executor
+	};
+	let executors: std::collections::BTreeSet<AccountId> =
+		(0u8..8).map(|i| executor_with([i; 32])).collect();
+	assert_eq!(executors.len(), 2, "the executor follows the later VRF output");
+}
+
+#[test]
+fn a_queued_job_nobody_can_take_at_its_draw_fails_with_a_full_refund() {
+	new_test_ext(|model| {
+		let job = NextJobId::<Test>::get();
+		assert_ok!(try_submit(model));
+		// The only executor leaves before the draw.
+		assert_ok!(Inference::unbond_executor(RuntimeOrigin::signed(EXECUTOR)));
+		run_to_block(1 + DRAW_DELAY as u64);
+		assert!(!QueuedJobs::<Test>::contains_key(job) && !Jobs::<Test>::contains_key(job));
+		assert!(events().contains(&Event::JobFailed {
+			job,
+			reason: FailReason::NoExecutor,
+			refund: FEE
+		}));
+		assert_eq!(free(REQUESTER), ENDOWMENT);
+		assert_eq!(Inputs::<Test>::get(job), None);
+		assert_eq!(JobsInFlight::<Test>::get(model), 0);
 	});
 }
 
@@ -154,6 +206,7 @@ fn assignment_is_spread_by_stake() {
 				FEE,
 				VerificationMode::Vanilla
 			));
+			assigned(job);
 			let e = Jobs::<Test>::get(job).unwrap().executor;
 			counts[(e == EXECUTOR_2) as usize] += 1;
 			// Answered at once: nobody misses a deadline or fills up.
@@ -194,7 +247,7 @@ fn only_the_assigned_executor_commits_and_reveals_one_valid_result() {
 			job,
 			executor: EXECUTOR,
 			draw_at: None,
-			reveal_by: 1 + RESULT_TIMEOUT,
+			reveal_by: ASSIGNED_AT + RESULT_TIMEOUT,
 		}));
 		assert_noop!(commit(EXECUTOR, job), Error::<Test>::NotAwaitingResult);
 		// Another output, or another salt, is not what was committed.
@@ -217,7 +270,7 @@ fn only_the_assigned_executor_commits_and_reveals_one_valid_result() {
 		);
 		assert_ok!(reveal(out.clone(), RESULT_SALT));
 		let j = Jobs::<Test>::get(job).unwrap();
-		assert_eq!((j.status, j.deadline), (JobStatus::Submitted, 1 + CHALLENGE_PERIOD));
+		assert_eq!((j.status, j.deadline), (JobStatus::Submitted, ASSIGNED_AT + CHALLENGE_PERIOD));
 		assert_eq!(Outputs::<Test>::get(job), Some(out.clone()));
 		assert_noop!(reveal(out, RESULT_SALT), Error::<Test>::NotCommitted);
 	});
@@ -228,7 +281,7 @@ fn a_committed_output_never_revealed_times_out() {
 	new_test_ext(|model| {
 		let job = submit(model);
 		commit_output(job, [1., 0., 0.]);
-		run_to_block(1 + RESULT_TIMEOUT);
+		run_to_block(ASSIGNED_AT + RESULT_TIMEOUT);
 		assert_eq!(status(job), JobStatus::Failed(FailReason::TimedOut));
 		assert_eq!(free(REQUESTER), ENDOWMENT);
 		assert_eq!(stake(EXECUTOR), STAKE - 2 * FEE);
@@ -246,6 +299,7 @@ fn a_vanilla_result_is_posted_at_once_and_cannot_be_committed() {
 			FEE,
 			VerificationMode::Vanilla
 		));
+		assigned(job);
 		assert_noop!(
 			Inference::commit_result(RuntimeOrigin::signed(EXECUTOR), job, Default::default()),
 			Error::<Test>::NotOptimistic
@@ -264,9 +318,9 @@ fn an_unchallenged_job_settles_when_its_window_closes() {
 	new_test_ext(|model| {
 		let job = submit_with_result(model, [0.2, 0.7, 0.1]);
 		let publisher_before = free(PUBLISHER);
-		run_to_block(CHALLENGE_PERIOD);
+		run_to_block(ASSIGNED_AT + CHALLENGE_PERIOD - 1);
 		assert_eq!(status(job), JobStatus::Submitted);
-		run_to_block(1 + CHALLENGE_PERIOD);
+		run_to_block(ASSIGNED_AT + CHALLENGE_PERIOD);
 		assert_eq!(status(job), JobStatus::Settled);
 
 		assert_eq!(free(REQUESTER), ENDOWMENT - FEE);
@@ -290,7 +344,7 @@ fn an_unchallenged_job_settles_when_its_window_closes() {
 fn a_job_without_a_result_times_out_refunds_and_slashes() {
 	new_test_ext(|model| {
 		let job = submit(model);
-		run_to_block(1 + RESULT_TIMEOUT);
+		run_to_block(ASSIGNED_AT + RESULT_TIMEOUT);
 		assert_eq!(status(job), JobStatus::Failed(FailReason::TimedOut));
 		assert_eq!(free(REQUESTER), ENDOWMENT);
 		// TimeoutPenalty: twice the job's fee, not a share of the whole stake.
@@ -315,7 +369,7 @@ fn a_job_without_a_result_times_out_refunds_and_slashes() {
 fn outputs_stay_readable_for_the_retention_period_then_are_pruned() {
 	new_test_ext(|model| {
 		let job = submit_with_result(model, [0.2, 0.7, 0.1]);
-		let settled_at = 1 + CHALLENGE_PERIOD;
+		let settled_at = ASSIGNED_AT + CHALLENGE_PERIOD;
 		run_to_block(settled_at + RETENTION - 1);
 		assert_eq!(
 			Inference::job_with_output(job).unwrap().1,
@@ -338,7 +392,7 @@ fn a_model_with_jobs_in_flight_cannot_be_retired() {
 			pallet_model_registry::Error::<Test>::ModelInUse
 		);
 		// The deprecated model's running job still settles, then it can go.
-		run_to_block(1 + CHALLENGE_PERIOD);
+		run_to_block(ASSIGNED_AT + CHALLENGE_PERIOD);
 		assert_eq!(status(job), JobStatus::Settled);
 		assert_ok!(Registry::retire(RuntimeOrigin::signed(PUBLISHER), model));
 	});

@@ -15,6 +15,9 @@ mod jobs;
 mod scheduling;
 mod staking;
 
+/// The block in which a job submitted in block 1 gets its executor.
+pub const ASSIGNED_AT: u64 = 1 + DRAW_DELAY as u64;
+
 /// Submits a one-item optimistic job on `model` as the requester.
 pub fn try_submit(model: ModelId) -> sp_runtime::DispatchResult {
 	Inference::submit_job(
@@ -26,11 +29,33 @@ pub fn try_submit(model: ModelId) -> sp_runtime::DispatchResult {
 	)
 }
 
-/// Submits a job on `model` as the requester: returns its id.
+/// Submits a job on `model` as the requester and runs to the block that
+/// draws its executor: returns its id.
 pub fn submit(model: ModelId) -> JobId {
 	let job = NextJobId::<Test>::get();
 	assert_ok!(try_submit(model));
+	assigned(job);
 	job
+}
+
+/// Submits `n` jobs on `model` in this block (queued: their executors are
+/// drawn `DRAW_DELAY` blocks later, at most `DRAWS_PER_BLOCK` a block).
+pub fn queue(model: ModelId, n: usize) -> Vec<JobId> {
+	(0..n)
+		.map(|_| {
+			let job = NextJobId::<Test>::get();
+			assert_ok!(try_submit(model));
+			job
+		})
+		.collect()
+}
+
+/// Runs to the block that draws queued `job`'s executor
+/// (`DRAW_DELAY` blocks after its submission, or later in a crowd).
+pub fn assigned(job: JobId) {
+	let at = QueuedJobs::<Test>::get(job).expect("a queued job").draw_at;
+	run_to_block(at);
+	assert!(Jobs::<Test>::contains_key(job), "job {job} was not assigned");
 }
 
 /// Submits a job and has its executor post `scores`.

@@ -68,7 +68,7 @@ fn unbonding_takes_the_period_and_waits_for_open_jobs() {
 		assert_ok!(Inference::unbond_executor(RuntimeOrigin::signed(EXECUTOR)));
 		assert_eq!(
 			events().last(),
-			Some(&Event::ExecutorUnbonding { executor: EXECUTOR, until: 1 + UNBONDING })
+			Some(&Event::ExecutorUnbonding { executor: EXECUTOR, until: ASSIGNED_AT + UNBONDING })
 		);
 		assert_noop!(
 			Inference::unbond_executor(RuntimeOrigin::signed(EXECUTOR)),
@@ -81,14 +81,14 @@ fn unbonding_takes_the_period_and_waits_for_open_jobs() {
 			Error::<Test>::StillUnbonding
 		);
 		// ...but it still answers the job it has, and can be held to it.
-		run_to_block(3);
+		run_to_block(ASSIGNED_AT + 2);
 		post(job, [0., 1., 0.]);
-		run_to_block(1 + UNBONDING);
+		run_to_block(ASSIGNED_AT + UNBONDING);
 		assert_noop!(
 			Inference::withdraw_executor(RuntimeOrigin::signed(EXECUTOR)),
 			Error::<Test>::OpenJobs
 		);
-		run_to_block(3 + CHALLENGE_PERIOD);
+		run_to_block(ASSIGNED_AT + 2 + CHALLENGE_PERIOD);
 		assert_eq!(status(job), JobStatus::Settled);
 		assert_ok!(Inference::withdraw_executor(RuntimeOrigin::signed(EXECUTOR)));
 		assert_eq!(free(EXECUTOR), ENDOWMENT + EXECUTOR_FEE);
