@@ -346,7 +346,7 @@ fn a_crowd_of_jobs_and_results_delays_draws_and_reveals_but_skips_none() {
 		let jobs = queue(model, 8);
 		assert_eq!(slots(ASSIGNED_AT), vec![3, 3, 3, 0]);
 		run_to_block(ASSIGNED_AT + 2);
-		assert!(jobs.iter().all(|j| Jobs::<Test>::contains_key(j)), "every job assigned");
+		assert!(jobs.iter().all(Jobs::<Test>::contains_key), "every job assigned");
 		// Eight results in one block: their audits are drawn over three.
 		for job in &jobs {
 			commit_output(*job, [0.1, 0.8, 0.1]);
