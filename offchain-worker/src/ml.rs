@@ -546,22 +546,40 @@ impl Ensemble {
 	}
 }
 
-/// The regressor as tract's parser sees it.
-#[derive(Debug, Clone)]
-struct TreeRegressor(Arc<Ensemble>);
+/// A parsed operator shared by the parser's and the typed model's op
+/// (tract clones ops): equal when it is the same one, or an equal one.
+#[derive(Debug)]
+struct Shared<S>(Arc<S>);
 
-impl PartialEq for TreeRegressor {
+impl<S> Clone for Shared<S> {
+	fn clone(&self) -> Self {
+		Shared(self.0.clone())
+	}
+}
+
+impl<S: PartialEq> PartialEq for Shared<S> {
 	fn eq(&self, other: &Self) -> bool {
 		Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
 	}
 }
-impl Eq for TreeRegressor {}
+impl<S: PartialEq> Eq for Shared<S> {}
+
+impl<S> core::ops::Deref for Shared<S> {
+	type Target = S;
+	fn deref(&self) -> &S {
+		&self.0
+	}
+}
+
+/// The regressor as tract's parser sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct TreeRegressor(Shared<Ensemble>);
 
 fn regressor(
 	_ctx: &ParsingContext,
 	node: &NodeProto,
 ) -> TractResult<(Box<dyn InferenceOp>, Vec<String>)> {
-	Ok((expand(TreeRegressor(Arc::new(parse(node, Kind::Regressor)?))), vec![]))
+	Ok((expand(TreeRegressor(Shared(Arc::new(parse(node, Kind::Regressor)?)))), vec![]))
 }
 
 impl Expansion for TreeRegressor {
@@ -595,15 +613,8 @@ impl Expansion for TreeRegressor {
 }
 
 /// The regressor in a typed (runnable) model.
-#[derive(Debug, Clone)]
-struct TypedTreeRegressor(Arc<Ensemble>);
-
-impl PartialEq for TypedTreeRegressor {
-	fn eq(&self, other: &Self) -> bool {
-		Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
-	}
-}
-impl Eq for TypedTreeRegressor {}
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct TypedTreeRegressor(Shared<Ensemble>);
 
 impl Op for TypedTreeRegressor {
 	fn name(&self) -> StaticName {
@@ -793,19 +804,12 @@ fn classifier(
 		weights_positive: weights.iter().all(|w| *w >= 0.0),
 		trees,
 	};
-	Ok((expand(TreeClassifier(Arc::new(spec))), vec![]))
+	Ok((expand(TreeClassifier(Shared(Arc::new(spec)))), vec![]))
 }
 
 /// The classifier as tract's parser sees it.
-#[derive(Debug, Clone)]
-struct TreeClassifier(Arc<ClassifierSpec>);
-
-impl PartialEq for TreeClassifier {
-	fn eq(&self, other: &Self) -> bool {
-		Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
-	}
-}
-impl Eq for TreeClassifier {}
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct TreeClassifier(Shared<ClassifierSpec>);
 
 impl Expansion for TreeClassifier {
 	fn name(&self) -> StaticName {
@@ -845,15 +849,8 @@ impl Expansion for TreeClassifier {
 }
 
 /// The classifier in a typed (runnable) model.
-#[derive(Debug, Clone)]
-struct TypedTreeClassifier(Arc<ClassifierSpec>);
-
-impl PartialEq for TypedTreeClassifier {
-	fn eq(&self, other: &Self) -> bool {
-		Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
-	}
-}
-impl Eq for TypedTreeClassifier {}
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct TypedTreeClassifier(Shared<ClassifierSpec>);
 
 impl Op for TypedTreeClassifier {
 	fn name(&self) -> StaticName {
