@@ -159,7 +159,7 @@ async fn three_validators_finalize() {
 	assert!(committee.iter().all(|m| verifiers.contains(m)), "genesis verifiers judge");
 	let finalized_before = finalized_number(&rpcs[0]).await;
 	let (resolved, _) =
-		wait_for_job_event_since(&api, job, "DisputeResolved", start, Duration::from_secs(180))
+		wait_for_job_event_since(&api, job, "DisputeResolved", start, Duration::from_secs(480))
 			.await;
 	let outcome = subxt::ext::scale_value::stringify::to_string(resolved.at("outcome").unwrap());
 	assert!(outcome.contains("ExecutorRight"), "{outcome}");
@@ -174,7 +174,7 @@ async fn three_validators_finalize() {
 			*job,
 			"DisputeResolved",
 			start,
-			Duration::from_secs(240),
+			Duration::from_secs(480),
 		)
 		.await;
 		let outcome =
