@@ -115,7 +115,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 		Command::InsertKey => commands::roles::insert_key(&ctx).await,
 		Command::Balance { account } => commands::roles::balance(&ctx, account).await,
 		Command::InferenceWorker { limits } => {
-			verity_offchain_worker::sandbox::serve(limits.as_deref()).map_err(Into::into)
+			verity_engine::sandbox::serve(limits.as_deref()).map_err(Into::into)
 		}
 	}
 }

@@ -95,7 +95,7 @@ pub struct InferenceParams {
 	/// [0, 1]. This node's executor then posts perturbed outputs (its
 	/// verifier still re-executes honestly).
 	#[arg(long, value_name = "FAULT", default_value = "none")]
-	pub inference_fault: verity_offchain_worker::sandbox::Fault,
+	pub inference_fault: verity_engine::sandbox::Fault,
 
 	/// `all`: besides its duties, this node's first staked verifier key
 	/// re-executes every optimistic result while it is challengeable and
@@ -116,15 +116,15 @@ pub enum Watch {
 
 impl InferenceParams {
 	/// The sandbox these options describe, running `exe inference-worker`.
-	pub fn sandbox(&self) -> verity_offchain_worker::sandbox::SandboxConfig {
-		let limits = verity_offchain_worker::Limits {
+	pub fn sandbox(&self) -> verity_engine::sandbox::SandboxConfig {
+		let limits = verity_engine::Limits {
 			timeout_ms: self.inference_timeout_ms,
 			memory_bytes: self.inference_memory_mib << 20,
 			max_model_bytes: self.inference_max_model_mib << 20,
 			..Default::default()
 		};
 		let mut config =
-			verity_offchain_worker::sandbox::SandboxConfig::current_exe("inference-worker", limits);
+			verity_engine::sandbox::SandboxConfig::current_exe("inference-worker", limits);
 		config.fault = self.inference_fault;
 		config
 	}

@@ -50,7 +50,7 @@ pub fn run() -> sc_cli::Result<()> {
 
 	match &cli.subcommand {
 		Some(Subcommand::InferenceWorker { limits }) => {
-			verity_offchain_worker::sandbox::serve(limits.as_deref()).map_err(Into::into)
+			verity_engine::sandbox::serve(limits.as_deref()).map_err(Into::into)
 		}
 		Some(Subcommand::Key(cmd)) => cmd.run(&cli),
 		#[allow(deprecated)]
@@ -130,7 +130,9 @@ pub fn run() -> sc_cli::Result<()> {
 		None => {
 			let runner = cli.create_runner(&cli.run)?;
 			let dev = cli.dev.clone();
-			verity_offchain_worker::sandbox::install(cli.inference.sandbox());
+			// The engine the offchain workers reach through the host functions.
+			let engine: std::sync::Arc<dyn verity_engine::InferenceEngine> =
+				std::sync::Arc::new(verity_engine::sandbox::Sandbox::new(cli.inference.sandbox()));
 			let watch = cli.inference.watch == crate::cli::Watch::All;
 			runner.run_node_until_exit(|mut config| async move {
 				service::prefer_paritydb(&mut config);
@@ -151,12 +153,12 @@ pub fn run() -> sc_cli::Result<()> {
 								verity_runtime::opaque::Block,
 								<verity_runtime::opaque::Block as sp_runtime::traits::Block>::Hash,
 							>,
-						>(config, consensus, watch)
+						>(config, consensus, watch, engine)
 						.map_err(sc_cli::Error::Service)
 					}
 					sc_network::config::NetworkBackendType::Litep2p => {
 						service::new_full::<sc_network::Litep2pNetworkBackend>(
-							config, consensus, watch,
+							config, consensus, watch, engine,
 						)
 						.map_err(sc_cli::Error::Service)
 					}

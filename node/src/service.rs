@@ -28,7 +28,7 @@ use sp_runtime::traits::Block as BlockT;
 use verity_runtime::{opaque::Block, RuntimeApi};
 
 /// Host functions Verity adds to substrate's own: the inference engine.
-pub type HostFunctions = verity_offchain_worker::host::verity_inference::HostFunctions;
+pub type HostFunctions = verity_engine_interface::host::verity_inference::HostFunctions;
 
 /// The executor of the runtime's wasm.
 pub type Executor = sc_executor::WasmExecutor<(sp_io::SubstrateHostFunctions, HostFunctions)>;
@@ -214,6 +214,7 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 	config: Configuration,
 	consensus: Consensus,
 	watch: bool,
+	engine: Arc<dyn verity_engine::InferenceEngine>,
 ) -> Result<TaskManager, ServiceError> {
 	let sc_service::PartialComponents {
 		client,
@@ -280,7 +281,7 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 		use sp_core::offchain::OffchainStorage;
 		storage.set(
 			sp_core::offchain::STORAGE_PREFIX,
-			verity_offchain_worker::WATCH_ALL_KEY,
+			verity_engine::WATCH_ALL_KEY,
 			&[u8::from(watch)],
 		);
 	}
@@ -296,7 +297,10 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 				)),
 				network_provider: Arc::new(network.clone()),
 				enable_http_requests: false,
-				custom_extensions: |_| vec![],
+				// The inference engine, for the `verity_inference` host functions.
+				custom_extensions: move |_| {
+					vec![Box::new(verity_engine::InferenceExt::new(engine.clone())) as Box<_>]
+				},
 			})?;
 		task_manager.spawn_handle().spawn(
 			"offchain-workers-runner",

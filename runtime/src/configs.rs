@@ -323,7 +323,7 @@ mod tests {
 
 	#[test]
 	fn the_minimum_challenge_window_covers_an_audit() {
-		let timeout = verity_offchain_worker::Limits::default().timeout_ms;
+		let timeout = verity_engine_interface::Limits::default().timeout_ms;
 		let run = timeout.div_ceil(super::super::time::MILLISECS_PER_BLOCK) as BlockNumber;
 		assert!(MIN_CHALLENGE_PERIOD >= pallet_inference::DRAW_DELAY + run + 2);
 	}

@@ -5,7 +5,7 @@ use std::time::Instant;
 use anyhow::{anyhow, bail};
 use clap::Args;
 use codec::Encode;
-use verity_offchain_worker::{
+use verity_engine::{
 	engine::{describe, Signature},
 	sandbox::{Sandbox, SandboxConfig},
 	Limits,

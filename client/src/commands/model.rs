@@ -8,8 +8,8 @@ use codec::Encode;
 use pallet_model_registry::{ModelInfo, ModelSpec, ModelStatus, ModelVersion};
 use sp_arithmetic::FixedU64;
 use sp_core::H256;
-use verity_offchain_worker::Limits;
-use verity_offchain_worker::Signature;
+use verity_engine::Limits;
+use verity_engine::Signature;
 use verity_primitives::{
 	encoded_size_bound, is_float, DType, Dim, Tensor, TensorSpec, VerificationPolicy,
 };

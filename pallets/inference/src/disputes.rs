@@ -311,9 +311,17 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// Removes a dispute's records and its members' duties.
+	/// Removes a dispute's records and its members' duties; remembers who
+	/// had committed without revealing ([`LateRevealers`]).
 	fn close_dispute(job: JobId, dispute: &DisputeOf<T>) {
 		Disputes::<T>::remove(job);
+		let voted = |m: &T::AccountId| dispute.votes.iter().any(|(v, _)| v == m);
+		let late: Vec<T::AccountId> =
+			dispute.commits.iter().map(|(m, _)| m.clone()).filter(|m| !voted(m)).collect();
+		if !late.is_empty() {
+			// At most one per seat, as the commitments are.
+			LateRevealers::<T>::insert(job, BoundedVec::truncate_from(late));
+		}
 		let _ = DissentingOutputs::<T>::clear_prefix(job, T::CommitteeSize::get(), None);
 		FormerMembers::<T>::remove(job);
 		for m in &dispute.committee {
@@ -395,9 +403,23 @@ impl<T: Config> Pallet<T> {
 		job: JobId,
 		finding: FindingOf<T>,
 		salt: [u8; 32],
-	) -> DispatchResult {
+	) -> DispatchResultWithPostInfo {
 		let j = Jobs::<T>::get(job).ok_or(Error::<T>::JobNotFound)?;
-		let mut dispute = Disputes::<T>::get(job).ok_or(Error::<T>::NoDispute)?;
+		let Some(mut dispute) = Disputes::<T>::get(job) else {
+			// Members reveal at the same time: the others decided it first.
+			let late = LateRevealers::<T>::mutate_exists(job, |late| {
+				let Some(l) = late else { return false };
+				let before = l.len();
+				l.retain(|m| m != &who);
+				let was = l.len() < before;
+				if l.is_empty() {
+					*late = None;
+				}
+				was
+			});
+			ensure!(late, Error::<T>::NoDispute);
+			return Ok(Pays::No.into());
+		};
 		ensure!(dispute.committee.contains(&who), Error::<T>::NotInCommittee);
 		ensure!(dispute.votes.iter().all(|(v, _)| v != &who), Error::<T>::AlreadyVoted);
 		let commitment = dispute
@@ -429,7 +451,7 @@ impl<T: Config> Pallet<T> {
 			Some((outcome, decided_by)) => Self::resolve(job, j, dispute, outcome, decided_by),
 			None => Disputes::<T>::insert(job, dispute),
 		}
-		Ok(())
+		Ok(().into())
 	}
 
 	/// Governance decides a dispute; see [`Pallet::resolve_dispute`].

@@ -499,6 +499,14 @@ pub mod pallet {
 		ValueQuery,
 	>;
 
+	/// Members who had committed to a verdict but not revealed it when their
+	/// dispute ended (typically: the others' reveals reached a quorum in the
+	/// same block). Their late reveal is accepted as a free no-op instead of
+	/// failing at their cost. Removed at the reveal or when the job is pruned.
+	#[pallet::storage]
+	pub type LateRevealers<T: Config> =
+		StorageMap<_, Twox64Concat, JobId, BoundedVec<T::AccountId, T::CommitteeSize>, ValueQuery>;
+
 	/// Committee members a dispute removed for not voting: never drawn for
 	/// it again. Removed when the dispute ends.
 	#[pallet::storage]
@@ -1246,7 +1254,9 @@ pub mod pallet {
 		/// re-executed the job, with the salt of its commitment. An output is
 		/// compared with the executor's and with the other members' under the
 		/// model's policy: the executor is wrong only if a quorum of members
-		/// agree with each other and not with it.
+		/// agree with each other and not with it. A member's reveal that
+		/// arrives after the dispute ended (the others' reveals decided it in
+		/// the same block) is accepted, changes nothing and pays no fee.
 		#[pallet::call_index(11)]
 		#[pallet::weight(T::WeightInfo::submit_verdict(T::MaxOutputSize::get()).saturating_add(T::WeightInfo::resolve()).saturating_add(T::OnSettled::max_weight()))]
 		pub fn submit_verdict(
@@ -1254,7 +1264,7 @@ pub mod pallet {
 			job: JobId,
 			finding: FindingOf<T>,
 			salt: [u8; 32],
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			Self::do_submit_verdict(ensure_signed(origin)?, job, finding, salt)
 		}
 

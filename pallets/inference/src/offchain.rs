@@ -45,7 +45,7 @@
 use super::*;
 use frame_system::offchain::{Account, SendSignedTransaction, Signer};
 use sp_runtime::offchain::storage::{MutateStorageError, StorageValueRef};
-use verity_offchain_worker::{
+use verity_engine_interface::{
 	host::{verity_inference, PURPOSE_EXECUTE, PURPOSE_VERIFY},
 	Blame, EngineError,
 };
@@ -211,7 +211,7 @@ impl<T: Config> Pallet<T> {
 
 	/// Whether the node runs with `--watch all`.
 	fn watching() -> bool {
-		StorageValueRef::persistent(verity_offchain_worker::WATCH_ALL_KEY)
+		StorageValueRef::persistent(verity_engine_interface::WATCH_ALL_KEY)
 			.get::<bool>()
 			.ok()
 			.flatten()
@@ -431,7 +431,7 @@ impl<T: Config> Pallet<T> {
 		let info = T::Models::model(model).ok_or(EngineError::NotLoaded)?;
 		let bytes = T::Models::model_bytes(model).ok_or(EngineError::NotLoaded)?;
 		let signature = match verity_inference::describe(&bytes) {
-			Ok(encoded) => verity_offchain_worker::Signature::decode(&mut &encoded[..])
+			Ok(encoded) => verity_engine_interface::Signature::decode(&mut &encoded[..])
 				.map_err(|_| EngineError::Internal)?,
 			Err(e) if e.blame(1) == Blame::Node => return Err(e),
 			Err(_) => return reject(AdmissionFault::Unrunnable),

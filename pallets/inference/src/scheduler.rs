@@ -134,6 +134,7 @@ impl<T: Config> Pallet<T> {
 				Jobs::<T>::remove(job);
 				Inputs::<T>::remove(job);
 				Outputs::<T>::remove(job);
+				LateRevealers::<T>::remove(job);
 				if let Some(deposit) = DataDeposits::<T>::take(job) {
 					Self::release(HoldReason::JobData, &j.requester, deposit);
 				}

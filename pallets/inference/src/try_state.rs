@@ -9,7 +9,8 @@ impl<T: Config> Pallet<T> {
 	/// * every queued job's executor draw is scheduled;
 	/// * every active executor/verifier is registered and not unbonding;
 	/// * every pending job has its deadline scheduled at or after `NextDue`;
-	/// * declines and dissenting outputs are kept only while their job needs them;
+	/// * declines, dissenting outputs and late revealers are kept only while
+	///   their job needs them;
 	/// * admissions run only for pending models, and admission duties match them.
 	#[cfg(any(feature = "try-runtime", feature = "test-utils", test))]
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
@@ -190,6 +191,12 @@ impl<T: Config> Pallet<T> {
 		ensure!(admission_duties.is_empty(), "admission duties not recorded");
 		for (id, _, _) in DissentingOutputs::<T>::iter() {
 			ensure!(Disputes::<T>::contains_key(id), "dissenting outputs of no running dispute");
+		}
+		for (id, late) in LateRevealers::<T>::iter() {
+			ensure!(
+				Jobs::<T>::contains_key(id) && !Disputes::<T>::contains_key(id) && !late.is_empty(),
+				"late revealers kept for a running dispute, a pruned job, or nobody"
+			);
 		}
 		Ok(())
 	}

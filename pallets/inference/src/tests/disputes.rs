@@ -180,6 +180,47 @@ fn a_wrong_executor_is_slashed_and_everyone_else_made_whole() {
 }
 
 #[test]
+fn a_members_reveal_after_the_quorum_is_free_and_changes_nothing() {
+	new_test_ext(|model| {
+		let job = submit_with_result(model, [0.9, 0.05, 0.05]);
+		let committee = challenge(job);
+		let f = finding(Some([0.1, 0.8, 0.1]));
+		for m in &committee {
+			commit(job, *m, &f);
+		}
+		// Members reveal at the same time; two decide it first.
+		for m in &committee[..2] {
+			assert_ok!(Inference::submit_verdict(
+				RuntimeOrigin::signed(*m),
+				job,
+				f.clone(),
+				salt(*m)
+			));
+		}
+		assert_eq!(status(job), JobStatus::Failed(FailReason::ExecutorSlashed));
+		let late = committee[2];
+		let before = (free(late), stake(late));
+		// The third, honest and in the same block, is not charged for it
+		// (it failed with `NoDispute`, at its fee, before).
+		let info =
+			Inference::submit_verdict(RuntimeOrigin::signed(late), job, f.clone(), salt(late))
+				.expect("a late reveal is accepted");
+		assert_eq!(info.pays_fee, Pays::No);
+		assert_eq!((free(late), stake(late)), before);
+		// Once, and only for members who had committed.
+		assert_noop!(
+			Inference::submit_verdict(RuntimeOrigin::signed(late), job, f.clone(), salt(late)),
+			Error::<Test>::NoDispute
+		);
+		assert_noop!(
+			Inference::submit_verdict(RuntimeOrigin::signed(CHALLENGER), job, f, salt(CHALLENGER)),
+			Error::<Test>::NoDispute
+		);
+		assert!(!LateRevealers::<Test>::contains_key(job));
+	});
+}
+
+#[test]
 fn a_wrong_challenger_loses_its_bond_and_the_job_settles() {
 	new_test_ext(|model| {
 		let publisher_before = free(PUBLISHER);

@@ -11,7 +11,7 @@
 
 use std::{error::Error, time::Instant};
 
-use verity_offchain_worker::{engine::Engine, Limits};
+use verity_engine::{engine::Engine, Limits};
 use verity_primitives::json;
 
 fn main() -> Result<(), Box<dyn Error>> {

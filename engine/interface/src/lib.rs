@@ -1,23 +1,21 @@
-//! # Verity's off-chain inference
+//! # Verity's inference interface
 //!
-//! The chain only settles; models run here, natively, on executor and
-//! verifier nodes. tract cannot be compiled into the WASM runtime, so the node
-//! offers it to the runtime as host functions ([`host::verity_inference`]),
-//! which the inference pallet's offchain worker calls.
+//! The chain only settles; models run natively, on executor and verifier
+//! nodes. tract cannot be compiled into the WASM runtime, so the node offers
+//! its engine to the runtime as host functions ([`host::verity_inference`]),
+//! which the inference pallet's offchain worker calls. This crate is that
+//! interface and nothing more, `no_std` on the runtime side:
+//! * the host functions, whose native side forwards to the engine the node
+//!   registered as an externalities extension ([`host::InferenceExt`], the
+//!   way polkadot-sdk's statement store is offered), so that a pallet's tests
+//!   can register a fake engine instead (`sp_io::TestExternalities::
+//!   register_extension`);
+//! * the [`host::InferenceEngine`] trait such an engine implements;
+//! * what crosses the boundary: [`EngineError`] (and the fault attribution
+//!   [`EngineError::blame`]), [`Signature`], [`Limits`].
 //!
-//! The path of a job through this crate:
-//! 1. the offchain worker asks [`host::verity_inference::is_loaded`] whether the
-//!    model is in the engine and, if not, passes its bytes once with
-//!    [`host::verity_inference::load`] (the engine checks they hash to the id);
-//! 2. it calls [`host::verity_inference::run`] with the job's SCALE-encoded
-//!    input tensors and gets the output tensors back;
-//! 3. natively, both calls go to the [`sandbox::Sandbox`]: a separate worker
-//!    process running the [`engine::Engine`], with a memory limit and a
-//!    wall-clock timeout, so that a hostile model cannot crash, hang or
-//!    exhaust the node;
-//! 4. the engine parses and optimizes a model once and caches the runnable
-//!    plan by model hash (LRU), checks tensor sizes against [`Limits`] before
-//!    running, and runs single-threaded, so that results are deterministic.
+//! The engine itself (tract, the sandbox process, fault injection) is the
+//! std crate `verity-engine`.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -31,15 +29,6 @@ use codec::{Decode, Encode};
 pub const WATCH_ALL_KEY: &[u8] = b"verity/watch-all";
 
 pub mod host;
-
-#[cfg(feature = "std")]
-pub mod convert;
-#[cfg(feature = "std")]
-pub mod engine;
-#[cfg(feature = "std")]
-mod ml;
-#[cfg(feature = "std")]
-pub mod sandbox;
 
 /// Why the engine could not load or run a model.
 #[derive(Encode, Decode, Clone, Copy, PartialEq, Eq, Debug)]

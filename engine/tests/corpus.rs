@@ -7,7 +7,7 @@
 
 use std::{collections::BTreeMap, path::PathBuf};
 
-use verity_offchain_worker::{
+use verity_engine::{
 	engine::{describe, Engine},
 	EngineError, Limits,
 };

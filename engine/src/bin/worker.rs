@@ -3,5 +3,5 @@
 
 fn main() -> std::io::Result<()> {
 	let arg = std::env::args().nth(1);
-	verity_offchain_worker::sandbox::serve(arg.as_deref())
+	verity_engine::sandbox::serve(arg.as_deref())
 }

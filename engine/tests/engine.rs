@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use verity_offchain_worker::{
+use verity_engine::{
 	engine::{describe, Engine},
 	sandbox::{perturb_output, Fault, Sandbox, SandboxConfig},
 	Blame, EngineError, Limits,
@@ -243,12 +243,9 @@ fn fault_injection_changes_executed_answers_only() {
 	let (bytes, id) = model("digits-mlp.onnx");
 	let sb = sandbox(Limits::default(), Fault::Always);
 	sb.load(&id, &bytes).unwrap();
-	let honest = sb
-		.run_for(&id, &digits_input(), verity_offchain_worker::host::PURPOSE_VERIFY, u64::MAX)
-		.unwrap();
-	let faulty = sb
-		.run_for(&id, &digits_input(), verity_offchain_worker::host::PURPOSE_EXECUTE, u64::MAX)
-		.unwrap();
+	let honest = sb.run_for(&id, &digits_input(), verity_engine::PURPOSE_VERIFY, u64::MAX).unwrap();
+	let faulty =
+		sb.run_for(&id, &digits_input(), verity_engine::PURPOSE_EXECUTE, u64::MAX).unwrap();
 	assert_eq!(faulty, perturb_output(&honest));
 	let (h, f) = (
 		verity_primitives::decode_tensors(&honest).unwrap(),
@@ -326,4 +323,41 @@ fn node_local_failures_are_nobodys_fault_but_the_nodes() {
 	}
 	assert_eq!(EngineError::TensorTooLarge.blame(8), Blame::Input);
 	assert_eq!(EngineError::MemoryLimit.blame(1), Blame::Model);
+}
+
+#[test]
+fn the_host_functions_reach_the_sandbox_registered_as_the_extension() {
+	use verity_engine_interface::host::verity_inference;
+	let (bytes, id) = model("digits-mlp.onnx");
+	let sb = std::sync::Arc::new(sandbox(Limits::default(), Fault::Always));
+	let mut ext = sp_io::TestExternalities::default();
+	ext.register_extension(verity_engine::InferenceExt::new(sb.clone()));
+	let expected = {
+		sb.load(&id, &bytes).unwrap();
+		sb.run(&id, &digits_input()).unwrap()
+	};
+	ext.execute_with(|| {
+		assert!(verity_inference::is_loaded(id), "the extension is the node's sandbox");
+		let verified =
+			verity_inference::run(id, &digits_input(), verity_engine::PURPOSE_VERIFY, u32::MAX)
+				.unwrap();
+		assert_eq!(verified, expected);
+		// Fault injection happens behind the extension, for executions only.
+		let executed =
+			verity_inference::run(id, &digits_input(), verity_engine::PURPOSE_EXECUTE, u32::MAX)
+				.unwrap();
+		assert_eq!(executed, perturb_output(&expected));
+		assert_eq!(
+			verity_inference::run(id, &digits_input(), verity_engine::PURPOSE_VERIFY, 8),
+			Err(EngineError::OutputTooLarge)
+		);
+		let signature = verity_inference::describe(&bytes).unwrap();
+		assert_eq!(signature, codec::Encode::encode(&sb.describe(&bytes).unwrap()));
+	});
+	// Externalities without the extension: no engine, this node's fault.
+	sp_io::TestExternalities::default().execute_with(|| {
+		assert!(!verity_inference::is_loaded(id));
+		let err = verity_inference::load(id, &bytes).unwrap_err();
+		assert_eq!((err, err.blame(1)), (EngineError::Internal, Blame::Node));
+	});
 }

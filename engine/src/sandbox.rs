@@ -25,7 +25,7 @@ use std::{
 	sync::{
 		atomic::{AtomicU64, Ordering},
 		mpsc::{self, Receiver, RecvTimeoutError},
-		Arc, Mutex, OnceLock,
+		Arc, Mutex,
 	},
 	time::Duration,
 };
@@ -139,22 +139,6 @@ pub struct Sandbox {
 	config: SandboxConfig,
 	worker: Mutex<Option<Worker>>,
 	loaded: Mutex<HashSet<[u8; 32]>>,
-}
-
-static GLOBAL: OnceLock<Sandbox> = OnceLock::new();
-
-/// Installs the sandbox the host functions use. The node calls this once at
-/// start-up; later calls have no effect (returns `false`).
-pub fn install(config: SandboxConfig) -> bool {
-	GLOBAL.set(Sandbox::new(config)).is_ok()
-}
-
-/// The sandbox the host functions use (`verity-node inference-worker` with
-/// default limits unless [`install`] set another).
-pub fn global() -> &'static Sandbox {
-	GLOBAL.get_or_init(|| {
-		Sandbox::new(SandboxConfig::current_exe("inference-worker", Limits::default()))
-	})
 }
 
 fn write_frame(w: &mut impl Write, payload: &[u8]) -> std::io::Result<()> {
@@ -340,7 +324,7 @@ impl Sandbox {
 		Ok(output)
 	}
 
-	/// [`Sandbox::run_capped`] for `purpose` ([`crate::host::PURPOSE_EXECUTE`]
+	/// [`Sandbox::run_capped`] for `purpose` ([`crate::PURPOSE_EXECUTE`]
 	/// or `PURPOSE_VERIFY`); executed outputs are perturbed as the fault
 	/// injection setting says.
 	pub fn run_for(
@@ -351,7 +335,7 @@ impl Sandbox {
 		max_output: u64,
 	) -> Result<Vec<u8>, Failure> {
 		let output = self.run_capped(id, input, max_output)?;
-		if purpose != crate::host::PURPOSE_EXECUTE {
+		if purpose != crate::PURPOSE_EXECUTE {
 			return Ok(output);
 		}
 		let perturb = match self.config.fault {
@@ -370,6 +354,38 @@ impl Sandbox {
 			Ok(output)
 		}
 	}
+}
+
+/// The sandbox is the engine the node registers for its offchain workers
+/// (`InferenceExt`); a failure's message is logged here, its kind crosses
+/// into the runtime.
+impl crate::InferenceEngine for Sandbox {
+	fn is_loaded(&self, id: &[u8; 32]) -> bool {
+		Sandbox::is_loaded(self, id)
+	}
+
+	fn load(&self, id: &[u8; 32], bytes: &[u8]) -> Result<(), EngineError> {
+		Sandbox::load(self, id, bytes).map_err(|f| log_failure("load", f))
+	}
+
+	fn describe(&self, bytes: &[u8]) -> Result<crate::Signature, EngineError> {
+		Sandbox::describe(self, bytes).map_err(|f| log_failure("describe", f))
+	}
+
+	fn run(
+		&self,
+		id: &[u8; 32],
+		input: &[u8],
+		purpose: u32,
+		max_output: u64,
+	) -> Result<Vec<u8>, EngineError> {
+		self.run_for(id, input, purpose, max_output).map_err(|f| log_failure("run", f))
+	}
+}
+
+fn log_failure(what: &str, failure: Failure) -> EngineError {
+	log::debug!(target: "verity::inference", "{what}: {failure}");
+	failure.kind
 }
 
 /// A wrong answer under every verification policy: in the first tensor, the
