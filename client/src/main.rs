@@ -86,6 +86,8 @@ enum Command {
 	InferenceWorker {
 		/// Hex-encoded engine limits.
 		limits: Option<String>,
+		/// The engine's threads.
+		threads: Option<usize>,
 	},
 }
 
@@ -114,8 +116,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 		}
 		Command::InsertKey => commands::roles::insert_key(&ctx).await,
 		Command::Balance { account } => commands::roles::balance(&ctx, account).await,
-		Command::InferenceWorker { limits } => {
-			verity_engine::sandbox::serve(limits.as_deref()).map_err(Into::into)
+		Command::InferenceWorker { limits, threads } => {
+			verity_engine::sandbox::serve(limits.as_deref(), threads).map_err(Into::into)
 		}
 	}
 }

@@ -37,9 +37,19 @@ impl std::fmt::Display for Failure {
 
 impl std::error::Error for Failure {}
 
-/// A model parsed, optimized and ready to run.
+/// A model parsed and decluttered, with the plans made for the shapes it
+/// ran at.
 struct Loaded {
-	plan: Arc<TypedRunnableModel>,
+	/// The decluttered model, its free dimensions (batch, exporter-named
+	/// dimensions) still symbols.
+	model: Arc<TypedModel>,
+	/// The symbols of the inputs' dimensions, in the order of the inputs:
+	/// a plan is made for each combination of their values.
+	symbols: Vec<Symbol>,
+	/// Plans made for concrete symbol values (in the order of `symbols`),
+	/// most recently used last, at most [`PLANS_PER_MODEL`]. A model without
+	/// symbols has one, made at load.
+	plans: Vec<(Vec<i64>, TypedSimpleState)>,
 	inputs: Vec<(String, TypedFact)>,
 	outputs: Vec<String>,
 }
@@ -47,16 +57,30 @@ struct Loaded {
 /// Models the engine keeps loaded at most (least recently used evicted first).
 pub const CACHE_CAPACITY: usize = 8;
 
+/// Plans a model keeps for the shapes it ran at (least recently used
+/// evicted first; an evicted one is made again, the same, when its shape
+/// returns).
+///
+/// A plan is the decluttered model with every symbol bound to the job's
+/// concrete dimensions, then optimized: tract picks convolution and matrix
+/// kernels for concrete shapes, which a symbolic batch would not get. The
+/// kernels chosen change rounding, so the plan depends only on the model and
+/// the input shapes, the same on every node, never on which shapes the
+/// node's cache saw before.
+pub const PLANS_PER_MODEL: usize = 8;
+
 /// Runs ONNX models with tract, within [`Limits`].
 pub struct Engine {
 	limits: Limits,
 	capacity: usize,
+	options: RunOptions,
 	models: HashMap<[u8; 32], Loaded>,
 	recent: VecDeque<[u8; 32]>,
 }
 
 impl Engine {
-	/// An engine with no models loaded, keeping up to [`CACHE_CAPACITY`].
+	/// An engine with no models loaded, keeping up to [`CACHE_CAPACITY`],
+	/// single-threaded.
 	pub fn new(limits: Limits) -> Self {
 		Self::with_capacity(limits, CACHE_CAPACITY)
 	}
@@ -66,9 +90,22 @@ impl Engine {
 		Engine {
 			limits,
 			capacity: capacity.max(1),
+			options: RunOptions::default(),
 			models: HashMap::new(),
 			recent: VecDeque::new(),
 		}
+	}
+
+	/// Runs models on `threads` threads (tract-linalg's multithreaded
+	/// executor; 1 or 0: single-threaded). tract splits work only into
+	/// independent tiles and keeps its reduction blocks fixed, so outputs are
+	/// bit-identical at any thread count (checked on the test corpus by
+	/// `one_and_two_threads_give_identical_bytes`).
+	pub fn with_threads(mut self, threads: usize) -> Self {
+		self.options.executor = (threads > 1).then(|| {
+			tract_linalg::multithread::Executor::multithread_with_name(threads, "verity-engine")
+		});
+		self
 	}
 
 	/// Whether model `id` is loaded.
@@ -105,8 +142,8 @@ impl Engine {
 				"bytes do not hash to the model id",
 			));
 		}
-		let limits = self.limits;
-		let loaded = guard(|| prepare(bytes, &limits))?;
+		let (limits, options) = (self.limits, self.options.clone());
+		let loaded = guard(|| prepare(bytes, &limits, &options))?;
 		while self.models.len() >= self.capacity {
 			let Some(old) = self.recent.pop_front() else { break };
 			self.models.remove(&old);
@@ -141,16 +178,17 @@ impl Engine {
 	/// Runs model `id` on `inputs`.
 	pub fn run(&mut self, id: &[u8; 32], inputs: &[Tensor]) -> Result<Vec<Tensor>, Failure> {
 		self.touch(id);
-		let limits = self.limits;
+		let (limits, options) = (self.limits, self.options.clone());
 		let model = self
 			.models
-			.get(id)
+			.get_mut(id)
 			.ok_or_else(|| Failure::new(EngineError::NotLoaded, "model not loaded"))?;
-		check_inputs(model, inputs, &limits)?;
+		let values = check_inputs(model, inputs, &limits)?;
 		let tract_inputs = order_inputs(model, inputs)?;
-		let plan = model.plan.clone();
+		let state = model.plan_for(&values, &options)?;
 		let outputs = guard(move || {
-			plan.run(tract_inputs)
+			state
+				.run(tract_inputs)
 				.map_err(|e| Failure::new(EngineError::RunFailed, format!("{e:#}")))
 		})?;
 		outputs
@@ -163,6 +201,60 @@ impl Engine {
 			})
 			.collect()
 	}
+}
+
+impl Loaded {
+	/// The plan for these symbol values (made now if the model has none for
+	/// them yet), moved to the most recently used end.
+	fn plan_for(
+		&mut self,
+		values: &SymbolValues,
+		options: &RunOptions,
+	) -> Result<&mut TypedSimpleState, Failure> {
+		let key: Vec<i64> =
+			self.symbols.iter().map(|s| values.get(s).unwrap_or_default()).collect();
+		match self.plans.iter().position(|(k, _)| *k == key) {
+			Some(i) => {
+				let plan = self.plans.remove(i);
+				self.plans.push(plan);
+			}
+			None => {
+				let bound: HashMap<Symbol, TDim> = self
+					.symbols
+					.iter()
+					.zip(&key)
+					.map(|(s, v)| (s.clone(), TDim::Val(*v)))
+					.collect();
+				let model = self.model.clone();
+				let state = guard(move || plan(&model, &bound, options))?;
+				if self.plans.len() >= PLANS_PER_MODEL {
+					self.plans.remove(0);
+				}
+				self.plans.push((key, state));
+			}
+		}
+		Ok(&mut self.plans.last_mut().expect("pushed above; qed").1)
+	}
+}
+
+/// `model` with its symbols bound as `bound` says, optimized, ready to run.
+fn plan(
+	model: &TypedModel,
+	bound: &HashMap<Symbol, TDim>,
+	options: &RunOptions,
+) -> Result<TypedSimpleState, Failure> {
+	let unsupported = |e: TractError| Failure::new(EngineError::UnsupportedModel, format!("{e:#}"));
+	let concrete = if bound.is_empty() {
+		model.clone()
+	} else {
+		model.set_symbols(bound).map_err(unsupported)?
+	};
+	let runnable = concrete
+		.into_optimized()
+		.map_err(unsupported)?
+		.into_runnable_with_options(options)
+		.map_err(unsupported)?;
+	TypedSimpleState::new(&runnable).map_err(unsupported)
 }
 
 /// Runs `f`, turning a panic inside tract into a [`Failure`]: `Crashed` when
@@ -262,7 +354,7 @@ fn name_blank_dimensions(model: &mut InferenceModel) -> TractResult<()> {
 	Ok(())
 }
 
-fn prepare(bytes: &[u8], limits: &Limits) -> Result<Loaded, Failure> {
+fn prepare(bytes: &[u8], limits: &Limits, options: &RunOptions) -> Result<Loaded, Failure> {
 	let mut read = bytes;
 	let mut onnx = tract_onnx::onnx();
 	crate::ml::register(&mut onnx.op_register);
@@ -272,7 +364,8 @@ fn prepare(bytes: &[u8], limits: &Limits) -> Result<Loaded, Failure> {
 	name_blank_dimensions(&mut inference)
 		.map_err(|e| Failure::new(EngineError::InvalidModel, format!("{e:#}")))?;
 	let typed = inference
-		.into_optimized()
+		.into_typed()
+		.and_then(|m| m.into_decluttered())
 		.map_err(|e| Failure::new(EngineError::UnsupportedModel, format!("{e:#}")))?;
 	// Tensors of a fixed size known now (e.g. a constant Expand) are checked at load.
 	check_model_tensors(&typed, &SymbolValues::default(), limits)?;
@@ -292,15 +385,33 @@ fn prepare(bytes: &[u8], limits: &Limits) -> Result<Loaded, Failure> {
 		.iter()
 		.map(|o| typed.outlet_label(*o).unwrap_or(&typed.node(o.node).name).to_string())
 		.collect();
-	let plan = typed
-		.into_runnable()
-		.map_err(|e| Failure::new(EngineError::UnsupportedModel, format!("{e:#}")))?;
-	Ok(Loaded { plan, inputs, outputs })
+	let mut symbols: Vec<Symbol> = Vec::new();
+	for (_, fact) in &inputs {
+		for d in fact.shape.dims() {
+			if let TDim::Sym(s) = d {
+				if !symbols.contains(s) {
+					symbols.push(s.clone());
+				}
+			}
+		}
+	}
+	let mut loaded = Loaded { model: Arc::new(typed), symbols, plans: Vec::new(), inputs, outputs };
+	if loaded.symbols.is_empty() {
+		// A model of fixed shapes: its one plan now, so that an unsupported
+		// operator is refused at load.
+		loaded.plan_for(&SymbolValues::default(), options)?;
+	}
+	Ok(loaded)
 }
 
 /// Checks `inputs` against the model's input facts, then every tensor size
 /// the input shapes determine against the limits.
-fn check_inputs(model: &Loaded, inputs: &[Tensor], limits: &Limits) -> Result<(), Failure> {
+/// Returns the values the inputs give the model's symbols.
+fn check_inputs(
+	model: &Loaded,
+	inputs: &[Tensor],
+	limits: &Limits,
+) -> Result<SymbolValues, Failure> {
 	let bad = |m: String| Failure::new(EngineError::InvalidInput, m);
 	if inputs.len() != model.inputs.len() {
 		return Err(bad(format!(
@@ -345,7 +456,8 @@ fn check_inputs(model: &Loaded, inputs: &[Tensor], limits: &Limits) -> Result<()
 			}
 		}
 	}
-	check_model_tensors(model.plan.model(), &values, limits)
+	check_model_tensors(&model.model, &values, limits)?;
+	Ok(values)
 }
 
 fn order_inputs(model: &Loaded, inputs: &[Tensor]) -> Result<TVec<TValue>, Failure> {

@@ -100,6 +100,9 @@ pub struct SandboxConfig {
 	pub limits: Limits,
 	/// Fault injection for executed (not verified) outputs.
 	pub fault: Fault,
+	/// Threads the engine runs a model on (1: single-threaded). Outputs do
+	/// not depend on it.
+	pub threads: usize,
 }
 
 impl SandboxConfig {
@@ -111,6 +114,7 @@ impl SandboxConfig {
 			args: vec![subcommand.into()],
 			limits,
 			fault: Fault::None,
+			threads: 1,
 		}
 	}
 }
@@ -179,6 +183,7 @@ impl Sandbox {
 		let mut cmd = Command::new(&self.config.program);
 		cmd.args(&self.config.args)
 			.arg(self.config.limits.encode().iter().map(|b| format!("{b:02x}")).collect::<String>())
+			.arg(self.config.threads.to_string())
 			.stdin(Stdio::piped())
 			.stdout(Stdio::piped())
 			.stderr(Stdio::inherit());
@@ -432,8 +437,9 @@ fn log_line(line: &str) {
 }
 
 /// The worker's main loop: answers requests on stdin until it closes. `arg`
-/// is the hex-encoded [`Limits`] the parent passed.
-pub fn serve(arg: Option<&str>) -> std::io::Result<()> {
+/// is the hex-encoded [`Limits`] the parent passed, `threads` the engine's
+/// threads (default 1).
+pub fn serve(arg: Option<&str>, threads: Option<usize>) -> std::io::Result<()> {
 	let limits = arg
 		.and_then(|hex| {
 			let bytes: Option<Vec<u8>> = (0..hex.len())
@@ -446,7 +452,7 @@ pub fn serve(arg: Option<&str>) -> std::io::Result<()> {
 	// One line per panic in the node's log; the panic itself is caught and
 	// answered as a `Crashed` failure.
 	std::panic::set_hook(Box::new(|info| log_line(&format!("inference worker: {info}"))));
-	let mut engine = Engine::new(limits);
+	let mut engine = Engine::new(limits).with_threads(threads.unwrap_or(1));
 	let (mut stdin, mut stdout) = (std::io::stdin().lock(), std::io::stdout().lock());
 	loop {
 		let frame = match read_frame(&mut stdin, u64::from(u32::MAX)) {

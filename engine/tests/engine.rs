@@ -95,6 +95,37 @@ fn runs_are_bit_identical() {
 	}
 }
 
+/// The first `rows` rows of the digits reference input.
+fn digits_rows(rows: u32) -> Tensor {
+	let (input, _) = reference("digits-mlp.reference.json");
+	let take = (rows * 64 * 4) as usize;
+	assert!(input.data.len() >= take);
+	Tensor { shape: vec![rows, 64], data: input.data[..take].to_vec(), ..input }
+}
+
+#[test]
+fn a_plan_depends_on_the_input_shape_only_never_on_what_the_cache_saw() {
+	let (bytes, id) = model("digits-mlp.onnx");
+	let batch = digits_rows(4);
+	let alone = {
+		let mut engine = Engine::new(Limits::default());
+		engine.load(&id, &bytes).unwrap();
+		engine.run(&id, std::slice::from_ref(&batch)).unwrap()
+	};
+	let mut engine = Engine::new(Limits::default());
+	engine.load(&id, &bytes).unwrap();
+	// More batch sizes than a model keeps plans for: batch 4's plan is
+	// evicted, then made again.
+	for rows in 1..=(verity_engine::engine::PLANS_PER_MODEL as u32 + 2) {
+		let out = engine.run(&id, &[digits_rows(rows)]).unwrap();
+		assert_eq!(out[0].shape[0], rows);
+		if rows == 4 {
+			assert_eq!(out, alone);
+		}
+	}
+	assert_eq!(engine.run(&id, std::slice::from_ref(&batch)).unwrap(), alone);
+}
+
 #[test]
 fn bad_models_and_inputs_get_specific_errors() {
 	let mut engine = Engine::new(Limits::default());
@@ -168,6 +199,7 @@ fn sandbox(limits: Limits, fault: Fault) -> Sandbox {
 		args: vec![],
 		limits,
 		fault,
+		threads: 1,
 	})
 }
 

@@ -48,6 +48,8 @@ pub enum Subcommand {
 	InferenceWorker {
 		/// Hex-encoded engine limits, passed by the node.
 		limits: Option<String>,
+		/// The engine's threads, passed by the node.
+		threads: Option<usize>,
 	},
 }
 
@@ -97,6 +99,12 @@ pub struct InferenceParams {
 	#[arg(long, value_name = "FAULT", default_value = "none")]
 	pub inference_fault: verity_engine::sandbox::Fault,
 
+	/// Threads the engine runs one model on (tract-linalg's multithreaded
+	/// executor). Outputs are bit-identical at any count; more threads make
+	/// big models faster and take cores from block import.
+	#[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+	pub inference_threads: u16,
+
 	/// `all`: besides its duties, this node's first staked verifier key
 	/// re-executes every optimistic result while it is challengeable and
 	/// challenges what it finds wrong (with its own bond). `none` (the
@@ -126,6 +134,7 @@ impl InferenceParams {
 		let mut config =
 			verity_engine::sandbox::SandboxConfig::current_exe("inference-worker", limits);
 		config.fault = self.inference_fault;
+		config.threads = usize::from(self.inference_threads);
 		config
 	}
 }

@@ -49,8 +49,8 @@ pub fn run() -> sc_cli::Result<()> {
 	let cli = Cli::from_args();
 
 	match &cli.subcommand {
-		Some(Subcommand::InferenceWorker { limits }) => {
-			verity_engine::sandbox::serve(limits.as_deref()).map_err(Into::into)
+		Some(Subcommand::InferenceWorker { limits, threads }) => {
+			verity_engine::sandbox::serve(limits.as_deref(), *threads).map_err(Into::into)
 		}
 		Some(Subcommand::Key(cmd)) => cmd.run(&cli),
 		#[allow(deprecated)]

@@ -3,5 +3,6 @@
 
 fn main() -> std::io::Result<()> {
 	let arg = std::env::args().nth(1);
-	verity_engine::sandbox::serve(arg.as_deref())
+	let threads = std::env::args().nth(2).and_then(|t| t.parse().ok());
+	verity_engine::sandbox::serve(arg.as_deref(), threads)
 }
