@@ -5,12 +5,18 @@ Run by scripts/bench-engine, which builds the engine's bench binary first:
 
     scripts/bench_engine.py BENCH_BINARY OUT.md [--quick]
 
-For each model (the `onnx` wheel's "light" architectures with generated
-weights, plus Verity's bundled models) it draws one input (seeded), runs
-onnxruntime (intra- and inter-op threads = 1) and the engine (single-threaded,
-in-process) on it, and reports each one's median latency over the same number
-of timed runs after a warm-up, their ratio, and the largest difference between
-the two outputs. The table goes to OUT.md (and stdout).
+For each model it draws one input (seeded), runs onnxruntime (intra- and
+inter-op threads = 1) and the engine (single-threaded, in-process) on it, and
+reports each one's median latency over the same number of timed runs after a
+warm-up, their ratio, and the largest difference between the two outputs; then
+the engine again on two threads (its own column, with whether its output is
+byte-identical to the one-thread output). The table goes to OUT.md (and stdout).
+
+The models: the `onnx` wheel's "light" architectures with real weights (the
+wheel's files build every weight at run time with `ConstantOfShape`, which
+mis-measures weight-heavy models: `real_weights` replaces each with a seeded
+random initializer of the same shape), a tiny attention block, Verity's
+bundled models and tree ensembles of realistic size.
 """
 import json
 import os
@@ -29,17 +35,17 @@ import onnxruntime as ort
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 LIGHT = pathlib.Path(onnx.__file__).parent / "backend" / "test" / "data" / "light"
 
-# (label, path, runs)
+# (label, path, runs). "light:NAME" is the wheel's light model NAME with real
+# weights (real_weights); "attention" the block made by attention_model().
 MODELS = [
-    ("squeezenet", LIGHT / "light_squeezenet.onnx", 20),
-    ("shufflenet", LIGHT / "light_shufflenet.onnx", 20),
-    ("inception_v1", LIGHT / "light_inception_v1.onnx", 10),
-    ("inception_v2", LIGHT / "light_inception_v2.onnx", 10),
-    ("resnet50", LIGHT / "light_resnet50.onnx", 10),
-    ("densenet121", LIGHT / "light_densenet121.onnx", 10),
-    ("bvlc_alexnet", LIGHT / "light_bvlc_alexnet.onnx", 10),
-    ("zfnet512", LIGHT / "light_zfnet512.onnx", 10),
-    ("vgg19", LIGHT / "light_vgg19.onnx", 5),
+    ("squeezenet", "light:squeezenet", 20),
+    ("shufflenet", "light:shufflenet", 20),
+    ("inception_v1", "light:inception_v1", 10),
+    ("inception_v2", "light:inception_v2", 10),
+    ("resnet50", "light:resnet50", 10),
+    ("densenet121", "light:densenet121", 10),
+    ("bvlc_alexnet", "light:bvlc_alexnet", 10),
+    ("tiny-attention (batch 8)", "attention", 50),
     ("digits-mlp (batch 1)", ROOT / "models" / "digits-mlp.onnx", 200),
     ("digits-mlp (batch 32)", ROOT / "models" / "digits-mlp.onnx", 200),
     ("iris-forest (batch 32)", ROOT / "models" / "iris-forest.onnx", 200),
@@ -86,6 +92,99 @@ def tree_models(out_dir):
     return paths
 
 
+def real_weights(name, out_dir):
+    """The wheel's light model NAME with each generated weight (a float
+    `ConstantOfShape` of a constant shape) replaced by a seeded random
+    initializer of that shape: He-normal for kernels (fan-in = product of the
+    trailing dimensions), uniform [0.5, 1.5) for what BatchNormalization takes
+    as scale or variance and what a Mul scales by, N(0, 0.1) for the other
+    vectors (biases, means). Returns the path of the converted model."""
+    path = out_dir / f"{name}-real.onnx"
+    if path.exists():
+        return path
+    model = onnx.load(str(LIGHT / f"light_{name}.onnx"))
+    rng = np.random.default_rng(sum(map(ord, name)))
+    inits = {i.name: i for i in model.graph.initializer}
+    uses = {}
+    for n in model.graph.node:
+        for k, i in enumerate(n.input):
+            uses.setdefault(i, []).append((n.op_type, k))
+    keep = []
+    for n in model.graph.node:
+        value = next((a.t for a in n.attribute if a.name == "value"), None)
+        if (n.op_type != "ConstantOfShape" or n.input[0] not in inits
+                or (value is not None and value.data_type != onnx.TensorProto.FLOAT)):
+            keep.append(n)
+            continue
+        shape = [int(d) for d in onnx.numpy_helper.to_array(inits[n.input[0]])]
+        consumers = uses.get(n.output[0], [])
+        if len(shape) >= 2:
+            fan_in = max(1, int(np.prod(shape[1:])))
+            w = rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)
+        elif any((op == "BatchNormalization" and k in (1, 4)) or op == "Mul" for op, k in consumers):
+            w = rng.uniform(0.5, 1.5, shape)
+        else:
+            w = rng.standard_normal(shape) * 0.1
+        model.graph.initializer.append(onnx.numpy_helper.from_array(w.astype(np.float32), n.output[0]))
+    del model.graph.node[:]
+    model.graph.node.extend(keep)
+    used = {i for n in model.graph.node for i in n.input}
+    shapes = [i for i in model.graph.initializer if i.name.endswith("__SHAPE") and i.name not in used]
+    for i in shapes:
+        model.graph.initializer.remove(i)
+    for v in [v for v in model.graph.input if v.name.endswith("__SHAPE") and v.name not in used]:
+        model.graph.input.remove(v)
+    onnx.save(model, str(path))
+    return path
+
+
+def attention_model(out_dir):
+    """A tiny self-attention block as a PyTorch export writes one: batch and
+    sequence free, Q/K/V projections, scaled dot-product attention with
+    softmax, output projection, residual; d_model 64, 4 heads, sequence 16 in
+    the benchmark. Seeded weights."""
+    from onnx import TensorProto, helper, numpy_helper
+    path = out_dir / "tiny-attention.onnx"
+    if path.exists():
+        return path
+    rng = np.random.default_rng(64)
+    d, heads = 64, 4
+    inits = [numpy_helper.from_array((rng.standard_normal((d, d)) / np.sqrt(d)).astype(np.float32), n)
+             for n in ("wq", "wk", "wv", "wo")]
+    inits += [
+        numpy_helper.from_array(np.array([0, 0, heads, d // heads], dtype=np.int64), "split_heads"),
+        numpy_helper.from_array(np.array([0, 0, d], dtype=np.int64), "merge_heads"),
+        numpy_helper.from_array(np.array(1.0 / np.sqrt(d // heads), dtype=np.float32), "scale"),
+    ]
+    nodes = []
+    for n in ("q", "k", "v"):
+        nodes += [
+            helper.make_node("MatMul", ["x", f"w{n}"], [f"{n}_flat"]),
+            helper.make_node("Reshape", [f"{n}_flat", "split_heads"], [f"{n}_split"]),
+            helper.make_node("Transpose", [f"{n}_split"], [f"{n}_heads"], perm=[0, 2, 1, 3]),
+        ]
+    nodes += [
+        helper.make_node("Transpose", ["k_heads"], ["k_t"], perm=[0, 1, 3, 2]),
+        helper.make_node("MatMul", ["q_heads", "k_t"], ["scores_raw"]),
+        helper.make_node("Mul", ["scores_raw", "scale"], ["scores"]),
+        helper.make_node("Softmax", ["scores"], ["weights"], axis=-1),
+        helper.make_node("MatMul", ["weights", "v_heads"], ["context_heads"]),
+        helper.make_node("Transpose", ["context_heads"], ["context_t"], perm=[0, 2, 1, 3]),
+        helper.make_node("Reshape", ["context_t", "merge_heads"], ["context"]),
+        helper.make_node("MatMul", ["context", "wo"], ["projected"]),
+        helper.make_node("Add", ["projected", "x"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes, "tiny-attention",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "seq", d])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", "seq", d])],
+        inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
+
+
 def declared_inputs(model):
     inits = {i.name for i in model.graph.initializer}
     return [v for v in model.graph.input if v.name not in inits]
@@ -99,6 +198,8 @@ def make_input(label, model, rng):
         t = v.type.tensor_type
         dtype = DTYPES[t.elem_type]
         shape = [d.dim_value if d.HasField("dim_value") else batch for d in t.shape.dim]
+        if "attention" in label:
+            shape = [batch, 16, 64]
         if dtype == np.float32 and "digits" in label:
             feeds[v.name] = rng.integers(0, 17, size=shape).astype(np.float32)
         else:
@@ -164,6 +265,10 @@ def main():
         for label, path, runs in MODELS:
             if only not in label:
                 continue
+            if isinstance(path, str) and path.startswith("light:"):
+                path = real_weights(path.split(":", 1)[1], out_md.parent)
+            elif path == "attention":
+                path = attention_model(out_md.parent)
             path = trees.get(path, path)
             if quick:
                 runs = min(runs, 3)
@@ -176,35 +281,47 @@ def main():
             res = subprocess.run([bench, str(path), str(inp), str(runs), str(outp)],
                                  capture_output=True, text=True)
             if res.returncode != 0:
-                rows.append((label, feeds, ort_ms, None, None, None, res.stderr.strip()))
+                rows.append((label, feeds, ort_ms, None, None, None, res.stderr.strip(),
+                             None, None, None))
                 print(f"{label}: engine failed: {res.stderr.strip()}", file=sys.stderr)
                 continue
             ours = json.loads(res.stdout)
-            diff = max_diff(json.loads(outp.read_text()), ort_out)
-            rows.append((label, feeds, ort_ms, ours["median_ms"], ours["load_ms"], diff, None))
+            one_thread = outp.read_bytes()
+            diff = max_diff(json.loads(one_thread), ort_out)
+            res2 = subprocess.run([bench, str(path), str(inp), str(runs), str(outp), "2"],
+                                  capture_output=True, text=True, check=True)
+            two = json.loads(res2.stdout)
+            same = outp.read_bytes() == one_thread
+            rows.append((label, feeds, ort_ms, ours["median_ms"], ours["load_ms"], diff, None,
+                         two["median_ms"], same, ours["first_ms"]))
             print(f"{label}: onnxruntime {ort_ms:.2f} ms, engine {ours['median_ms']:.2f} ms, "
-                  f"ratio {ours['median_ms'] / ort_ms:.2f}, max rel diff {diff:.1e}", file=sys.stderr)
+                  f"ratio {ours['median_ms'] / ort_ms:.2f}, max rel diff {diff:.1e}, "
+                  f"2 threads {two['median_ms']:.2f} ms (identical: {same})", file=sys.stderr)
 
     lines = [
         "| model | input | onnxruntime median (ms) | engine median (ms) | engine / onnxruntime | "
-        "engine load (ms) | max output difference |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "engine load + first run (ms) | max output difference | engine, 2 threads (ms) | "
+        "2 threads byte-identical |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
-    for label, feeds, ort_ms, ms, load, diff, err in rows:
+    for label, feeds, ort_ms, ms, load, diff, err, ms2, same, first in rows:
         shape = ", ".join(f"{n} {list(a.shape)}" for n, a in feeds.items())
         if err:
-            lines.append(f"| {label} | {shape} | {ort_ms:.2f} | fails: {err[:80]} | | | |")
+            lines.append(f"| {label} | {shape} | {ort_ms:.2f} | fails: {err[:80]} | | | | | |")
         else:
             lines.append(f"| {label} | {shape} | {ort_ms:.2f} | {ms:.2f} | {ms / ort_ms:.2f} | "
-                         f"{load:.0f} | {diff:.1e} |")
-    ok = [(r[2], r[3]) for r in rows if r[3] is not None]
-    geo = float(np.exp(np.mean([np.log(ms / o) for o, ms in ok]))) if ok else float("nan")
+                         f"{load:.0f} + {first:.0f} | {diff:.1e} | {ms2:.2f} | "
+                         f"{'yes' if same else '**no**'} |")
+    ok = [(r[0], r[2], r[3]) for r in rows if r[3] is not None]
+    geo = float(np.exp(np.mean([np.log(ms / o) for _, o, ms in ok]))) if ok else float("nan")
+    worst = max(ok, key=lambda r: r[2] / r[1]) if ok else ("none", 1, 1)
     header = (
         f"Measured {time.strftime('%Y-%m-%d')} on {cpu()} ({os.cpu_count()} cores), one thread each: "
         f"onnxruntime {ort.__version__} (CPU provider, intra/inter-op threads 1, default graph "
         f"optimizations) vs the engine (tract-onnx 0.23.9, release build, in-process). Median of "
         f"the timed runs after one warm-up run; the same seeded input for both. "
-        f"Geometric mean of engine / onnxruntime: **{geo:.2f}**. "
+        f"Geometric mean of engine / onnxruntime: **{geo:.2f}**; worst: {worst[0]} "
+        f"({worst[2] / worst[1]:.2f}). "
         f"\"max output difference\" is the largest absolute difference, divided by "
         f"max(1, largest |onnxruntime output|).\n"
     )

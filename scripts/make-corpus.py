@@ -5,6 +5,8 @@ onnxruntime's outputs for a fixed input, for the engine's tests.
     pip install -r scripts/requirements.txt skl2onnx onnxmltools lightgbm xgboost
     python3 scripts/make-corpus.py
 
+(Optional arguments name the generators to run, e.g. `torch_style`.)
+
 Writes models/corpus/NAME.onnx and models/corpus/NAME.reference.json (the
 input `x` and onnxruntime's outputs, tensor JSON). CI runs the committed
 files, never the exporters. Deterministic: fixed seeds, fixed data sets.
@@ -202,9 +204,167 @@ def tree_modes():
              "onnx.helper (hand-built)")
 
 
+def torch_style():
+    """Graphs as PyTorch's exporter writes them (built with onnx.helper: the
+    torch wheel pulls gigabytes of CUDA libraries): a dynamic batch named by
+    the exporter, shapes computed at run time (`Shape` -> `Gather` ->
+    `Concat` -> `Reshape`/`Expand`, as `x.view(x.size(0), -1)` and
+    `t.expand(x.size(0), ...)` export), numbered tensor names (an input
+    named `1`), per-channel `PRelu`, and the recurrent and attention layers.
+    Seeded weights, opset 17."""
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(13)
+
+    def init(name, shape, scale=None):
+        fan_in = int(np.prod(shape[1:])) if len(shape) > 1 else 1
+        scale = np.sqrt(1.0 / fan_in) if scale is None else scale
+        return numpy_helper.from_array((rng.standard_normal(shape) * scale).astype(np.float32), name)
+
+    def ints(name, values):
+        return numpy_helper.from_array(np.array(values, dtype=np.int64), name)
+
+    def model(nodes, name, inputs, outputs, inits):
+        graph = helper.make_graph(nodes, name, inputs, outputs, inits)
+        m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
+                              producer_name="pytorch", producer_version="2.5.0")
+        import onnx
+        onnx.checker.check_model(m, full_check=True)
+        return m
+
+    def batch_of(x, out):
+        """`x.size(0)` as a 1-element int64 tensor, computed at run time."""
+        return [helper.make_node("Shape", [x], [f"{out}_shape"]),
+                helper.make_node("Gather", [f"{out}_shape", "zero"], [f"{out}_scalar"], axis=0),
+                helper.make_node("Unsqueeze", [f"{out}_scalar", "axes0"], [out])]
+
+    common = [ints("zero", 0), ints("axes0", [0]), ints("minus_one", [-1])]
+
+    # A small CNN on 1x12x12 images: Conv, per-channel PRelu, MaxPool, Conv,
+    # Relu, flatten by a run-time shape, a learned token expanded to the
+    # batch at run time, Gemm.
+    nodes = [
+        helper.make_node("Conv", ["1", "conv1.weight", "conv1.bias"], ["/conv1/Conv_output_0"],
+                         kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        helper.make_node("PRelu", ["/conv1/Conv_output_0", "prelu.weight"], ["/prelu/PRelu_output_0"]),
+        helper.make_node("MaxPool", ["/prelu/PRelu_output_0"], ["/pool/MaxPool_output_0"],
+                         kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Conv", ["/pool/MaxPool_output_0", "conv2.weight", "conv2.bias"],
+                         ["/conv2/Conv_output_0"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["/conv2/Conv_output_0"], ["/relu/Relu_output_0"]),
+        *batch_of("1", "n"),
+        helper.make_node("Concat", ["n", "minus_one"], ["/Concat_output_0"], axis=0),
+        helper.make_node("Reshape", ["/relu/Relu_output_0", "/Concat_output_0"], ["/Reshape_output_0"]),
+        helper.make_node("Gemm", ["/Reshape_output_0", "fc.weight", "fc.bias"], ["/fc/Gemm_output_0"],
+                         transB=1),
+        helper.make_node("Concat", ["n", "ten"], ["/Concat_1_output_0"], axis=0),
+        helper.make_node("Expand", ["token", "/Concat_1_output_0"], ["/Expand_output_0"]),
+        helper.make_node("Add", ["/fc/Gemm_output_0", "/Expand_output_0"], ["logits"]),
+    ]
+    inits = common + [init("conv1.weight", [8, 1, 3, 3]), init("conv1.bias", [8], 0.1),
+                      init("prelu.weight", [8, 1, 1], 0.25), init("conv2.weight", [16, 8, 3, 3]),
+                      init("conv2.bias", [16], 0.1), init("fc.weight", [10, 16 * 6 * 6]),
+                      init("fc.bias", [10], 0.1), init("token", [1, 10], 0.5), ints("ten", [10])]
+    m = model(nodes, "torch_jit", [helper.make_tensor_value_info("1", TensorProto.FLOAT,
+                                                                ["batch_size", 1, 12, 12])],
+              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch_size", 10])], inits)
+    save("pt-cnn", m, rng.standard_normal((3, 1, 12, 12)).astype(np.float32), "onnx.helper (PyTorch-style)")
+
+    # Recurrent layers over [seq, batch, features]: the last hidden state
+    # through a Gemm.
+    hidden, feats = 16, 8
+    for op, gates in [("LSTM", 4), ("GRU", 3)]:
+        name = op.lower()
+        extra = {"linear_before_reset": 1} if op == "GRU" else {}
+        nodes = [
+            helper.make_node(op, ["input", f"{name}.W", f"{name}.R", f"{name}.B"],
+                             ["/rnn/Y", "/rnn/Y_h"], hidden_size=hidden, **extra),
+            helper.make_node("Squeeze", ["/rnn/Y_h", "axes0"], ["/Squeeze_output_0"]),
+            helper.make_node("Gemm", ["/Squeeze_output_0", "head.weight", "head.bias"], ["output"],
+                             transB=1),
+        ]
+        inits = common + [init(f"{name}.W", [1, gates * hidden, feats], 0.3),
+                          init(f"{name}.R", [1, gates * hidden, hidden], 0.3),
+                          init(f"{name}.B", [1, 2 * gates * hidden], 0.1),
+                          init("head.weight", [3, hidden]), init("head.bias", [3], 0.1)]
+        m = model(nodes, "torch_jit",
+                  [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["seq", "batch", feats])],
+                  [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 3])], inits)
+        save(f"pt-{name}", m, rng.standard_normal((5, 2, feats)).astype(np.float32),
+             "onnx.helper (PyTorch-style)")
+
+    # A transformer encoder layer (post-norm, as nn.TransformerEncoderLayer):
+    # multi-head self-attention with heads split and merged by run-time
+    # shapes, residual, LayerNormalization, a GELU (Erf) feed-forward,
+    # residual, LayerNormalization.
+    d, heads, ff = 32, 4, 64
+    nodes = []
+    for p in ("q", "k", "v"):
+        nodes += [
+            helper.make_node("MatMul", ["src", f"attn.{p}.weight"], [f"/{p}/MatMul_output_0"]),
+            helper.make_node("Add", [f"/{p}/MatMul_output_0", f"attn.{p}.bias"], [f"/{p}/Add_output_0"]),
+        ]
+    nodes += [
+        helper.make_node("Shape", ["src"], ["/Shape_output_0"]),
+        helper.make_node("Slice", ["/Shape_output_0", "starts0", "ends2"], ["/Slice_output_0"]),
+        helper.make_node("Concat", ["/Slice_output_0", "heads_dims"], ["/split_shape"], axis=0),
+        helper.make_node("Concat", ["/Slice_output_0", "model_dim"], ["/merge_shape"], axis=0),
+    ]
+    for p in ("q", "k", "v"):
+        nodes += [
+            helper.make_node("Reshape", [f"/{p}/Add_output_0", "/split_shape"], [f"/{p}/Reshape_output_0"]),
+            helper.make_node("Transpose", [f"/{p}/Reshape_output_0"], [f"/{p}/heads"], perm=[0, 2, 1, 3]),
+        ]
+    nodes += [
+        helper.make_node("Transpose", ["/k/heads"], ["/k/heads_t"], perm=[0, 1, 3, 2]),
+        helper.make_node("MatMul", ["/q/heads", "/k/heads_t"], ["/scores_raw"]),
+        helper.make_node("Div", ["/scores_raw", "sqrt_dk"], ["/scores"]),
+        helper.make_node("Softmax", ["/scores"], ["/attn_weights"], axis=-1),
+        helper.make_node("MatMul", ["/attn_weights", "/v/heads"], ["/context_heads"]),
+        helper.make_node("Transpose", ["/context_heads"], ["/context_t"], perm=[0, 2, 1, 3]),
+        helper.make_node("Reshape", ["/context_t", "/merge_shape"], ["/context"]),
+        helper.make_node("MatMul", ["/context", "attn.out.weight"], ["/out/MatMul_output_0"]),
+        helper.make_node("Add", ["/out/MatMul_output_0", "attn.out.bias"], ["/out/Add_output_0"]),
+        helper.make_node("Add", ["src", "/out/Add_output_0"], ["/residual1"]),
+        helper.make_node("LayerNormalization", ["/residual1", "norm1.weight", "norm1.bias"], ["/norm1"],
+                         axis=-1, epsilon=1e-5),
+        helper.make_node("MatMul", ["/norm1", "linear1.weight"], ["/ff1/MatMul"]),
+        helper.make_node("Add", ["/ff1/MatMul", "linear1.bias"], ["/ff1"]),
+        helper.make_node("Div", ["/ff1", "sqrt2"], ["/gelu/Div"]),
+        helper.make_node("Erf", ["/gelu/Div"], ["/gelu/Erf"]),
+        helper.make_node("Add", ["/gelu/Erf", "one"], ["/gelu/Add"]),
+        helper.make_node("Mul", ["/ff1", "/gelu/Add"], ["/gelu/Mul"]),
+        helper.make_node("Mul", ["/gelu/Mul", "half"], ["/gelu"]),
+        helper.make_node("MatMul", ["/gelu", "linear2.weight"], ["/ff2/MatMul"]),
+        helper.make_node("Add", ["/ff2/MatMul", "linear2.bias"], ["/ff2"]),
+        helper.make_node("Add", ["/norm1", "/ff2"], ["/residual2"]),
+        helper.make_node("LayerNormalization", ["/residual2", "norm2.weight", "norm2.bias"], ["output"],
+                         axis=-1, epsilon=1e-5),
+    ]
+    scalar = lambda n, v: numpy_helper.from_array(np.array(v, dtype=np.float32), n)
+    inits = common + [
+        *(init(f"attn.{p}.weight", [d, d], 1 / np.sqrt(d)) for p in ("q", "k", "v", "out")),
+        *(init(f"attn.{p}.bias", [d], 0.05) for p in ("q", "k", "v", "out")),
+        init("linear1.weight", [d, ff], 1 / np.sqrt(d)), init("linear1.bias", [ff], 0.05),
+        init("linear2.weight", [ff, d], 1 / np.sqrt(ff)), init("linear2.bias", [d], 0.05),
+        numpy_helper.from_array((1 + rng.standard_normal(d) * 0.1).astype(np.float32), "norm1.weight"),
+        init("norm1.bias", [d], 0.05),
+        numpy_helper.from_array((1 + rng.standard_normal(d) * 0.1).astype(np.float32), "norm2.weight"),
+        init("norm2.bias", [d], 0.05),
+        ints("starts0", [0]), ints("ends2", [2]), ints("heads_dims", [heads, d // heads]),
+        ints("model_dim", [d]), scalar("sqrt_dk", np.sqrt(d // heads)), scalar("sqrt2", np.sqrt(2.0)),
+        scalar("one", 1.0), scalar("half", 0.5)]
+    m = model(nodes, "torch_jit",
+              [helper.make_tensor_value_info("src", TensorProto.FLOAT, ["batch_size", "sequence", d])],
+              [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch_size", "sequence", d])],
+              inits)
+    save("pt-transformer-encoder", m, rng.standard_normal((2, 7, d)).astype(np.float32),
+         "onnx.helper (PyTorch-style)")
+
+
 if __name__ == "__main__":
+    import sys
     OUT.mkdir(parents=True, exist_ok=True)
-    sklearn_models()
-    boosting_models()
-    binary_classifiers()
-    tree_modes()
+    # Optional arguments: only these generators (e.g. `torch_style`).
+    for make in (sklearn_models, boosting_models, binary_classifiers, tree_modes, torch_style):
+        if len(sys.argv) == 1 or make.__name__ in sys.argv[1:]:
+            make()

@@ -28,6 +28,7 @@ pub fn spec(s: &TensorSpec) -> String {
 		.map(|d| match d {
 			Dim::Batch => "N".to_string(),
 			Dim::Fixed(n) => n.to_string(),
+			Dim::Free(max) => format!("<={max}"),
 		})
 		.collect();
 	format!("{} {} [{}]", String::from_utf8_lossy(&s.name), dtype_name(s.dtype), dims.join(","))

@@ -8,7 +8,7 @@ use std::{
 };
 
 use codec::Encode;
-use tract_onnx::prelude::*;
+use tract_onnx::{prelude::*, tract_hir::infer::Factoid};
 use verity_primitives::{decode_tensors, Tensor};
 
 use crate::{convert, EngineError, Limits};
@@ -40,9 +40,9 @@ impl std::error::Error for Failure {}
 /// A model parsed and decluttered, with the plans made for the shapes it
 /// ran at.
 struct Loaded {
-	/// The decluttered model, its free dimensions (batch, exporter-named
-	/// dimensions) still symbols.
-	model: Arc<TypedModel>,
+	/// The model its plans are made from, its free dimensions (batch,
+	/// exporter-named dimensions) still symbols.
+	base: Base,
 	/// The symbols of the inputs' dimensions, in the order of the inputs:
 	/// a plan is made for each combination of their values.
 	symbols: Vec<Symbol>,
@@ -52,6 +52,17 @@ struct Loaded {
 	plans: Vec<(Vec<i64>, TypedSimpleState)>,
 	inputs: Vec<(String, TypedFact)>,
 	outputs: Vec<String>,
+}
+
+/// What a model's plans are made from.
+#[derive(Clone)]
+enum Base {
+	/// The decluttered typed model (symbols bound per plan): the usual case.
+	Typed(Arc<TypedModel>),
+	/// The model as parsed, for graphs tract can only type at concrete input
+	/// shapes (its recurrent layers need a concrete batch): each plan sets
+	/// the input facts to the job's shapes, then types and optimizes.
+	Inference(Arc<InferenceModel>),
 }
 
 /// Models the engine keeps loaded at most (least recently used evicted first).
@@ -185,7 +196,7 @@ impl Engine {
 			.ok_or_else(|| Failure::new(EngineError::NotLoaded, "model not loaded"))?;
 		let values = check_inputs(model, inputs, &limits)?;
 		let tract_inputs = order_inputs(model, inputs)?;
-		let state = model.plan_for(&values, &options)?;
+		let state = model.plan_for(&values, &options, &limits)?;
 		let outputs = guard(move || {
 			state
 				.run(tract_inputs)
@@ -210,6 +221,7 @@ impl Loaded {
 		&mut self,
 		values: &SymbolValues,
 		options: &RunOptions,
+		limits: &Limits,
 	) -> Result<&mut TypedSimpleState, Failure> {
 		let key: Vec<i64> =
 			self.symbols.iter().map(|s| values.get(s).unwrap_or_default()).collect();
@@ -225,8 +237,8 @@ impl Loaded {
 					.zip(&key)
 					.map(|(s, v)| (s.clone(), TDim::Val(*v)))
 					.collect();
-				let model = self.model.clone();
-				let state = guard(move || plan(&model, &bound, options))?;
+				let base = self.base.clone();
+				let state = guard(move || plan(&base, &bound, options, limits))?;
 				if self.plans.len() >= PLANS_PER_MODEL {
 					self.plans.remove(0);
 				}
@@ -237,23 +249,42 @@ impl Loaded {
 	}
 }
 
-/// `model` with its symbols bound as `bound` says, optimized, ready to run.
+/// The model of `base` with its symbols bound as `bound` says, optimized,
+/// its tensor sizes checked, ready to run.
 fn plan(
-	model: &TypedModel,
+	base: &Base,
 	bound: &HashMap<Symbol, TDim>,
 	options: &RunOptions,
+	limits: &Limits,
 ) -> Result<TypedSimpleState, Failure> {
 	let unsupported = |e: TractError| Failure::new(EngineError::UnsupportedModel, format!("{e:#}"));
-	let concrete = if bound.is_empty() {
-		model.clone()
-	} else {
-		model.set_symbols(bound).map_err(unsupported)?
+	let concrete = match base {
+		Base::Typed(model) if bound.is_empty() => (**model).clone(),
+		Base::Typed(model) => model.set_symbols(bound).map_err(unsupported)?,
+		Base::Inference(model) => {
+			let mut model = (**model).clone();
+			for i in 0..model.inputs.len() {
+				let fact = model.input_fact(i).map_err(unsupported)?.clone();
+				let dims: Vec<TDim> = fact
+					.shape
+					.dims()
+					.map(|d| match d.concretize() {
+						Some(TDim::Sym(s)) => bound.get(&s).cloned().unwrap_or(TDim::Sym(s)),
+						Some(d) => d,
+						None => TDim::Val(0),
+					})
+					.collect();
+				let dt = fact.datum_type.concretize().unwrap_or(DatumType::F32);
+				model.set_input_fact(i, InferenceFact::dt_shape(dt, dims)).map_err(unsupported)?;
+			}
+			model.into_typed().and_then(|m| m.into_decluttered()).map_err(unsupported)?
+		}
 	};
-	let runnable = concrete
-		.into_optimized()
-		.map_err(unsupported)?
-		.into_runnable_with_options(options)
-		.map_err(unsupported)?;
+	let optimized = concrete.into_optimized().map_err(unsupported)?;
+	// Every shape is concrete now: each tensor's size is known before the
+	// plan runs (this is the check for graphs typed only per shape).
+	check_model_tensors(&optimized, &SymbolValues::default(), limits)?;
+	let runnable = optimized.into_runnable_with_options(options).map_err(unsupported)?;
 	TypedSimpleState::new(&runnable).map_err(unsupported)
 }
 
@@ -363,28 +394,65 @@ fn prepare(bytes: &[u8], limits: &Limits, options: &RunOptions) -> Result<Loaded
 		.map_err(|e| Failure::new(EngineError::InvalidModel, format!("{e:#}")))?;
 	name_blank_dimensions(&mut inference)
 		.map_err(|e| Failure::new(EngineError::InvalidModel, format!("{e:#}")))?;
-	let typed = inference
-		.into_typed()
-		.and_then(|m| m.into_decluttered())
-		.map_err(|e| Failure::new(EngineError::UnsupportedModel, format!("{e:#}")))?;
-	// Tensors of a fixed size known now (e.g. a constant Expand) are checked at load.
-	check_model_tensors(&typed, &SymbolValues::default(), limits)?;
-	let inputs = typed
-		.input_outlets()
-		.map_err(|e| Failure::new(EngineError::Internal, format!("{e:#}")))?
-		.iter()
-		.map(|o| {
-			let fact = typed.outlet_fact(*o).cloned();
-			let fact = fact.map_err(|e| Failure::new(EngineError::Internal, format!("{e:#}")))?;
-			Ok((typed.node(o.node).name.clone(), fact))
-		})
-		.collect::<Result<Vec<_>, Failure>>()?;
-	let outputs = typed
-		.output_outlets()
-		.map_err(|e| Failure::new(EngineError::Internal, format!("{e:#}")))?
-		.iter()
-		.map(|o| typed.outlet_label(*o).unwrap_or(&typed.node(o.node).name).to_string())
-		.collect();
+	// Typed with its symbols when tract can; otherwise per concrete shape.
+	let symbolic = inference.clone();
+	let typed = guard(move || {
+		symbolic
+			.into_typed()
+			.and_then(|m| m.into_decluttered())
+			.map_err(|e| Failure::new(EngineError::UnsupportedModel, format!("{e:#}")))
+	});
+	let (base, inputs) = match typed {
+		Ok(typed) => {
+			// Tensors of a fixed size known now (e.g. a constant Expand) are
+			// checked at load.
+			check_model_tensors(&typed, &SymbolValues::default(), limits)?;
+			let inputs = typed
+				.input_outlets()
+				.map_err(|e| Failure::new(EngineError::Internal, format!("{e:#}")))?
+				.iter()
+				.map(|o| {
+					let fact = typed.outlet_fact(*o).cloned();
+					let fact =
+						fact.map_err(|e| Failure::new(EngineError::Internal, format!("{e:#}")))?;
+					Ok((typed.node(o.node).name.clone(), fact))
+				})
+				.collect::<Result<Vec<_>, Failure>>()?;
+			(Base::Typed(Arc::new(typed)), inputs)
+		}
+		Err(symbolic_failure) => {
+			let unsupported = |_| symbolic_failure.clone();
+			let inputs = inference
+				.input_outlets()
+				.map_err(unsupported)?
+				.iter()
+				.map(|o| {
+					let fact = inference.outlet_fact(*o).map_err(unsupported)?;
+					let dt =
+						fact.datum_type.concretize().ok_or_else(|| symbolic_failure.clone())?;
+					let dims: Option<Vec<TDim>> =
+						fact.shape.dims().map(|d| d.concretize()).collect();
+					let dims = dims.ok_or_else(|| symbolic_failure.clone())?;
+					Ok((inference.node(o.node).name.clone(), TypedFact::dt_shape(dt, dims)))
+				})
+				.collect::<Result<Vec<_>, Failure>>()?;
+			(Base::Inference(Arc::new(inference)), inputs)
+		}
+	};
+	let outputs: Vec<String> = match &base {
+		Base::Typed(typed) => typed
+			.output_outlets()
+			.map_err(|e| Failure::new(EngineError::Internal, format!("{e:#}")))?
+			.iter()
+			.map(|o| typed.outlet_label(*o).unwrap_or(&typed.node(o.node).name).to_string())
+			.collect(),
+		Base::Inference(model) => model
+			.output_outlets()
+			.map_err(|e| Failure::new(EngineError::Internal, format!("{e:#}")))?
+			.iter()
+			.map(|o| model.outlet_label(*o).unwrap_or(&model.node(o.node).name).to_string())
+			.collect(),
+	};
 	let mut symbols: Vec<Symbol> = Vec::new();
 	for (_, fact) in &inputs {
 		for d in fact.shape.dims() {
@@ -395,11 +463,11 @@ fn prepare(bytes: &[u8], limits: &Limits, options: &RunOptions) -> Result<Loaded
 			}
 		}
 	}
-	let mut loaded = Loaded { model: Arc::new(typed), symbols, plans: Vec::new(), inputs, outputs };
+	let mut loaded = Loaded { base, symbols, plans: Vec::new(), inputs, outputs };
 	if loaded.symbols.is_empty() {
 		// A model of fixed shapes: its one plan now, so that an unsupported
 		// operator is refused at load.
-		loaded.plan_for(&SymbolValues::default(), options)?;
+		loaded.plan_for(&SymbolValues::default(), options, limits)?;
 	}
 	Ok(loaded)
 }
@@ -456,7 +524,9 @@ fn check_inputs(
 			}
 		}
 	}
-	check_model_tensors(&model.model, &values, limits)?;
+	if let Base::Typed(typed) = &model.base {
+		check_model_tensors(typed, &values, limits)?;
+	}
 	Ok(values)
 }
 
@@ -494,12 +564,29 @@ pub fn describe(bytes: &[u8]) -> Result<Signature, Failure> {
 	let graph = proto.graph.ok_or_else(|| invalid("the model has no graph".into()))?;
 	let initializers: std::collections::HashSet<&str> =
 		graph.initializer.iter().map(|i| i.name.as_str()).collect();
-	let spec = |v: &ValueInfoProto| -> Result<TensorSpec, Failure> {
+	// The batch dimension is the first input's first dimension when it is
+	// symbolic, and every dimension of the same name; other symbolic
+	// dimensions are free (an anonymous one is its own).
+	let symbol =
+		|t: usize, i: usize, d: &tract_onnx::pb::tensor_shape_proto::Dimension| match &d.value {
+			Some(D::DimValue(_)) => None,
+			Some(D::DimParam(p)) if !p.is_empty() => Some(p.clone()),
+			_ => Some(format!("?{t}.{i}")),
+		};
+	let dims_of = |v: &ValueInfoProto| match v.r#type.as_ref().and_then(|t| t.value.as_ref()) {
+		Some(T::TensorType(t)) => t.shape.as_ref().map(|s| s.dim.clone()).unwrap_or_default(),
+		_ => Vec::new(),
+	};
+	let declared_inputs: Vec<&ValueInfoProto> =
+		graph.input.iter().filter(|v| !initializers.contains(v.name.as_str())).collect();
+	let batch_symbol =
+		declared_inputs.first().and_then(|v| dims_of(v).first().and_then(|d| symbol(0, 0, d)));
+	let spec = |t: usize, v: &ValueInfoProto| -> Result<TensorSpec, Failure> {
 		let name = &v.name;
-		let Some(T::TensorType(t)) = v.r#type.as_ref().and_then(|t| t.value.as_ref()) else {
+		let Some(T::TensorType(tt)) = v.r#type.as_ref().and_then(|t| t.value.as_ref()) else {
 			return Err(unsupported(format!("{name} is not a tensor")));
 		};
-		let dtype = match t.elem_type {
+		let dtype = match tt.elem_type {
 			1 => DType::Float32,
 			2 => DType::Uint8,
 			6 => DType::Int32,
@@ -513,7 +600,7 @@ pub fn describe(bytes: &[u8]) -> Result<Signature, Failure> {
 				)))
 			}
 		};
-		let dims = t.shape.as_ref().map(|s| s.dim.as_slice()).unwrap_or_default();
+		let dims = tt.shape.as_ref().map(|s| s.dim.as_slice()).unwrap_or_default();
 		let sizes: Vec<i64> = dims
 			.iter()
 			.map(|d| match d.value {
@@ -523,18 +610,24 @@ pub fn describe(bytes: &[u8]) -> Result<Signature, Failure> {
 			.collect();
 		let mut shape = Vec::with_capacity(dims.len());
 		for (i, d) in dims.iter().enumerate() {
+			let sym = symbol(t, i, d);
+			let anonymous_first = i == 0 && sym.as_deref().is_some_and(|s| s.starts_with('?'));
 			shape.push(match d.value {
 				Some(D::DimValue(n)) if n > 0 && n <= i64::from(u32::MAX) => Dim::Fixed(n as u32),
 				Some(D::DimValue(n)) => {
 					return Err(invalid(format!("{name}: dimension {i} is {n}")))
 				}
-				_ if i == 0 => Dim::Batch,
-				_ => {
-					return Err(unsupported(format!(
-						"{name}: dimension {i} is symbolic; only the first (batch) dimension \
-						 may be"
-					)))
+				_ if sym == batch_symbol || anonymous_first => {
+					if i != 0 {
+						return Err(unsupported(format!(
+							"{name}: dimension {i} is the batch dimension {}; Verity's batch \
+							 dimension must come first",
+							batch_symbol.as_deref().unwrap_or("?")
+						)));
+					}
+					Dim::Batch
 				}
+				_ => Dim::Free(verity_primitives::DEFAULT_FREE_MAX),
 			});
 		}
 		let spec = TensorSpec {
@@ -556,13 +649,43 @@ pub fn describe(bytes: &[u8]) -> Result<Signature, Failure> {
 		}
 		Ok(spec)
 	};
-	let inputs = graph
-		.input
+	let inputs = declared_inputs
 		.iter()
-		.filter(|v| !initializers.contains(v.name.as_str()))
-		.map(spec)
+		.enumerate()
+		.map(|(t, v)| spec(t, v))
 		.collect::<Result<Vec<_>, _>>()?;
-	let outputs = graph.output.iter().map(spec).collect::<Result<Vec<_>, _>>()?;
+	let outputs = graph
+		.output
+		.iter()
+		.enumerate()
+		.map(|(t, v)| spec(1000 + t, v))
+		.collect::<Result<Vec<_>, _>>()?;
+	// The inputs' free dimensions take one size per job, and so do the
+	// outputs' (`check_tensors`): a model with two free lengths on one side
+	// cannot be declared.
+	for (side, list) in [("inputs", &declared_inputs), ("outputs", &graph.output.iter().collect())]
+	{
+		let mut free: Vec<String> = Vec::new();
+		for (t, v) in list.iter().enumerate() {
+			for (i, d) in dims_of(v).iter().enumerate() {
+				let Some(s) = symbol(t + if side == "outputs" { 1000 } else { 0 }, i, d) else {
+					continue;
+				};
+				let batch = Some(&s) == batch_symbol.as_ref() || (i == 0 && s.starts_with('?'));
+				if !batch && !free.contains(&s) {
+					free.push(s);
+				}
+			}
+		}
+		if free.len() > 1 {
+			return Err(unsupported(format!(
+				"the {side} have {} free dimensions ({}); Verity's tensors have one free length \
+				 besides the batch",
+				free.len(),
+				free.join(", ")
+			)));
+		}
+	}
 	let mut unseeded_random_ops = Vec::new();
 	unseeded_random(&graph, &mut unseeded_random_ops);
 	Ok(Signature { inputs, outputs, unseeded_random_ops })

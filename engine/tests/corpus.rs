@@ -12,7 +12,7 @@ use verity_engine::{
 	EngineError, Limits,
 };
 use verity_primitives::{
-	is_float, json::tensor_from_json, outputs_agree, Tensor, VerificationPolicy,
+	is_float, json::tensor_from_json, outputs_agree, Dim, Tensor, VerificationPolicy,
 };
 
 /// What the engine does with a corpus model.
@@ -27,13 +27,19 @@ enum Outcome {
 }
 
 /// Every corpus model and what the engine does with it. Not yet supported
-/// (issue 13): the ai.onnx.ml `SVMClassifier`. `TreeEnsembleRegressor`,
+/// (issue 13): the ai.onnx.ml `SVMClassifier`. The `pt-` models are graphs
+/// as PyTorch exports them (run-time shapes, a sequence dimension, recurrent
+/// layers tract types only at concrete shapes). `TreeEnsembleRegressor`,
 /// `TreeEnsembleClassifier` (tract's got every two-class model wrong) and
 /// `Scaler` are ours (`src/ml.rs`).
 const EXPECTED: &[(&str, Outcome)] = &[
 	("lightgbm-binary", Outcome::Agrees),
 	("lightgbm-classifier", Outcome::Agrees),
 	("lightgbm-regressor", Outcome::Agrees),
+	("pt-cnn", Outcome::Agrees),
+	("pt-gru", Outcome::Agrees),
+	("pt-lstm", Outcome::Agrees),
+	("pt-transformer-encoder", Outcome::Agrees),
 	("sk-extra-trees", Outcome::Agrees),
 	("sk-extra-trees-regressor", Outcome::Agrees),
 	("sk-gradient-boosting", Outcome::Agrees),
@@ -137,4 +143,26 @@ fn the_exporter_corpus_runs_as_listed() {
 		.map(|(n, want)| format!("{n}: expected {want:?}, got {:?}", results[n]))
 		.collect();
 	assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn describe_declares_sequence_dimensions_free() {
+	let sig = |name: &str| {
+		describe(&std::fs::read(corpus().join(format!("{name}.onnx"))).unwrap()).unwrap()
+	};
+	let dims = |s: &verity_primitives::TensorSpec| s.shape.to_vec();
+	let free = Dim::Free(verity_primitives::DEFAULT_FREE_MAX);
+	// [batch_size, sequence, 32] in and out.
+	let t = sig("pt-transformer-encoder");
+	assert_eq!(dims(&t.inputs[0]), vec![Dim::Batch, free, Dim::Fixed(32)]);
+	assert_eq!(dims(&t.outputs[0]), vec![Dim::Batch, free, Dim::Fixed(32)]);
+	// [seq, batch, 8] in, [batch, 3] out: the first input's first dimension
+	// is the batch, the exporter's "batch" is free wherever it appears.
+	let l = sig("pt-lstm");
+	assert_eq!(dims(&l.inputs[0]), vec![Dim::Batch, free, Dim::Fixed(8)]);
+	assert_eq!(dims(&l.outputs[0]), vec![free, Dim::Fixed(3)]);
+	// The input named `1`, with an exporter-named batch.
+	let c = sig("pt-cnn");
+	assert_eq!(c.inputs[0].name.to_vec(), b"1".to_vec());
+	assert_eq!(dims(&c.inputs[0])[0], Dim::Batch);
 }

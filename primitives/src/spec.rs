@@ -86,7 +86,16 @@ pub enum Dim {
 	/// The symbolic batch dimension: any positive size, chosen per job. Only
 	/// allowed as the first dimension.
 	Batch,
+	/// A free dimension (e.g. a sequence length): any size from 1 to this
+	/// maximum, chosen per job. All free dimensions of a job's inputs take
+	/// the same size, and so do all of its outputs' (the model's one free
+	/// length); the maximum bounds every size check the runtime makes.
+	Free(u32),
 }
+
+/// The maximum `describe` gives a free dimension, which a publisher may
+/// change when registering (`verity model register --free-dim-max`).
+pub const DEFAULT_FREE_MAX: u32 = 256;
 
 /// A declared input or output tensor.
 #[derive(
@@ -101,10 +110,22 @@ pub struct TensorSpec {
 	pub shape: Shape,
 }
 
+impl Dim {
+	/// Whether `self` and `other` declare the same kind of dimension: equal,
+	/// or both free whatever their maxima (what a graph can say about a
+	/// dimension; the maximum is the publisher's declaration).
+	pub fn same_kind(&self, other: &Dim) -> bool {
+		match (self, other) {
+			(Dim::Free(_), Dim::Free(_)) => true,
+			(a, b) => a == b,
+		}
+	}
+}
+
 impl TensorSpec {
-	/// Whether the spec is well-formed: a name, positive fixed dimensions, a
-	/// batch dimension only in front, and a per-batch-item element count that
-	/// fits in a `u32`.
+	/// Whether the spec is well-formed: a name, positive fixed dimensions and
+	/// free maxima, a batch dimension only in front, and a per-batch-item
+	/// element count (free dimensions at their maxima) that fits in a `u32`.
 	pub fn is_valid(&self) -> bool {
 		if self.name.is_empty() {
 			return false;
@@ -114,8 +135,8 @@ impl TensorSpec {
 			match dim {
 				Dim::Batch if i == 0 => {}
 				Dim::Batch => return false,
-				Dim::Fixed(0) => return false,
-				Dim::Fixed(n) => match elements.checked_mul(*n) {
+				Dim::Fixed(0) | Dim::Free(0) => return false,
+				Dim::Fixed(n) | Dim::Free(n) => match elements.checked_mul(*n) {
 					Some(e) => elements = e,
 					None => return false,
 				},
@@ -124,15 +145,25 @@ impl TensorSpec {
 		true
 	}
 
-	/// Elements of one batch item (the product of the fixed dimensions).
+	/// Most elements of one batch item (the product of the fixed
+	/// dimensions and of the free dimensions' maxima).
 	pub fn elements_per_item(&self) -> u64 {
 		self.shape
 			.iter()
 			.map(|d| match d {
-				Dim::Fixed(n) => u64::from(*n),
+				Dim::Fixed(n) | Dim::Free(n) => u64::from(*n),
 				Dim::Batch => 1,
 			})
 			.product()
+	}
+
+	/// Whether `self` declares what `other` does, free dimensions' maxima
+	/// aside: name, element type, rank and kind of every dimension.
+	pub fn same_layout(&self, other: &TensorSpec) -> bool {
+		self.name == other.name
+			&& self.dtype == other.dtype
+			&& self.shape.len() == other.shape.len()
+			&& self.shape.iter().zip(other.shape.iter()).all(|(a, b)| a.same_kind(b))
 	}
 }
 
@@ -233,6 +264,7 @@ mod tests {
 			spec("probabilities", DType::Float32, &[Dim::Batch, Dim::Fixed(10)]),
 			spec("label", DType::Int64, &[Dim::Batch]),
 			spec("bias", DType::Float64, &[Dim::Fixed(3), Dim::Fixed(2)]),
+			spec("tokens", DType::Float32, &[Dim::Batch, Dim::Free(12), Dim::Fixed(4)]),
 		];
 		for batch in [1u32, 7, 300] {
 			let tensors: alloc::vec::Vec<crate::Tensor> = specs
@@ -243,7 +275,7 @@ mod tests {
 						.iter()
 						.map(|d| match d {
 							Dim::Batch => batch,
-							Dim::Fixed(n) => *n,
+							Dim::Fixed(n) | Dim::Free(n) => *n,
 						})
 						.collect();
 					let n: u32 = shape.iter().product();
@@ -259,7 +291,10 @@ mod tests {
 			let bound = encoded_size_bound(&specs, batch);
 			assert!(actual <= bound, "batch {batch}: {actual} > {bound}");
 			// Tight up to the length prefixes.
-			assert!(bound - actual <= 5 * 10, "batch {batch}: {bound} - {actual}");
+			assert!(
+				bound - actual <= 5 * 4 * specs.len() as u64,
+				"batch {batch}: {bound} - {actual}"
+			);
 		}
 	}
 }

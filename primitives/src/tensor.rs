@@ -106,6 +106,9 @@ pub enum TensorError {
 	BatchMismatch,
 	/// A tensor's data length differs from what its shape and dtype call for.
 	DataLength,
+	/// A free dimension is zero or above its declared maximum, or the
+	/// tensors' free dimensions differ in size.
+	FreeDimMismatch,
 }
 
 /// Decodes a SCALE-encoded `Vec<Tensor>`, refusing trailing bytes.
@@ -115,13 +118,15 @@ pub fn decode_tensors(mut bytes: &[u8]) -> Result<Vec<Tensor>, TensorError> {
 
 /// Checks `tensors` against `specs`: one tensor per spec (matched by name, in
 /// any order), each of the declared dtype and shape, with the same batch size
-/// wherever a spec has the batch dimension, and data of the right length.
+/// wherever a spec has the batch dimension, one size (within each maximum)
+/// wherever a spec has a free dimension, and data of the right length.
 /// Returns the batch size (1 when no spec has a batch dimension).
 pub fn check_tensors(tensors: &[Tensor], specs: &[TensorSpec]) -> Result<u32, TensorError> {
 	if tensors.len() != specs.len() {
 		return Err(TensorError::WrongCount);
 	}
 	let mut batch: Option<u32> = None;
+	let mut free: Option<u32> = None;
 	for (i, t) in tensors.iter().enumerate() {
 		if tensors[..i].iter().any(|o| o.name == t.name) {
 			return Err(TensorError::UnknownName);
@@ -145,6 +150,12 @@ pub fn check_tensors(tensors: &[Tensor], specs: &[TensorSpec]) -> Result<u32, Te
 						return Err(TensorError::BatchMismatch);
 					}
 					batch = Some(n);
+				}
+				Dim::Free(max) => {
+					if n == 0 || n > *max || free.is_some_and(|f| f != n) {
+						return Err(TensorError::FreeDimMismatch);
+					}
+					free = Some(n);
 				}
 			}
 		}
@@ -223,5 +234,28 @@ mod tests {
 		let mut encoded = vec![f32s("x", &[1], &[1.])].encode();
 		encoded.push(0);
 		assert_eq!(decode_tensors(&encoded), Err(TensorError::Malformed));
+	}
+
+	#[test]
+	fn free_dimensions_take_one_size_within_their_maximum() {
+		let specs = [
+			spec("ids", DType::Float32, &[Dim::Batch, Dim::Free(8)]),
+			spec("mask", DType::Float32, &[Dim::Batch, Dim::Free(8)]),
+		];
+		let t = |name: &str, b: u32, n: u32| Tensor {
+			name: name.as_bytes().to_vec(),
+			dtype: DType::Float32,
+			shape: vec![b, n],
+			data: vec![0; (b * n * 4) as usize],
+		};
+		assert_eq!(check_tensors(&[t("ids", 2, 5), t("mask", 2, 5)], &specs), Ok(2));
+		assert_eq!(check_tensors(&[t("ids", 2, 8), t("mask", 2, 8)], &specs), Ok(2));
+		for (a, b) in [(5, 6), (9, 9), (0, 0)] {
+			assert_eq!(
+				check_tensors(&[t("ids", 2, a), t("mask", 2, b)], &specs),
+				Err(TensorError::FreeDimMismatch),
+				"{a} and {b}"
+			);
+		}
 	}
 }

@@ -120,6 +120,11 @@ pub struct Register {
 	/// batch 1 (every float 0.5, every integer 0, every boolean false).
 	#[arg(long = "golden")]
 	pub golden: Vec<String>,
+	/// The largest size a free dimension (a sequence length: a symbolic
+	/// dimension other than the batch) takes in a job. The runtime checks
+	/// inputs and outputs against it and bounds their sizes with it.
+	#[arg(long, default_value_t = verity_primitives::DEFAULT_FREE_MAX)]
+	pub free_dim_max: u32,
 	/// Return once the bytes are uploaded instead of waiting for the
 	/// verifiers' admission (`verity model show` tells the outcome later).
 	#[arg(long)]
@@ -169,7 +174,7 @@ pub fn generated_input(specs: &[TensorSpec]) -> Vec<Tensor> {
 				.shape
 				.iter()
 				.map(|d| match d {
-					Dim::Batch => 1,
+					Dim::Batch | Dim::Free(_) => 1,
 					Dim::Fixed(n) => *n,
 				})
 				.collect();
@@ -295,7 +300,14 @@ impl Progress {
 
 async fn register(ctx: &Context, r: Register) -> anyhow::Result<()> {
 	let bytes = read_file(&r.file)?;
-	let sig = signature(&r.file, &bytes)?;
+	let mut sig = signature(&r.file, &bytes)?;
+	for spec in sig.inputs.iter_mut().chain(sig.outputs.iter_mut()) {
+		for d in spec.shape.iter_mut() {
+			if let Dim::Free(max) = d {
+				*max = r.free_dim_max;
+			}
+		}
+	}
 	let signer = ctx.signer()?;
 	let policy = match &r.policy {
 		Some(p) => parse_policy(p)?,

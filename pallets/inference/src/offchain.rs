@@ -439,9 +439,12 @@ impl<T: Config> Pallet<T> {
 		if !signature.unseeded_random_ops.is_empty() {
 			return reject(AdmissionFault::UnseededRandom);
 		}
+		// Free dimensions' maxima are the publisher's to declare; the graph
+		// says only that they are free.
 		let same = |declared: &[verity_primitives::TensorSpec],
 		            graph: &[verity_primitives::TensorSpec]| {
-			declared.len() == graph.len() && declared.iter().all(|d| graph.contains(d))
+			declared.len() == graph.len()
+				&& declared.iter().all(|d| graph.iter().any(|g| d.same_layout(g)))
 		};
 		if !same(&info.inputs, &signature.inputs) || !same(&info.outputs, &signature.outputs) {
 			return reject(AdmissionFault::SpecMismatch);
