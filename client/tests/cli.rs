@@ -315,5 +315,147 @@ async fn publish_submit_and_settle_on_a_dev_node() {
 		with(&["challenge", &job.to_string()], "//Dave"),
 		"cannot be challenged: it is settled",
 	);
+
+	// A PyTorch-style transformer encoder layer: its sequence dimension is
+	// declared free (at most 16 here), admitted by the verifiers, and a job of
+	// 2 sequences of 7 tokens runs on the chain as it runs locally.
+	let encoder = corpus_model("pt-transformer-encoder");
+	let encoder_id = run_ok(with(
+		&[
+			"model",
+			"register",
+			"--file",
+			&encoder,
+			"--name",
+			"encoder",
+			"--price",
+			"1",
+			"--free-dim-max",
+			"16",
+			"--challenge-period",
+			"10",
+		],
+		"//Charlie",
+	));
+	let shown = run_ok(with(&["model", "show", "encoder@1.0"], "//Charlie"));
+	assert!(shown.contains("status:           Active"), "{shown}");
+	assert!(shown.contains("src float32 [N,<=16,32]"), "{shown}");
+	let tokens = corpus_input(&dir, "pt-transformer-encoder");
+	let out = run_ok(with(
+		&[
+			"job",
+			"submit",
+			"--model",
+			encoder_id.trim(),
+			"--input",
+			&tokens,
+			"--wait",
+			"result",
+			"--timeout",
+			"120",
+		],
+		"//Eve",
+	));
+	let chain_output: serde_json::Value =
+		serde_json::from_str(out.lines().nth(1).expect("the output")).unwrap();
+	let local: serde_json::Value =
+		serde_json::from_str(&ok(&["infer-local", "--model", &encoder, "--input", &tokens]))
+			.unwrap();
+	assert_eq!(chain_output, local);
+	assert_eq!(chain_output["tensors"][0]["shape"], serde_json::json!([2, 7, 32]));
+	// 17 tokens: over the declared maximum, refused before anything is paid.
+	let long = serde_json::json!({"tensors": [
+		{"name": "src", "dtype": "float32", "shape": [1, 17, 32], "data": vec![0.0; 17 * 32]}
+	]});
+	std::fs::write(dir.join("long.json"), long.to_string()).unwrap();
+	let long = dir.join("long.json").display().to_string();
+	run_fails(
+		with(&["job", "submit", "--model", encoder_id.trim(), "--input", &long], "//Eve"),
+		"does not match the model's declared inputs",
+	);
+	std::fs::remove_dir_all(dir).unwrap();
+}
+
+fn corpus_model(name: &str) -> String {
+	models().join("corpus").join(format!("{name}.onnx")).display().to_string()
+}
+
+/// A corpus model's reference input as a tensor JSON file; returns its path.
+fn corpus_input(dir: &std::path::Path, name: &str) -> String {
+	let doc: serde_json::Value = serde_json::from_str(
+		&std::fs::read_to_string(models().join("corpus").join(format!("{name}.reference.json")))
+			.unwrap(),
+	)
+	.unwrap();
+	let path = dir.join(format!("{name}.input.json"));
+	std::fs::write(&path, serde_json::json!({"tensors": [doc["input"]]}).to_string()).unwrap();
+	path.display().to_string()
+}
+
+#[test]
+fn infer_local_runs_the_exporter_corpus_as_onnxruntime_does() {
+	let dir = temp_dir("corpus");
+	let mut names: Vec<String> = std::fs::read_dir(models().join("corpus"))
+		.unwrap()
+		.filter_map(|e| {
+			e.unwrap().file_name().into_string().unwrap().strip_suffix(".onnx").map(String::from)
+		})
+		.collect();
+	names.sort();
+	let mut agreeing = 0;
+	for name in &names {
+		let reference: serde_json::Value = serde_json::from_str(
+			&std::fs::read_to_string(
+				models().join("corpus").join(format!("{name}.reference.json")),
+			)
+			.unwrap(),
+		)
+		.unwrap();
+		let mut input = corpus_input(&dir, name);
+		let mut rows = None;
+		let mut o = verity(&["infer-local", "--model", &corpus_model(name), "--input", &input]);
+		if stderr(&o).contains("does not match its declared outputs") {
+			// onnxmltools declares LightGBM's binary label as [1]: such a model
+			// is registered with --max-batch 1, so it runs one row at a time.
+			let mut one = reference["input"].clone();
+			let width: usize = one["shape"].as_array().unwrap()[1..]
+				.iter()
+				.map(|d| d.as_u64().unwrap() as usize)
+				.product();
+			one["shape"][0] = 1.into();
+			one["data"] =
+				serde_json::Value::Array(one["data"].as_array().unwrap()[..width].to_vec());
+			let path = dir.join(format!("{name}.row.json"));
+			std::fs::write(&path, serde_json::json!({"tensors": [one]}).to_string()).unwrap();
+			input = path.display().to_string();
+			rows = Some(1);
+			o = verity(&["infer-local", "--model", &corpus_model(name), "--input", &input]);
+		}
+		assert!(o.status.success(), "{name}: {}", stderr(&o));
+		let ours: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+		for want in reference["outputs"].as_array().unwrap() {
+			let got = ours["tensors"]
+				.as_array()
+				.unwrap()
+				.iter()
+				.find(|t| t["name"] == want["name"])
+				.unwrap_or_else(|| panic!("{name}: no output {}", want["name"]));
+			let shape = want["shape"].as_array().unwrap();
+			let mut want_data = want["data"].as_array().unwrap().clone();
+			if let Some(rows) = rows {
+				let per_row = want_data.len() / shape[0].as_u64().unwrap() as usize;
+				want_data.truncate(rows * per_row);
+			} else {
+				assert_eq!(got["shape"], want["shape"], "{name}");
+			}
+			assert_eq!(got["data"].as_array().unwrap().len(), want_data.len(), "{name}");
+			for (g, w) in got["data"].as_array().unwrap().iter().zip(&want_data) {
+				let (g, w) = (g.as_f64().unwrap(), w.as_f64().unwrap());
+				assert!((g - w).abs() <= 1e-5 * w.abs().max(1.0), "{name}: {g} vs {w}");
+			}
+		}
+		agreeing += 1;
+	}
+	assert_eq!(agreeing, names.len(), "every corpus model agrees with onnxruntime");
 	std::fs::remove_dir_all(dir).unwrap();
 }

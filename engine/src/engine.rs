@@ -389,6 +389,8 @@ fn prepare(bytes: &[u8], limits: &Limits, options: &RunOptions) -> Result<Loaded
 	let mut read = bytes;
 	let mut onnx = tract_onnx::onnx();
 	crate::ml::register(&mut onnx.op_register);
+	crate::lrn::register(&mut onnx.op_register);
+	crate::svm::register(&mut onnx.op_register);
 	let mut inference = onnx
 		.model_for_read(&mut read)
 		.map_err(|e| Failure::new(EngineError::InvalidModel, format!("{e:#}")))?;

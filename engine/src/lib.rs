@@ -30,5 +30,7 @@ pub use verity_engine_interface::{
 
 pub mod convert;
 pub mod engine;
+mod lrn;
 mod ml;
 pub mod sandbox;
+mod svm;

@@ -37,6 +37,69 @@ pub fn register(reg: &mut OnnxOpRegister) {
 	reg.insert("TreeEnsembleRegressor", regressor);
 	reg.insert("TreeEnsembleClassifier", classifier);
 	reg.insert("Scaler", scaler);
+	reg.insert("ArrayFeatureExtractor", |_, _| Ok((expand(FeatureExtractor), vec![])));
+}
+
+/// ai.onnx.ml `ArrayFeatureExtractor`: the elements at `indices` along the
+/// last axis, as onnxruntime computes it: the output keeps the input's rank,
+/// its last dimension the number of indices (skl2onnx's SVM and linear
+/// classifiers pick single columns with a scalar index, which tract's own
+/// operator, a `Gather`, turns into a rank lower). Wired as a `Gather` on the
+/// last axis with the indices flattened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FeatureExtractor;
+
+impl Expansion for FeatureExtractor {
+	fn name(&self) -> StaticName {
+		"ArrayFeatureExtractor".into()
+	}
+
+	fn rules<'r, 'p: 'r, 's: 'r>(
+		&'s self,
+		s: &mut Solver<'r>,
+		inputs: &'p [TensorProxy],
+		outputs: &'p [TensorProxy],
+	) -> InferenceResult {
+		check_input_arity(inputs, 2)?;
+		check_output_arity(outputs, 1)?;
+		s.equals(&inputs[0].datum_type, &outputs[0].datum_type)?;
+		s.equals(&inputs[1].datum_type, i64::datum_type())?;
+		s.equals(&inputs[0].rank, &outputs[0].rank)?;
+		s.given_2(&inputs[0].shape, &inputs[1].shape, move |s, input, indices| {
+			let count: TDim = indices.iter().product();
+			let mut shape: TVec<TDim> =
+				input.iter().take(input.len().saturating_sub(1)).cloned().collect();
+			shape.push(count);
+			s.equals(&outputs[0].shape, shape)
+		})
+	}
+
+	fn wire(
+		&self,
+		prefix: &str,
+		model: &mut TypedModel,
+		inputs: &[OutletId],
+	) -> TractResult<TVec<OutletId>> {
+		let rank = model.outlet_fact(inputs[0])?.rank();
+		ensure!(rank >= 1, "ArrayFeatureExtractor needs an input of rank 1 or more");
+		// The indices, flattened to one axis.
+		use tract_onnx::tract_core::ops::change_axes::AxisOp;
+		let dims: TVec<TDim> = model.outlet_fact(inputs[1])?.shape.to_tvec();
+		let flat = match dims.len() {
+			1 => inputs[1],
+			0 => model.wire_node(format!("{prefix}.indices"), AxisOp::Add(0), &[inputs[1]])?[0],
+			_ => {
+				let count: TDim = dims.iter().product();
+				let reshape = AxisOp::Reshape(0, dims, tvec![count]);
+				model.wire_node(format!("{prefix}.indices"), reshape, &[inputs[1]])?[0]
+			}
+		};
+		model.wire_node(
+			prefix,
+			tract_onnx::tract_core::ops::array::Gather::new(rank - 1),
+			&[inputs[0], flat],
+		)
+	}
 }
 
 /// ai.onnx.ml `Scaler`: `y = (x - offset) * scale`, per feature (the last
@@ -332,7 +395,7 @@ fn softmax(v: &mut [f32], skip_zeros: bool) {
 	}
 }
 
-fn attr_floats(node: &NodeProto, name: &str) -> TractResult<Option<Vec<f32>>> {
+pub(crate) fn attr_floats(node: &NodeProto, name: &str) -> TractResult<Option<Vec<f32>>> {
 	if let Some(v) = node.get_attr_opt_vec::<f32>(name)? {
 		return Ok(Some(v));
 	}
@@ -549,7 +612,7 @@ impl Ensemble {
 /// A parsed operator shared by the parser's and the typed model's op
 /// (tract clones ops): equal when it is the same one, or an equal one.
 #[derive(Debug)]
-struct Shared<S>(Arc<S>);
+pub(crate) struct Shared<S>(pub(crate) Arc<S>);
 
 impl<S> Clone for Shared<S> {
 	fn clone(&self) -> Self {
