@@ -373,6 +373,43 @@ async fn publish_submit_and_settle_on_a_dev_node() {
 		with(&["job", "submit", "--model", encoder_id.trim(), "--input", &long], "//Eve"),
 		"does not match the model's declared inputs",
 	);
+
+	// More of the exporter corpus as jobs: a recurrent layer (typed by the
+	// engine only at concrete shapes), a support-vector classifier and a
+	// XGBoost booster (operators of ours). Each output is the local one,
+	// which the corpus test compares with onnxruntime's.
+	for name in ["pt-lstm", "sk-svc-rbf", "xgboost-classifier"] {
+		let file = corpus_model(name);
+		let id = run_ok(with(
+			&["model", "register", "--file", &file, "--name", name, "--price", "1"]
+				.into_iter()
+				.chain(["--challenge-period", "10"])
+				.collect::<Vec<_>>(),
+			"//Charlie",
+		));
+		let input = corpus_input(&dir, name);
+		let out = run_ok(with(
+			&[
+				"job",
+				"submit",
+				"--model",
+				id.trim(),
+				"--input",
+				&input,
+				"--wait",
+				"result",
+				"--timeout",
+				"120",
+			],
+			"//Eve",
+		));
+		let chain_output: serde_json::Value =
+			serde_json::from_str(out.lines().nth(1).expect("the output")).unwrap();
+		let local: serde_json::Value =
+			serde_json::from_str(&ok(&["infer-local", "--model", &file, "--input", &input]))
+				.unwrap();
+		assert_eq!(chain_output, local, "{name}");
+	}
 	std::fs::remove_dir_all(dir).unwrap();
 }
 

@@ -49,7 +49,7 @@ struct Loaded {
 	/// Plans made for concrete symbol values (in the order of `symbols`),
 	/// most recently used last, at most [`PLANS_PER_MODEL`]. A model without
 	/// symbols has one, made at load.
-	plans: Vec<(Vec<i64>, TypedSimpleState)>,
+	plans: Vec<(Vec<i64>, Arc<TypedRunnableModel>)>,
 	inputs: Vec<(String, TypedFact)>,
 	outputs: Vec<String>,
 }
@@ -196,10 +196,13 @@ impl Engine {
 			.ok_or_else(|| Failure::new(EngineError::NotLoaded, "model not loaded"))?;
 		let values = check_inputs(model, inputs, &limits)?;
 		let tract_inputs = order_inputs(model, inputs)?;
-		let state = model.plan_for(&values, &options, &limits)?;
+		let plan = model.plan_for(&values, &options, &limits)?;
+		// A fresh state per run: operators with inter-turn state (tract's
+		// recurrent layers) would otherwise carry one job's state into the
+		// next, and a verifier's re-execution would differ from the
+		// executor's (`a_stateful_model_gives_the_same_output_whatever_ran_before`).
 		let outputs = guard(move || {
-			state
-				.run(tract_inputs)
+			plan.run(tract_inputs)
 				.map_err(|e| Failure::new(EngineError::RunFailed, format!("{e:#}")))
 		})?;
 		outputs
@@ -222,7 +225,7 @@ impl Loaded {
 		values: &SymbolValues,
 		options: &RunOptions,
 		limits: &Limits,
-	) -> Result<&mut TypedSimpleState, Failure> {
+	) -> Result<Arc<TypedRunnableModel>, Failure> {
 		let key: Vec<i64> =
 			self.symbols.iter().map(|s| values.get(s).unwrap_or_default()).collect();
 		match self.plans.iter().position(|(k, _)| *k == key) {
@@ -245,7 +248,7 @@ impl Loaded {
 				self.plans.push((key, state));
 			}
 		}
-		Ok(&mut self.plans.last_mut().expect("pushed above; qed").1)
+		Ok(self.plans.last().expect("pushed above; qed").1.clone())
 	}
 }
 
@@ -256,7 +259,7 @@ fn plan(
 	bound: &HashMap<Symbol, TDim>,
 	options: &RunOptions,
 	limits: &Limits,
-) -> Result<TypedSimpleState, Failure> {
+) -> Result<Arc<TypedRunnableModel>, Failure> {
 	let unsupported = |e: TractError| Failure::new(EngineError::UnsupportedModel, format!("{e:#}"));
 	let concrete = match base {
 		Base::Typed(model) if bound.is_empty() => (**model).clone(),
@@ -285,7 +288,7 @@ fn plan(
 	// plan runs (this is the check for graphs typed only per shape).
 	check_model_tensors(&optimized, &SymbolValues::default(), limits)?;
 	let runnable = optimized.into_runnable_with_options(options).map_err(unsupported)?;
-	TypedSimpleState::new(&runnable).map_err(unsupported)
+	Ok(runnable)
 }
 
 /// Runs `f`, turning a panic inside tract into a [`Failure`]: `Crashed` when

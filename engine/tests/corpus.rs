@@ -166,3 +166,28 @@ fn describe_declares_sequence_dimensions_free() {
 	assert_eq!(c.inputs[0].name.to_vec(), b"1".to_vec());
 	assert_eq!(dims(&c.inputs[0])[0], Dim::Batch);
 }
+
+#[test]
+fn a_stateful_model_gives_the_same_output_whatever_ran_before() {
+	// tract's LSTM and GRU keep inter-turn state: a state kept from one run
+	// to the next made a second run of the same input differ (admission
+	// refused the LSTM as not reproducible).
+	for name in ["pt-lstm", "pt-gru"] {
+		let bytes = std::fs::read(corpus().join(format!("{name}.onnx"))).unwrap();
+		let doc: serde_json::Value = serde_json::from_str(
+			&std::fs::read_to_string(corpus().join(format!("{name}.reference.json"))).unwrap(),
+		)
+		.unwrap();
+		let a = tensor_from_json(&doc["input"]).unwrap();
+		let mut b = a.clone();
+		b.data.iter_mut().for_each(|x| *x = x.wrapping_add(1));
+		let id = sp_crypto_hashing::blake2_256(&bytes);
+		let mut engine = Engine::new(Limits::default());
+		engine.load(&id, &bytes).unwrap();
+		let first = engine.run(&id, std::slice::from_ref(&a)).unwrap();
+		let other = engine.run(&id, std::slice::from_ref(&b)).unwrap();
+		assert_ne!(first, other, "{name}: a different input");
+		assert_eq!(engine.run(&id, std::slice::from_ref(&a)).unwrap(), first, "{name}");
+		assert_eq!(engine.run(&id, std::slice::from_ref(&a)).unwrap(), first, "{name}");
+	}
+}

@@ -134,7 +134,10 @@ impl<T: Config> Pallet<T> {
 		}
 		let Some(input) = Inputs::<T>::get(job) else { return };
 		log::debug!(target: LOG_TARGET, "job {job}: exec started");
-		let call = match Self::infer(&j.model, &input, PURPOSE_EXECUTE) {
+		let started = sp_io::offchain::timestamp();
+		let result = Self::infer(&j.model, &input, PURPOSE_EXECUTE);
+		let ran = sp_io::offchain::timestamp();
+		let call = match result {
 			Ok(output) if j.mode == VerificationMode::Vanilla => {
 				Call::submit_result { job, output }
 			}
@@ -157,7 +160,16 @@ impl<T: Config> Pallet<T> {
 			},
 		};
 		if Self::send(account, call) {
-			log::info!(target: LOG_TARGET, "job {job}: answer submitted");
+			// The spans of the per-job overhead (docs/BENCHMARKS.md section 3):
+			// the engine (with loading and the sandbox's round trip), then
+			// signing and the transaction pool's validation.
+			let sent = sp_io::offchain::timestamp();
+			log::info!(
+				target: LOG_TARGET,
+				"job {job}: answer submitted (engine {} ms, signing and pool {} ms)",
+				ran.diff(&started).millis(),
+				sent.diff(&ran).millis()
+			);
 		} else {
 			log::warn!(target: LOG_TARGET, "job {job}: could not submit; will retry");
 			StorageValueRef::persistent(&key).clear();
