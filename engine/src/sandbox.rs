@@ -141,6 +141,8 @@ impl Drop for Worker {
 /// The engine behind a process boundary.
 pub struct Sandbox {
 	config: SandboxConfig,
+	/// Worker processes started so far.
+	starts: AtomicU64,
 	worker: Mutex<Option<Worker>>,
 	loaded: Mutex<HashSet<[u8; 32]>>,
 }
@@ -171,7 +173,18 @@ fn read_frame(r: &mut impl Read, cap: u64) -> std::io::Result<Vec<u8>> {
 impl Sandbox {
 	/// A sandbox that starts its worker on first use.
 	pub fn new(config: SandboxConfig) -> Self {
-		Sandbox { config, worker: Mutex::new(None), loaded: Mutex::new(HashSet::new()) }
+		Sandbox {
+			config,
+			starts: AtomicU64::new(0),
+			worker: Mutex::new(None),
+			loaded: Mutex::new(HashSet::new()),
+		}
+	}
+
+	/// Worker processes started so far: the first, and one after every
+	/// crash, kill or timeout.
+	pub fn worker_starts(&self) -> u64 {
+		self.starts.load(Ordering::SeqCst)
 	}
 
 	/// The limits in force.
@@ -198,6 +211,7 @@ impl Sandbox {
 				Ok(())
 			});
 		}
+		self.starts.fetch_add(1, Ordering::SeqCst);
 		let mut child = cmd.spawn().map_err(|e| {
 			Failure::new(EngineError::Internal, format!("cannot start the inference worker: {e}"))
 		})?;

@@ -131,7 +131,7 @@ pub fn run() -> sc_cli::Result<()> {
 			let runner = cli.create_runner(&cli.run)?;
 			let dev = cli.dev.clone();
 			// The engine the offchain workers reach through the host functions.
-			let engine: std::sync::Arc<dyn verity_engine::InferenceEngine> =
+			let engine =
 				std::sync::Arc::new(verity_engine::sandbox::Sandbox::new(cli.inference.sandbox()));
 			let watch = cli.inference.watch == crate::cli::Watch::All;
 			runner.run_node_until_exit(|mut config| async move {

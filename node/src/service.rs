@@ -214,8 +214,18 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 	config: Configuration,
 	consensus: Consensus,
 	watch: bool,
-	engine: Arc<dyn verity_engine::InferenceEngine>,
+	sandbox: Arc<verity_engine::sandbox::Sandbox>,
 ) -> Result<TaskManager, ServiceError> {
+	// The engine the offchain workers reach, timed and counted when the node
+	// serves metrics.
+	let engine: Arc<dyn verity_engine::InferenceEngine> = match config.prometheus_registry() {
+		Some(registry) => Arc::new(crate::metrics::MeteredEngine::new(
+			sandbox,
+			crate::metrics::EngineMetrics::register(registry)
+				.map_err(|e| ServiceError::Other(format!("engine metrics: {e}")))?,
+		)),
+		None => sandbox,
+	};
 	let sc_service::PartialComponents {
 		client,
 		backend,

@@ -113,7 +113,9 @@ fn executor_keypair(id: [u8; 32]) -> Keypair {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_job_matches_onnxruntime_passes_its_audit_and_settles_with_exact_balances() {
-	let mut node = Node::dev(&["--dev-block-time", "1000"]);
+	let metrics_port = common::free_port();
+	let port_arg = metrics_port.to_string();
+	let mut node = Node::dev(&["--dev-block-time", "1000", "--prometheus-port", &port_arg]);
 	let (rpc, api) = node.connect(STARTUP).await;
 	serve_executors(&rpc).await;
 	serve_verifiers(&rpc).await;
@@ -177,6 +179,18 @@ async fn a_job_matches_onnxruntime_passes_its_audit_and_settles_with_exact_balan
 	assert_eq!(balance(&api, &publisher).await.0, publisher_before + PRICE + publisher_reward);
 	// The executor's result transactions were paid before `executor_before_settle`.
 	assert_eq!(balance(&api, &executor).await.0, executor_before_settle + EXECUTOR_FEE);
+
+	// The node's engine metrics moved: the model was loaded, and run by the
+	// executor, the auditor and the admission committee (golden vectors).
+	let text = common::scrape_metrics(metrics_port);
+	let short: String = model.iter().take(4).map(|b| format!("{b:02x}")).collect();
+	let model_label = format!("model=\"{short}\"");
+	let runs = common::metric(&text, "verity_engine_run_seconds_count", &model_label);
+	assert!(runs.is_some_and(|n| n >= 2.0), "runs of the model: {runs:?}\n{text}");
+	let loads = common::metric(&text, "verity_engine_model_loads_total", "");
+	assert!(loads.is_some_and(|n| n >= 1.0), "{loads:?}");
+	let starts = common::metric(&text, "verity_engine_worker_starts_total", "");
+	assert!(starts.is_some_and(|n| n >= 1.0), "{starts:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

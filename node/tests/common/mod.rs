@@ -76,7 +76,12 @@ impl Node {
 			.arg("--base-path")
 			.arg(&dir)
 			.args(["--rpc-port", &rpc_port.to_string(), "--port", &p2p_port.to_string()])
-			.args(["--no-prometheus", "--no-telemetry", "--no-mdns", "--name", name])
+			.args(["--no-telemetry", "--no-mdns", "--name", name])
+			.args(if args.contains(&"--prometheus-port") {
+				&[][..]
+			} else {
+				&["--no-prometheus"][..]
+			})
 			.stdin(Stdio::null())
 			.stdout(log.try_clone().unwrap())
 			.stderr(log);
@@ -210,4 +215,30 @@ pub async fn insert_inference_key(rpc: &RpcClient, suri: &str, public: [u8; 32])
 		.request("author_insertKey", subxt::rpcs::rpc_params!["vrty", suri, public])
 		.await
 		.expect("author_insertKey");
+}
+
+/// The Prometheus text a node serves on `port` (`GET /metrics`).
+pub fn scrape_metrics(port: u16) -> String {
+	use std::io::{Read, Write};
+	let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("metrics endpoint");
+	stream
+		.write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+		.unwrap();
+	let mut response = String::new();
+	stream.read_to_string(&mut response).unwrap();
+	response
+}
+
+/// The value of the first sample of metric `name` whose labels contain
+/// `label` (e.g. `model="ab12cd34"`; empty: any) in `text`. The node adds
+/// its own labels (`chain`).
+pub fn metric(text: &str, name: &str, label: &str) -> Option<f64> {
+	text.lines()
+		.filter(|l| !l.starts_with('#'))
+		.find(|l| {
+			l.strip_prefix(name).is_some_and(|rest| rest.starts_with(['{', ' ']))
+				&& l.contains(label)
+		})
+		.and_then(|l| l.rsplit(' ').next())
+		.and_then(|v| v.trim().parse().ok())
 }
