@@ -411,7 +411,12 @@ impl<T: Config> Pallet<T> {
 		if !Self::claim(&key, now) {
 			return;
 		}
-		let vote = match Self::check_model(&model) {
+		// Decided before this member voted (the others reached a quorum):
+		// its late vote only clears its duty, free, whatever it says, so the
+		// model need not run again.
+		let decided = !Admissions::<T>::contains_key(model);
+		let vote = match if decided { Ok(AdmissionVote::Admit) } else { Self::check_model(&model) }
+		{
 			Ok(vote) => vote,
 			Err(e) => {
 				match Self::node_failure(&key) {

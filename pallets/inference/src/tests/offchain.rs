@@ -28,6 +28,8 @@ struct State {
 	loads: Vec<([u8; 32], Vec<u8>)>,
 	/// Every run: (model, purpose, output cap).
 	runs: Vec<([u8; 32], u32, u64)>,
+	/// Models described (admission checks).
+	described: usize,
 	/// Answers to the next runs, in order, before `execute`/`verify`.
 	next: Vec<Result<Vec<u8>, EngineError>>,
 	/// The answer to an executor's run.
@@ -60,6 +62,7 @@ impl InferenceEngine for FakeEngine {
 	}
 
 	fn describe(&self, _bytes: &[u8]) -> Result<Signature, EngineError> {
+		self.state().described += 1;
 		Err(EngineError::InvalidModel)
 	}
 
@@ -360,5 +363,25 @@ fn committee_members_re_execute_commit_then_reveal_and_the_liar_is_slashed() {
 			"{:?}",
 			events()
 		);
+	});
+}
+
+#[test]
+fn a_late_admission_vote_clears_the_duty_without_running_the_model() {
+	new_test_ext(|model| {
+		// The mock's model was admitted by two of its three members.
+		let late: Vec<AccountId> = AdmissionDuties::<Test>::iter()
+			.filter(|(_, d)| d.contains(&model))
+			.map(|(who, _)| who)
+			.collect();
+		assert_eq!(late.len(), 1, "one member had not voted");
+		let node = node(&late, Some(FakeEngine::default()));
+		offchain_worker();
+		assert!(
+			matches!(node.include()[..], [Call::submit_admission_vote { model: m, .. }] if m == model)
+		);
+		assert_eq!(node.engine.state().described, 0, "the decided model was not checked again");
+		assert!(node.engine.state().runs.is_empty());
+		assert!(!AdmissionDuties::<Test>::get(late[0]).contains(&model));
 	});
 }
