@@ -340,28 +340,33 @@ async fn publish_submit_and_settle_on_a_dev_node() {
 	let shown = run_ok(with(&["model", "show", "encoder@1.0"], "//Charlie"));
 	assert!(shown.contains("status:           Active"), "{shown}");
 	assert!(shown.contains("src float32 [N,<=16,32]"), "{shown}");
+	// A job on model `id` (file `file`) with the tensor JSON `input`: its
+	// output on the chain, checked equal to this machine's engine's.
+	let job_matches_local = |id: &str, file: &str, input: &str| -> serde_json::Value {
+		let out = run_ok(with(
+			&[
+				"job",
+				"submit",
+				"--model",
+				id,
+				"--input",
+				input,
+				"--wait",
+				"result",
+				"--timeout",
+				"120",
+			],
+			"//Eve",
+		));
+		let chain_output: serde_json::Value =
+			serde_json::from_str(out.lines().nth(1).expect("the output")).unwrap();
+		let local: serde_json::Value =
+			serde_json::from_str(&ok(&["infer-local", "--model", file, "--input", input])).unwrap();
+		assert_eq!(chain_output, local, "{file}");
+		chain_output
+	};
 	let tokens = corpus_input(&dir, "pt-transformer-encoder");
-	let out = run_ok(with(
-		&[
-			"job",
-			"submit",
-			"--model",
-			encoder_id.trim(),
-			"--input",
-			&tokens,
-			"--wait",
-			"result",
-			"--timeout",
-			"120",
-		],
-		"//Eve",
-	));
-	let chain_output: serde_json::Value =
-		serde_json::from_str(out.lines().nth(1).expect("the output")).unwrap();
-	let local: serde_json::Value =
-		serde_json::from_str(&ok(&["infer-local", "--model", &encoder, "--input", &tokens]))
-			.unwrap();
-	assert_eq!(chain_output, local);
+	let chain_output = job_matches_local(encoder_id.trim(), &encoder, &tokens);
 	assert_eq!(chain_output["tensors"][0]["shape"], serde_json::json!([2, 7, 32]));
 	// 17 tokens: over the declared maximum, refused before anything is paid.
 	let long = serde_json::json!({"tensors": [
@@ -381,34 +386,21 @@ async fn publish_submit_and_settle_on_a_dev_node() {
 	for name in ["pt-lstm", "sk-svc-rbf", "xgboost-classifier"] {
 		let file = corpus_model(name);
 		let id = run_ok(with(
-			&["model", "register", "--file", &file, "--name", name, "--price", "1"]
-				.into_iter()
-				.chain(["--challenge-period", "10"])
-				.collect::<Vec<_>>(),
+			&[
+				"model",
+				"register",
+				"--file",
+				&file,
+				"--name",
+				name,
+				"--price",
+				"1",
+				"--challenge-period",
+				"10",
+			],
 			"//Charlie",
 		));
-		let input = corpus_input(&dir, name);
-		let out = run_ok(with(
-			&[
-				"job",
-				"submit",
-				"--model",
-				id.trim(),
-				"--input",
-				&input,
-				"--wait",
-				"result",
-				"--timeout",
-				"120",
-			],
-			"//Eve",
-		));
-		let chain_output: serde_json::Value =
-			serde_json::from_str(out.lines().nth(1).expect("the output")).unwrap();
-		let local: serde_json::Value =
-			serde_json::from_str(&ok(&["infer-local", "--model", &file, "--input", &input]))
-				.unwrap();
-		assert_eq!(chain_output, local, "{name}");
+		job_matches_local(id.trim(), &file, &corpus_input(&dir, name));
 	}
 	std::fs::remove_dir_all(dir).unwrap();
 }

@@ -870,6 +870,33 @@ fn classifier(
 	Ok((expand(TreeClassifier(Shared(Arc::new(spec)))), vec![]))
 }
 
+/// The typing rules of an ai.onnx.ml classifier (trees, SVM): one input of
+/// `rows` rows in, a label per row (`int64 [rows]`) and `columns` scores
+/// per row (`float [rows, columns]`) out.
+pub(crate) fn classifier_rules<'r, 'p: 'r>(
+	s: &mut Solver<'r>,
+	inputs: &'p [TensorProxy],
+	outputs: &'p [TensorProxy],
+	columns: usize,
+) -> InferenceResult {
+	check_input_arity(inputs, 1)?;
+	check_output_arity(outputs, 2)?;
+	s.equals(&outputs[0].datum_type, DatumType::I64)?;
+	s.equals(&outputs[0].rank, 1)?;
+	s.equals(&outputs[0].shape[0], &inputs[0].shape[0])?;
+	s.equals(&outputs[1].datum_type, DatumType::F32)?;
+	s.equals(&outputs[1].rank, 2)?;
+	s.equals(&outputs[1].shape[0], &inputs[0].shape[0])?;
+	s.equals(&outputs[1].shape[1], columns.to_dim())?;
+	Ok(())
+}
+
+/// The output facts of a classifier with `columns` scores per row of `input`.
+pub(crate) fn classifier_facts(input: &TypedFact, columns: usize) -> TVec<TypedFact> {
+	let rows = input.shape[0].clone();
+	tvec!(i64::fact(std::slice::from_ref(&rows)), f32::fact(&[rows, columns.to_dim()]))
+}
+
 /// The classifier as tract's parser sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct TreeClassifier(Shared<ClassifierSpec>);
@@ -889,16 +916,7 @@ impl Expansion for TreeClassifier {
 		inputs: &'p [TensorProxy],
 		outputs: &'p [TensorProxy],
 	) -> InferenceResult {
-		check_input_arity(inputs, 1)?;
-		check_output_arity(outputs, 2)?;
-		s.equals(&outputs[0].datum_type, DatumType::I64)?;
-		s.equals(&outputs[0].rank, 1)?;
-		s.equals(&outputs[0].shape[0], &inputs[0].shape[0])?;
-		s.equals(&outputs[1].datum_type, DatumType::F32)?;
-		s.equals(&outputs[1].rank, 2)?;
-		s.equals(&outputs[1].shape[0], &inputs[0].shape[0])?;
-		s.equals(&outputs[1].shape[1], self.0.labels.len().to_dim())?;
-		Ok(())
+		classifier_rules(s, inputs, outputs, self.0.labels.len())
 	}
 
 	fn wire(
@@ -937,11 +955,7 @@ impl EvalOp for TypedTreeClassifier {
 
 impl TypedOp for TypedTreeClassifier {
 	fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-		let rows = inputs[0].shape[0].clone();
-		Ok(tvec!(
-			i64::fact(std::slice::from_ref(&rows)),
-			f32::fact(&[rows, self.0.labels.len().to_dim()])
-		))
+		Ok(classifier_facts(inputs[0], self.0.labels.len()))
 	}
 
 	as_op!();

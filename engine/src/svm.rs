@@ -24,7 +24,7 @@ use tract_onnx::{
 	tract_hir::internal::*,
 };
 
-use crate::ml::{attr_floats, Shared};
+use crate::ml::{attr_floats, classifier_facts, classifier_rules, Shared};
 
 /// Registers our `SVMClassifier`.
 pub fn register(reg: &mut OnnxOpRegister) {
@@ -207,17 +207,9 @@ impl Expansion for SvmClassifier {
 		inputs: &'p [TensorProxy],
 		outputs: &'p [TensorProxy],
 	) -> InferenceResult {
-		check_input_arity(inputs, 1)?;
-		check_output_arity(outputs, 2)?;
+		classifier_rules(s, inputs, outputs, self.0.pairs())?;
 		s.equals(&inputs[0].rank, 2)?;
 		s.equals(&inputs[0].shape[1], self.0.features.to_dim())?;
-		s.equals(&outputs[0].datum_type, DatumType::I64)?;
-		s.equals(&outputs[0].rank, 1)?;
-		s.equals(&outputs[0].shape[0], &inputs[0].shape[0])?;
-		s.equals(&outputs[1].datum_type, DatumType::F32)?;
-		s.equals(&outputs[1].rank, 2)?;
-		s.equals(&outputs[1].shape[0], &inputs[0].shape[0])?;
-		s.equals(&outputs[1].shape[1], self.0.pairs().to_dim())?;
 		Ok(())
 	}
 
@@ -261,11 +253,7 @@ impl EvalOp for TypedSvmClassifier {
 
 impl TypedOp for TypedSvmClassifier {
 	fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-		let rows = inputs[0].shape[0].clone();
-		Ok(tvec!(
-			i64::fact(std::slice::from_ref(&rows)),
-			f32::fact(&[rows, self.0.pairs().to_dim()])
-		))
+		Ok(classifier_facts(inputs[0], self.0.pairs()))
 	}
 
 	as_op!();
