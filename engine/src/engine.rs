@@ -234,6 +234,12 @@ impl Loaded {
 				self.plans.push(plan);
 			}
 			None => {
+				// Every tensor size these inputs determine, checked before
+				// anything is optimized or allocated; a shape that passed
+				// has a plan, so runs at known shapes skip this walk.
+				if let Base::Typed(typed) = &self.base {
+					check_model_tensors(typed, values, limits)?;
+				}
 				let bound: HashMap<Symbol, TDim> = self
 					.symbols
 					.iter()
@@ -477,9 +483,9 @@ fn prepare(bytes: &[u8], limits: &Limits, options: &RunOptions) -> Result<Loaded
 	Ok(loaded)
 }
 
-/// Checks `inputs` against the model's input facts, then every tensor size
-/// the input shapes determine against the limits.
-/// Returns the values the inputs give the model's symbols.
+/// Checks `inputs` against the model's input facts and returns the values
+/// they give the model's symbols (the tensor sizes those determine are
+/// checked when the plan for them is made).
 fn check_inputs(
 	model: &Loaded,
 	inputs: &[Tensor],
@@ -528,9 +534,6 @@ fn check_inputs(
 				},
 			}
 		}
-	}
-	if let Base::Typed(typed) = &model.base {
-		check_model_tensors(typed, &values, limits)?;
 	}
 	Ok(values)
 }

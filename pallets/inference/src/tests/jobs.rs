@@ -198,15 +198,7 @@ fn assignment_is_spread_by_stake() {
 		let mut counts = [0u32; 2];
 		for block in 2..42 {
 			run_to_block(block);
-			let job = NextJobId::<Test>::get();
-			assert_ok!(Inference::submit_job(
-				RuntimeOrigin::signed(REQUESTER),
-				model,
-				input(),
-				FEE,
-				VerificationMode::Vanilla
-			));
-			assigned(job);
+			let job = submit_vanilla(model);
 			let e = Jobs::<Test>::get(job).unwrap().executor;
 			counts[(e == EXECUTOR_2) as usize] += 1;
 			// Answered at once: nobody misses a deadline or fills up.
@@ -291,15 +283,7 @@ fn a_committed_output_never_revealed_times_out() {
 #[test]
 fn a_vanilla_result_is_posted_at_once_and_cannot_be_committed() {
 	new_test_ext(|model| {
-		let job = NextJobId::<Test>::get();
-		assert_ok!(Inference::submit_job(
-			RuntimeOrigin::signed(REQUESTER),
-			model,
-			input(),
-			FEE,
-			VerificationMode::Vanilla
-		));
-		assigned(job);
+		let job = submit_vanilla(model);
 		assert_noop!(
 			Inference::commit_result(RuntimeOrigin::signed(EXECUTOR), job, Default::default()),
 			Error::<Test>::NotOptimistic

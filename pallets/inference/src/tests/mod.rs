@@ -39,6 +39,21 @@ pub fn submit(model: ModelId) -> JobId {
 	job
 }
 
+/// Submits a one-item `Vanilla` job on `model` as the requester and runs to
+/// the block that draws its executor: returns its id.
+pub fn submit_vanilla(model: ModelId) -> JobId {
+	let job = NextJobId::<Test>::get();
+	assert_ok!(Inference::submit_job(
+		RuntimeOrigin::signed(REQUESTER),
+		model,
+		input(),
+		FEE,
+		VerificationMode::Vanilla
+	));
+	assigned(job);
+	job
+}
+
 /// Submits `n` jobs on `model` in this block (queued: their executors are
 /// drawn `DRAW_DELAY` blocks later, at most `DRAWS_PER_BLOCK` a block).
 pub fn queue(model: ModelId, n: usize) -> Vec<JobId> {

@@ -225,15 +225,7 @@ fn an_executor_runs_its_job_once_commits_and_reveals_what_the_pallet_accepts() {
 #[test]
 fn a_vanilla_job_gets_its_output_posted_at_once() {
 	new_test_ext(|model| {
-		let job = NextJobId::<Test>::get();
-		assert_ok!(Inference::submit_job(
-			RuntimeOrigin::signed(REQUESTER),
-			model,
-			input(),
-			FEE,
-			VerificationMode::Vanilla,
-		));
-		assigned(job);
+		let job = submit_vanilla(model);
 		let node = node(
 			&[EXECUTOR],
 			Some(engine(Ok(scores([0.7, 0.2, 0.1])), Err(EngineError::Internal))),
