@@ -10,7 +10,8 @@
 //!   engine before paying to register it; `verity model register|list|show|...`;
 //! * dApps: `verity job submit|show|watch`;
 //! * executors and verifiers: `verity executor ...`, `verity verifier ...`;
-//! * anyone: `verity challenge JOB`, `verity dispute show JOB`.
+//! * anyone: `verity challenge JOB`, `verity dispute show JOB`;
+//! * operators: `verity dashboard` serves the live web dashboard.
 //!
 //! Every error is one line on stderr and exit code 1.
 
@@ -75,6 +76,8 @@ enum Command {
 	/// that the node's offchain worker executes and verifies for it (needs the
 	/// node's unsafe RPC methods, e.g. a `--dev` node).
 	InsertKey,
+	/// Serves the live web dashboard for the `--url` node on a local port.
+	Dashboard(commands::dashboard::Dashboard),
 	/// An account's free and held balance.
 	Balance {
 		/// SS58 address or secret URI; default: the `--suri` account.
@@ -116,6 +119,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 		}
 		Command::InsertKey => commands::roles::insert_key(&ctx).await,
 		Command::Balance { account } => commands::roles::balance(&ctx, account).await,
+		Command::Dashboard(args) => {
+			tokio::task::block_in_place(|| commands::dashboard::serve(&ctx.url, args))
+		}
 		Command::InferenceWorker { limits, threads } => {
 			verity_engine::sandbox::serve(limits.as_deref(), threads).map_err(Into::into)
 		}

@@ -10,7 +10,8 @@ use std::{
 	time::{Duration, Instant},
 };
 
-use common::{insert_inference_key, Node};
+use common::Node;
+use subxt::rpcs::rpc_params;
 use subxt_signer::sr25519::dev;
 
 fn models() -> PathBuf {
@@ -176,14 +177,16 @@ fn a_hostile_model_errors_within_its_limit() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn publish_submit_and_settle_on_a_dev_node() {
-	let mut node = Node::dev(&["--dev-block-time", "500"]);
+	// A plain `--dev` node, as a new user starts it: nobody inserts keys.
+	let mut node = Node::start("dev", &["--dev", "--dev-block-time", "500"]);
 	let (rpc, _api) = node.connect(Duration::from_secs(180)).await;
-	insert_inference_key(&rpc, "//Bob", dev::bob().public_key().0).await;
-	// Genesis verifiers admit registered models.
-	for (suri, kp) in
-		[("//Charlie", dev::charlie()), ("//Dave", dev::dave()), ("//Eve", dev::eve())]
-	{
-		insert_inference_key(&rpc, suri, kp.public_key().0).await;
+	// Its keystore holds the `vrty` key of every genesis executor (Alice,
+	// Bob) and verifier (Charlie..Ferdie), so every job below is served
+	// whoever is drawn, and the genesis verifiers admit registered models.
+	for kp in [dev::alice(), dev::bob(), dev::charlie(), dev::dave(), dev::eve(), dev::ferdie()] {
+		let public = format!("0x{}", hex::encode(kp.public_key().0));
+		let held: bool = rpc.request("author_hasKey", rpc_params![public, "vrty"]).await.unwrap();
+		assert!(held, "the dev keystore lacks a genesis key");
 	}
 	let url = node.url();
 	let dir = temp_dir("node");

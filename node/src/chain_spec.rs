@@ -30,7 +30,7 @@ pub fn development_chain_spec() -> Result<ChainSpec, String> {
 		.build())
 }
 
-/// Local testnet: Alice, Bob and Charlie author with Aura and finalize with GRANDPA.
+/// Local testnet: Alice, Bob and Charlie author with BABE and finalize with GRANDPA.
 pub fn local_chain_spec() -> Result<ChainSpec, String> {
 	Ok(ChainSpec::builder(wasm()?, None)
 		.with_name("Verity Local Testnet")

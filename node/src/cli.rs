@@ -148,4 +148,12 @@ pub struct DevParams {
 	/// the chain's clock runs ahead of the wall clock.
 	#[arg(long, value_name = "MS", default_value_t = 2000)]
 	pub dev_block_time: u64,
+
+	/// With `--dev`, the node's keystore gets the `vrty` key of every account
+	/// the development genesis makes an executor or verifier (Alice and Bob
+	/// execute, Charlie, Dave, Eve and Ferdie verify), so that a plain
+	/// `verity-node --dev` serves every job. This flag leaves the keystore as
+	/// it is, for networks of several dev nodes that share the roles out.
+	#[arg(long)]
+	pub no_dev_inference_keys: bool,
 }

@@ -134,9 +134,11 @@ pub fn run() -> sc_cli::Result<()> {
 			let engine =
 				std::sync::Arc::new(verity_engine::sandbox::Sandbox::new(cli.inference.sandbox()));
 			let watch = cli.inference.watch == crate::cli::Watch::All;
+			let dev_keys = cli.run.shared_params.dev && !dev.no_dev_inference_keys;
 			runner.run_node_until_exit(|mut config| async move {
 				service::prefer_paritydb(&mut config);
 				let is_dev = config.chain_spec.chain_type() == sc_service::ChainType::Development;
+				let options = service::Options { watch, dev_inference_keys: dev_keys && is_dev };
 				if is_dev {
 					// Our pallets index data for their offchain workers.
 					config.offchain_worker.indexing_enabled = true;
@@ -153,12 +155,12 @@ pub fn run() -> sc_cli::Result<()> {
 								verity_runtime::opaque::Block,
 								<verity_runtime::opaque::Block as sp_runtime::traits::Block>::Hash,
 							>,
-						>(config, consensus, watch, engine)
+						>(config, consensus, options, engine)
 						.map_err(sc_cli::Error::Service)
 					}
 					sc_network::config::NetworkBackendType::Litep2p => {
 						service::new_full::<sc_network::Litep2pNetworkBackend>(
-							config, consensus, watch, engine,
+							config, consensus, options, engine,
 						)
 						.map_err(sc_cli::Error::Service)
 					}

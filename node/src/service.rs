@@ -205,15 +205,52 @@ pub fn new_partial(config: &Configuration) -> Result<Service, ServiceError> {
 	})
 }
 
-/// Builds and starts a full node.
-///
-/// `watch`: whether this node's verifier re-executes every optimistic result
-/// (`--watch all`); told to the offchain worker through the node's
-/// persistent offchain storage.
+/// What a full node does for the inference market besides following the chain.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+	/// Whether this node's verifier re-executes every optimistic result
+	/// (`--watch all`); told to the offchain worker through the node's
+	/// persistent offchain storage.
+	pub watch: bool,
+	/// Whether to put the `vrty` keys of the development genesis' executors
+	/// and verifiers into the keystore (`--dev` without
+	/// `--no-dev-inference-keys`).
+	pub dev_inference_keys: bool,
+}
+
+/// The accounts the development genesis makes executors (Alice, Bob) and
+/// verifiers (Charlie, Dave, Eve, Ferdie).
+const DEV_INFERENCE_ACCOUNTS: [sp_keyring::Sr25519Keyring; 6] = [
+	sp_keyring::Sr25519Keyring::Alice,
+	sp_keyring::Sr25519Keyring::Bob,
+	sp_keyring::Sr25519Keyring::Charlie,
+	sp_keyring::Sr25519Keyring::Dave,
+	sp_keyring::Sr25519Keyring::Eve,
+	sp_keyring::Sr25519Keyring::Ferdie,
+];
+
+/// Puts the `vrty` key of every development executor and verifier into
+/// `keystore`, so that the offchain worker signs for each of them.
+fn insert_dev_inference_keys(keystore: &dyn sp_keystore::Keystore) -> Result<(), ServiceError> {
+	for account in DEV_INFERENCE_ACCOUNTS {
+		let suri = account.to_seed();
+		keystore
+			.insert(pallet_inference::offchain::KEY_TYPE, &suri, &account.public().0)
+			.map_err(|()| ServiceError::Other(format!("cannot store the `vrty` key {suri}")))?;
+	}
+	log::info!(
+		target: "verity",
+		"🔑 Development keystore: the vrty keys of Alice and Bob (executors) and Charlie, Dave, Eve and Ferdie (verifiers)"
+	);
+	Ok(())
+}
+
+/// Builds and starts a full node with the given consensus, market `options`
+/// and inference engine.
 pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 	config: Configuration,
 	consensus: Consensus,
-	watch: bool,
+	options: Options,
 	sandbox: Arc<verity_engine::sandbox::Sandbox>,
 ) -> Result<TaskManager, ServiceError> {
 	// The engine the offchain workers reach, timed and counted when the node
@@ -292,8 +329,11 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 		storage.set(
 			sp_core::offchain::STORAGE_PREFIX,
 			verity_engine::WATCH_ALL_KEY,
-			&[u8::from(watch)],
+			&[u8::from(options.watch)],
 		);
+	}
+	if options.dev_inference_keys {
+		insert_dev_inference_keys(&*keystore_container.keystore())?;
 	}
 	if config.offchain_worker.enabled {
 		let offchain_workers =

@@ -20,7 +20,9 @@ pub mod json;
 pub mod policy;
 pub mod spec;
 pub mod tensor;
+pub mod typed;
 
 pub use policy::outputs_agree;
 pub use spec::*;
 pub use tensor::{argmax, check_tensors, decode_tensors, rank_order, Tensor, TensorError};
+pub use typed::{TensorValues, TypedTensor};

@@ -289,7 +289,7 @@ impl_runtime_apis! {
 		}
 	}
 
-	#[api_version(2)]
+	#[api_version(3)]
 	impl pallet_inference_runtime_api::InferenceApi<Block, AccountId, Balance, BlockNumber> for Runtime {
 		fn job(
 			id: pallet_inference::JobId,
@@ -299,6 +299,20 @@ impl_runtime_apis! {
 
 		fn next_job_id() -> pallet_inference::JobId {
 			pallet_inference::NextJobId::<Runtime>::get()
+		}
+
+		fn job_output(id: pallet_inference::JobId) -> Option<Vec<verity_primitives::TypedTensor>> {
+			let output = Inference::job_with_output(id)?.1?;
+			let tensors = verity_primitives::decode_tensors(&output).ok()?;
+			tensors.iter().map(verity_primitives::Tensor::typed).collect()
+		}
+
+		fn encode_tensors(
+			tensors: Vec<verity_primitives::TypedTensor>,
+		) -> Result<Vec<u8>, verity_primitives::TensorError> {
+			use codec::Encode;
+			let tensors: Result<Vec<_>, _> = tensors.iter().map(|t| t.to_tensor()).collect();
+			Ok(tensors?.encode())
 		}
 
 		fn quote(

@@ -1,6 +1,7 @@
 //! One module per role; each subcommand is a function from its arguments to
 //! what it prints.
 
+pub mod dashboard;
 pub mod job;
 pub mod local;
 pub mod model;

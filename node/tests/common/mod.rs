@@ -12,7 +12,7 @@ pub mod market;
 use std::{
 	net::TcpListener,
 	os::unix::process::CommandExt,
-	path::PathBuf,
+	path::{Path, PathBuf},
 	process::{Child, Command, Stdio},
 	sync::atomic::{AtomicU32, Ordering},
 	time::{Duration, Instant},
@@ -32,6 +32,8 @@ pub struct Node {
 	pub p2p_port: u16,
 	/// Its base path, holding the database, keystore and `node.log`.
 	pub dir: PathBuf,
+	name: String,
+	args: Vec<String>,
 }
 
 /// A port that was free a moment ago.
@@ -70,14 +72,24 @@ impl Node {
 	pub fn start(name: &str, args: &[&str]) -> Node {
 		let dir = fresh_dir(name);
 		let (rpc_port, p2p_port) = (free_port(), free_port());
-		let log = std::fs::File::create(dir.join("node.log")).unwrap();
+		let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+		let child = Self::spawn(name, &args, &dir, rpc_port, p2p_port);
+		Node { child, rpc_port, p2p_port, dir, name: name.into(), args }
+	}
+
+	fn spawn(name: &str, args: &[String], dir: &Path, rpc_port: u16, p2p_port: u16) -> Child {
+		let log = std::fs::OpenOptions::new()
+			.create(true)
+			.append(true)
+			.open(dir.join("node.log"))
+			.unwrap();
 		let mut cmd = Command::new(node_binary());
 		cmd.args(args)
 			.arg("--base-path")
-			.arg(&dir)
+			.arg(dir)
 			.args(["--rpc-port", &rpc_port.to_string(), "--port", &p2p_port.to_string()])
 			.args(["--no-telemetry", "--no-mdns", "--name", name])
-			.args(if args.contains(&"--prometheus-port") {
+			.args(if args.iter().any(|a| a == "--prometheus-port") {
 				&[][..]
 			} else {
 				&["--no-prometheus"][..]
@@ -92,13 +104,26 @@ impl Node {
 				Ok(())
 			});
 		}
-		let child = cmd.spawn().expect("verity-node starts");
-		Node { child, rpc_port, p2p_port, dir }
+		cmd.spawn().expect("verity-node starts")
+	}
+
+	/// Kills the node (SIGKILL, as a crash would).
+	pub fn kill(&mut self) {
+		let _ = self.child.kill();
+		let _ = self.child.wait();
+	}
+
+	/// Starts it again with the same arguments, ports and base path (after
+	/// [`Node::kill`]).
+	pub fn restart(&mut self) {
+		self.kill();
+		self.child = Self::spawn(&self.name, &self.args, &self.dir, self.rpc_port, self.p2p_port);
 	}
 
 	/// Starts a `--dev` node.
 	pub fn dev(extra: &[&str]) -> Node {
-		let mut args = vec!["--dev"];
+		// Each test puts the `vrty` keys it needs into the keystore itself.
+		let mut args = vec!["--dev", "--no-dev-inference-keys"];
 		args.extend_from_slice(extra);
 		Node::start("dev", &args)
 	}

@@ -8,11 +8,12 @@ extern crate alloc;
 use alloc::vec::Vec;
 use codec::Codec;
 pub use pallet_inference::{Job, JobId, JobStatus, VerificationMode};
-pub use verity_primitives::ModelId;
+pub use verity_primitives::{ModelId, TensorError, TypedTensor};
 
 sp_api::decl_runtime_apis! {
-	/// Reads jobs. Version 2 adds [`InferenceApi::quote`].
-	#[api_version(2)]
+	/// Reads jobs. Version 2 added [`InferenceApi::quote`], version 3
+	/// [`InferenceApi::job_output`] and [`InferenceApi::encode_tensors`].
+	#[api_version(3)]
 	pub trait InferenceApi<AccountId, Balance, BlockNumber>
 	where
 		AccountId: Codec,
@@ -27,7 +28,18 @@ sp_api::decl_runtime_apis! {
 
 		/// What a job of `model` in `mode` costs now (price, executor fee,
 		/// protocol fee and audit premium); `None` for an unknown model.
-		#[api_version(2)]
 		fn quote(model: ModelId, mode: VerificationMode) -> Option<Balance>;
+
+		/// Job `id`'s output with typed elements and each batch item's
+		/// argmax ([`TypedTensor`]), until the job is pruned; `None` when it
+		/// has no output (yet) or the stored bytes are not tensors.
+		fn job_output(id: JobId) -> Option<Vec<TypedTensor>>;
+
+		/// `tensors` in the byte form a job's input takes (what
+		/// `Inference::submit_job` expects), so that clients need not encode
+		/// tensor data themselves; an error when one of them contradicts
+		/// itself ([`TypedTensor::to_tensor`]). It does not check them
+		/// against a model: `submit_job` does.
+		fn encode_tensors(tensors: Vec<TypedTensor>) -> Result<Vec<u8>, TensorError>;
 	}
 }
