@@ -2,12 +2,13 @@
 //!
 //! `--dev` runs a single-node chain that seals its own blocks (manual seal,
 //! block time `--dev-block-time`), with offchain workers and offchain indexing
-//! on. Any other chain (e.g. `--chain local`) runs Aura block production with
+//! on. Any other chain (e.g. `--chain local`) runs BABE block production with
 //! GRANDPA finality.
 
 // sc-cli's API fixes the error type (`sc_cli::Error`, large) of every command.
 #![allow(clippy::result_large_err)]
 
+mod chain_metrics;
 mod chain_spec;
 mod cli;
 mod command;

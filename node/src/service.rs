@@ -335,6 +335,15 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 	if options.dev_inference_keys {
 		insert_dev_inference_keys(&*keystore_container.keystore())?;
 	}
+	if let Some(registry) = config.prometheus_registry() {
+		let metrics = crate::chain_metrics::ChainMetrics::register(registry)
+			.map_err(|e| ServiceError::Other(format!("chain metrics: {e}")))?;
+		task_manager.spawn_handle().spawn(
+			"verity-chain-metrics",
+			None,
+			crate::chain_metrics::run(client.clone(), keystore_container.keystore(), metrics),
+		);
+	}
 	if config.offchain_worker.enabled {
 		let offchain_workers =
 			sc_offchain::OffchainWorkers::new(sc_offchain::OffchainWorkerOptions {

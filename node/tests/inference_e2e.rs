@@ -19,7 +19,7 @@ use std::{collections::HashMap, time::Duration};
 
 use codec::Encode;
 use common::{
-	insert_inference_key,
+	eventually, insert_inference_key,
 	market::{
 		account_of, argmax, digits_policy as policy, digits_reference, models_dir, publish,
 		publish_digits, set_audit_rate, submit_job, tensor_spec, tolerance, value_bytes,
@@ -191,6 +191,23 @@ async fn a_job_matches_onnxruntime_passes_its_audit_and_settles_with_exact_balan
 	assert!(loads.is_some_and(|n| n >= 1.0), "{loads:?}");
 	let starts = common::metric(&text, "verity_engine_worker_starts_total", "");
 	assert!(starts.is_some_and(|n| n >= 1.0), "{starts:?}");
+
+	// What the chain's finalized events say about this node's keys (it holds
+	// the executor's and the auditor's): the executor's result and the
+	// passed audit, and no slash; the job is settled, nothing is open.
+	// The node counts a block once it handled its finality notification,
+	// which may come a moment after the RPC saw the block.
+	let text = eventually("the settled block counted", Duration::from_secs(20), || async {
+		let text = common::scrape_metrics(metrics_port);
+		(common::metric(&text, "verity_open_jobs", "") == Some(0.0)).then_some(text)
+	})
+	.await;
+	let executed = common::metric(&text, "verity_jobs_executed_total", "");
+	assert_eq!(executed, Some(1.0), "{text}");
+	let audits = common::metric(&text, "verity_audits_total", "outcome=\"passed\"");
+	assert_eq!(audits, Some(1.0), "{text}");
+	assert_eq!(common::metric(&text, "verity_slashes_total", ""), Some(0.0), "{text}");
+	assert_eq!(common::metric(&text, "verity_open_disputes", ""), Some(0.0), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
