@@ -104,6 +104,10 @@ impl Browser {
 		assert!(size > 10_000, "{} is {size} bytes", path.display());
 	}
 
+	fn click(&mut self, selector: &str) {
+		assert_eq!(self.ask(serde_json::json!({ "click": selector })), "ok", "click {selector}");
+	}
+
 	fn goto(&mut self, url: &str) {
 		assert_eq!(self.ask(serde_json::json!({ "open": url })), "ok");
 	}
@@ -203,6 +207,13 @@ async fn a_javascript_dapp_and_the_dashboard_see_the_chain() {
 	let job_row = format!("#jobs tbody tr[data-job=\"{settled_job}\"]");
 	browser.sees(&job_row, "Settled", long);
 	browser.sees(&job_row, &format!("argmax {}", local.trim()), long);
+	// Opening the job shows its timeline, block by block.
+	browser.click(&job_row);
+	browser.sees("#job-detail", &format!("Job {settled_job}: Settled"), long);
+	for step in ["submitted", "assigned", "result committed", "window until", "settled"] {
+		browser.sees("#job-detail .timeline", step, long);
+	}
+	browser.sees("#job-detail", &format!("argmax {}", local.trim()), long);
 	let dispute = format!("#disputes .dispute[data-job=\"{challenged}\"]");
 	browser.sees(&dispute, "ExecutorRight", long);
 	browser.sees(&dispute, "by Dave", long);

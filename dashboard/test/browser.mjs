@@ -9,6 +9,7 @@
 //   {"shot": "<path>", "full": true}   saves a screenshot of the whole
 //        page (`full`: false, of the viewport: an SVG document has no
 //        page to measure);
+//   {"click": "<css selector>"}   clicks the first element matching it;
 //   {"open": "<url>"}    loads another page.
 //
 // The page's console errors go to stderr, so a failing test shows them.
@@ -27,7 +28,11 @@ const browser = await chromium.launch({
     '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
 const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-page.on('console', (m) => { if (m.type() === 'error') console.error(`page: ${m.text()}`); });
+// Connection errors while a test has the node stopped are expected noise.
+const expected = /API-WS: disconnected|ERR_CONNECTION_REFUSED/;
+page.on('console', (m) => {
+  if (m.type() === 'error' && !expected.test(m.text())) console.error(`page: ${m.text()}`);
+});
 page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
 await page.goto(page_url);
 console.log('ready');
@@ -50,9 +55,10 @@ for await (const line of createInterface({ input: process.stdin })) {
     if (cmd.wait) {
       console.log(await wait(cmd.timeout_ms ?? 30000, cmd.wait, cmd.text ?? ''));
     } else if (cmd.shot) {
-      const t0 = Date.now();
       await page.screenshot({ path: cmd.shot, fullPage: cmd.full ?? true });
-      console.error(`screenshot ${cmd.shot} in ${Date.now() - t0} ms`);
+      console.log('ok');
+    } else if (cmd.click) {
+      await page.click(cmd.click, { timeout: 10000 });
       console.log('ok');
     } else if (cmd.open) {
       await page.goto(cmd.open);
