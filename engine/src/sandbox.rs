@@ -53,6 +53,13 @@ pub enum Request {
 		/// The ONNX bytes.
 		bytes: Vec<u8>,
 	},
+	/// The confinement's self-check, for tests: the worker tries to open
+	/// `path`, open a socket, start a process and a thread, and answers a
+	/// [`crate::confine::ProbeReport`].
+	Probe {
+		/// A file to try to open (e.g. the node's keystore).
+		path: Vec<u8>,
+	},
 	/// Run a loaded model.
 	Run {
 		/// Its id.
@@ -194,22 +201,18 @@ impl Sandbox {
 
 	fn spawn(&self) -> Result<Worker, Failure> {
 		let mut cmd = Command::new(&self.config.program);
-		cmd.args(&self.config.args)
+		cmd.env_clear()
+			.args(&self.config.args)
 			.arg(self.config.limits.encode().iter().map(|b| format!("{b:02x}")).collect::<String>())
 			.arg(self.config.threads.to_string())
 			.stdin(Stdio::piped())
 			.stdout(Stdio::piped())
 			.stderr(Stdio::inherit());
 		let memory = self.config.limits.memory_bytes;
-		// SAFETY: only async-signal-safe calls between fork and exec.
+		// SAFETY: `before_exec` makes only async-signal-safe calls.
 		unsafe {
 			use std::os::unix::process::CommandExt;
-			cmd.pre_exec(move || {
-				let lim = libc::rlimit { rlim_cur: memory, rlim_max: memory };
-				libc::setrlimit(libc::RLIMIT_AS, &lim);
-				libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-				Ok(())
-			});
+			cmd.pre_exec(move || crate::confine::before_exec(memory));
 		}
 		self.starts.fetch_add(1, Ordering::SeqCst);
 		let mut child = cmd.spawn().map_err(|e| {
@@ -245,7 +248,7 @@ impl Sandbox {
 		let timeout = Duration::from_millis(self.config.limits.timeout_ms);
 		let cap = match req {
 			Request::Run { max_output, .. } => max_output.saturating_add(REPLY_SLACK),
-			Request::Load { .. } | Request::Describe { .. } => REPLY_SLACK,
+			Request::Load { .. } | Request::Describe { .. } | Request::Probe { .. } => REPLY_SLACK,
 		};
 		worker.frame_cap.store(cap, Ordering::SeqCst);
 		let sent = write_frame(&mut worker.stdin, &req.encode());
@@ -295,6 +298,15 @@ impl Sandbox {
 		})?;
 		*self.loaded.lock().unwrap_or_else(|p| p.into_inner()) = held.into_iter().collect();
 		Ok(())
+	}
+
+	/// Has the worker try what its confinement forbids (open `path`, a
+	/// socket, a process) and report ([`crate::confine`]): for tests and
+	/// operators checking a machine.
+	pub fn probe(&self, path: &[u8]) -> Result<crate::confine::ProbeReport, Failure> {
+		let (reply, _) = self.request(&Request::Probe { path: path.to_vec() })?;
+		crate::confine::ProbeReport::decode(&mut &reply[..])
+			.map_err(|_| Failure::new(EngineError::Internal, "undecodable probe report"))
 	}
 
 	/// Reads the signature of the model in `bytes`, in the worker process.
@@ -467,6 +479,11 @@ pub fn serve(arg: Option<&str>, threads: Option<usize>) -> std::io::Result<()> {
 	// answered as a `Crashed` failure.
 	std::panic::set_hook(Box::new(|info| log_line(&format!("inference worker: {info}"))));
 	let mut engine = Engine::new(limits).with_threads(threads.unwrap_or(1));
+	// From here on, no files, sockets or processes (crate::confine).
+	let confinement = crate::confine::confine().map_err(|e| {
+		log_line(&format!("inference worker: cannot confine itself: {e}"));
+		std::io::Error::other(e)
+	})?;
 	let (mut stdin, mut stdout) = (std::io::stdin().lock(), std::io::stdout().lock());
 	loop {
 		let frame = match read_frame(&mut stdin, u64::from(u32::MAX)) {
@@ -480,6 +497,9 @@ pub fn serve(arg: Option<&str>, threads: Option<usize>) -> std::io::Result<()> {
 				engine.load(&id, &bytes).map(|()| engine.loaded().encode())
 			}
 			Ok(Request::Describe { bytes }) => crate::engine::describe(&bytes).map(|s| s.encode()),
+			Ok(Request::Probe { path }) => {
+				Ok(crate::confine::probe(confinement.clone(), &path).encode())
+			}
 			Ok(Request::Run { id, input, max_output }) => {
 				engine.run_encoded(&id, &input, max_output)
 			}

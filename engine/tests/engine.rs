@@ -210,6 +210,57 @@ fn digits_input() -> Vec<u8> {
 }
 
 #[test]
+fn the_worker_cannot_open_files_open_sockets_or_start_processes_and_still_runs_models() {
+	// A file the worker would like: a stand-in for the node's keystore,
+	// readable by this (the same) user.
+	let dir = std::env::temp_dir().join(format!("verity-confine-{}", std::process::id()));
+	std::fs::create_dir_all(dir.join("keystore")).unwrap();
+	let secret = dir.join("keystore/76727479d43593c7");
+	std::fs::write(&secret, "\"//Alice\"").unwrap();
+	// Inherited by the node's process, not close-on-exec: the worker must
+	// not get it.
+	let leaked = std::fs::File::open(&secret).unwrap();
+	let leaked_fd = std::os::fd::AsRawFd::as_raw_fd(&leaked);
+	// SAFETY: clearing FD_CLOEXEC on our own open file.
+	unsafe { libc::fcntl(leaked_fd, libc::F_SETFD, 0) };
+	// SAFETY: tests in this binary do not read the environment concurrently.
+	unsafe { std::env::set_var("VERITY_SECRET_FOR_THE_TEST", "the worker must not see it") };
+	let for_the_worker = sandbox(Limits::default(), Fault::None);
+	let report = for_the_worker.probe(secret.as_os_str().as_encoded_bytes()).unwrap();
+	let c = &report.confinement;
+	assert_eq!(c.open_files, vec![0, 1, 2], "only stdin, stdout and stderr: {c:?}");
+	assert_eq!(c.env_vars, 0, "{c:?}");
+	assert_eq!((c.max_files, c.max_core), (verity_engine::confine::MAX_FILES, 0), "{c:?}");
+	assert!(c.no_new_privs, "{c:?}");
+	assert_eq!(report.open_errno, libc::EPERM, "the keystore file is out of reach");
+	assert_eq!(report.socket_errno, libc::EPERM, "no network");
+	assert!(report.spawn_failed, "no processes");
+	assert!(report.thread_started, "threads still start");
+	// The same file opens from outside the worker: the filter, not the file,
+	// stopped it.
+	assert!(std::fs::read(&secret).is_ok());
+
+	// Models still load and run, single- and multi-threaded.
+	let (bytes, id) = model("digits-mlp.onnx");
+	for threads in [1, 2] {
+		let sb = Sandbox::new(SandboxConfig {
+			program: env!("CARGO_BIN_EXE_verity-inference-worker").into(),
+			args: vec![],
+			limits: Limits::default(),
+			fault: Fault::None,
+			threads,
+		});
+		sb.load(&id, &bytes).unwrap();
+		let out = sb.run(&id, &digits_input()).unwrap();
+		let tensors = verity_primitives::decode_tensors(&out).unwrap();
+		let (_, expected) = reference("digits-mlp.reference.json");
+		assert!(outputs_agree(&TIGHT, &tensors, &expected), "{threads} threads");
+	}
+	drop(leaked);
+	std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn the_sandbox_runs_models_in_a_worker_process() {
 	let (bytes, id) = model("digits-mlp.onnx");
 	let sb = sandbox(Limits::default(), Fault::None);
