@@ -122,9 +122,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 		Command::Dashboard(args) => {
 			tokio::task::block_in_place(|| commands::dashboard::serve(&ctx.url, args))
 		}
-		Command::InferenceWorker { limits, threads } => {
-			verity_engine::sandbox::serve(limits.as_deref(), threads).map_err(Into::into)
-		}
+		Command::InferenceWorker { .. } => unreachable!("served in main, outside tokio"),
 	}
 }
 
@@ -136,6 +134,15 @@ fn main() {
 		std::process::exit(1);
 	}));
 	let cli = Cli::parse();
+	// The engine's worker confines itself with a seccomp filter on all its
+	// threads: it must not share its process with tokio's.
+	if let Command::InferenceWorker { limits, threads } = &cli.command {
+		if let Err(e) = verity_engine::sandbox::serve(limits.as_deref(), *threads) {
+			eprintln!("error: inference worker: {e}");
+			std::process::exit(1);
+		}
+		return;
+	}
 	let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
 		Ok(r) => r,
 		Err(e) => {
