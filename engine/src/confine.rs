@@ -26,6 +26,9 @@
 //! any other failure of its own worker (node-local: the job is retried,
 //! then declined), never as the model's fault.
 
+// Syscall numbers are `c_long`: `i64` only on 64-bit targets.
+#![allow(clippy::unnecessary_cast)]
+
 use std::collections::BTreeMap;
 
 use codec::{Decode, Encode};
