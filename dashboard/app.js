@@ -332,32 +332,31 @@ function renderDisputes() {
   }
 }
 
-async function renderAccounts() {
-  const execBody = $('#executors tbody');
+// One row per staked account: who, stake, held, the `middle` cells (what
+// the role did), slashes, missed duties, state.
+async function accountRows(entries, middle) {
   const rows = [];
-  for (const [key, value] of await api.query.inference.executors.entries()) {
+  for (const [key, value] of entries) {
     const info = value.unwrap();
     const a = key.args[0].toString();
     const [slashes, slashed] = state.slashes.get(a) ?? [0, 0n];
-    rows.push(el('tr', { 'data-account': who(a) },
-      el('td', {}, who(a)), el('td', {}, fmtBalance(info.stake)), el('td', {}, fmtBalance(await heldBy(a))),
-      el('td', {}, state.executorJobs.get(a) ?? 0), el('td', {}, slashes ? `${slashes} (${fmtBalance(slashed)})` : 0),
-      el('td', {}, info.missed.toNumber()), el('td', {}, info.unbondingUntil.isSome ? `unbonding until #${info.unbondingUntil.unwrap()}` : 'active')));
+    const cells = [
+      who(a), fmtBalance(info.stake), fmtBalance(await heldBy(a)), ...middle(a),
+      slashes ? `${slashes} (${fmtBalance(slashed)})` : 0, info.missed.toNumber(),
+      info.unbondingUntil.isSome ? `unbonding until #${info.unbondingUntil.unwrap()}` : 'active',
+    ];
+    rows.push(el('tr', { 'data-account': who(a) }, ...cells.map((c) => el('td', {}, c))));
   }
-  execBody.replaceChildren(...rows);
-  const verBody = $('#verifiers tbody');
-  const vrows = [];
-  for (const [key, value] of await api.query.inference.verifiers.entries()) {
-    const info = value.unwrap();
-    const a = key.args[0].toString();
-    const [slashes, slashed] = state.slashes.get(a) ?? [0, 0n];
-    vrows.push(el('tr', { 'data-account': who(a) },
-      el('td', {}, who(a)), el('td', {}, fmtBalance(info.stake)), el('td', {}, fmtBalance(await heldBy(a))),
-      el('td', {}, state.verdicts.get(a) ?? 0), el('td', {}, state.audits.get(a) ?? 0),
-      el('td', {}, slashes ? `${slashes} (${fmtBalance(slashed)})` : 0), el('td', {}, info.missed.toNumber()),
-      el('td', {}, info.unbondingUntil.isSome ? `unbonding until #${info.unbondingUntil.unwrap()}` : 'active')));
-  }
-  verBody.replaceChildren(...vrows);
+  return rows;
+}
+
+async function renderAccounts() {
+  $('#executors tbody').replaceChildren(...await accountRows(
+    await api.query.inference.executors.entries(),
+    (a) => [state.executorJobs.get(a) ?? 0]));
+  $('#verifiers tbody').replaceChildren(...await accountRows(
+    await api.query.inference.verifiers.entries(),
+    (a) => [state.verdicts.get(a) ?? 0, state.audits.get(a) ?? 0]));
 }
 
 // --- charts (Chart.js) ----------------------------------------------------
