@@ -395,12 +395,13 @@ function renderCharts() {
 // --- the loop ---------------------------------------------------------------
 let api;
 let busy = false;
+let rendered = ''; // the head and indexed block the tables were last read at
 async function tick() {
   if (busy || !api || !api.isConnected) return;
   busy = true;
   try {
     const genesis = api.genesisHash.toHex();
-    if (state.genesis !== genesis) { resetIndex(); state.genesis = genesis; }
+    if (state.genesis !== genesis) { resetIndex(); state.genesis = genesis; rendered = ''; }
     const head = (await api.rpc.chain.getHeader()).number.toNumber();
     if (state.last === 0) state.last = Math.max(0, head - HISTORY_BLOCKS);
     const target = Math.min(head, state.last + CATCH_UP_PER_TICK);
@@ -414,6 +415,9 @@ async function tick() {
       state.last = n;
     }
     $('#head').textContent = `block #${head}${target < head ? ` (indexing #${target})` : ''}`;
+    // State changes only with blocks: no new block, nothing to read again.
+    if (`${head}:${state.last}` === rendered) return;
+    rendered = `${head}:${state.last}`;
     await fetchOutputs();
     await renderModels();
     await renderJobs();

@@ -218,21 +218,11 @@ pub struct Options {
 	pub dev_inference_keys: bool,
 }
 
-/// The accounts the development genesis makes executors (Alice, Bob) and
-/// verifiers (Charlie, Dave, Eve, Ferdie).
-const DEV_INFERENCE_ACCOUNTS: [sp_keyring::Sr25519Keyring; 6] = [
-	sp_keyring::Sr25519Keyring::Alice,
-	sp_keyring::Sr25519Keyring::Bob,
-	sp_keyring::Sr25519Keyring::Charlie,
-	sp_keyring::Sr25519Keyring::Dave,
-	sp_keyring::Sr25519Keyring::Eve,
-	sp_keyring::Sr25519Keyring::Ferdie,
-];
-
 /// Puts the `vrty` key of every development executor and verifier into
 /// `keystore`, so that the offchain worker signs for each of them.
 fn insert_dev_inference_keys(keystore: &dyn sp_keystore::Keystore) -> Result<(), ServiceError> {
-	for account in DEV_INFERENCE_ACCOUNTS {
+	use verity_runtime::genesis::{GENESIS_EXECUTORS, GENESIS_VERIFIERS};
+	for account in GENESIS_EXECUTORS.into_iter().chain(GENESIS_VERIFIERS) {
 		let suri = account.to_seed();
 		keystore
 			.insert(pallet_inference::offchain::KEY_TYPE, &suri, &account.public().0)

@@ -24,20 +24,20 @@ pub const MARKET_STAKE: Balance = 1_000 * UNIT;
 /// audits' rewards, so that audits are paid from the first block.
 pub const TREASURY_ENDOWMENT: Balance = 1_000 * UNIT;
 
+/// The accounts the genesis presets make executors.
+pub const GENESIS_EXECUTORS: [Sr25519Keyring; 2] = [Sr25519Keyring::Alice, Sr25519Keyring::Bob];
+
+/// The accounts the genesis presets make verifiers.
+pub const GENESIS_VERIFIERS: [Sr25519Keyring; 4] =
+	[Sr25519Keyring::Charlie, Sr25519Keyring::Dave, Sr25519Keyring::Eve, Sr25519Keyring::Ferdie];
+
 fn testnet_genesis(
 	authorities: Vec<(BabeId, GrandpaId)>,
 	endowed: Vec<AccountId>,
 	root: AccountId,
 ) -> Value {
-	// Alice and Bob execute jobs; Charlie, Dave, Eve and Ferdie verify them.
-	let executors = [Sr25519Keyring::Alice, Sr25519Keyring::Bob].map(|k| k.to_account_id());
-	let verifiers = [
-		Sr25519Keyring::Charlie,
-		Sr25519Keyring::Dave,
-		Sr25519Keyring::Eve,
-		Sr25519Keyring::Ferdie,
-	]
-	.map(|k| k.to_account_id());
+	let executors = GENESIS_EXECUTORS.map(|k| k.to_account_id());
+	let verifiers = GENESIS_VERIFIERS.map(|k| k.to_account_id());
 	// The treasury exists from genesis so that it can receive any amount,
 	// and holds enough to pay audits (`AuditReward` each) before the audit
 	// premiums of settled jobs flow in.
