@@ -110,6 +110,10 @@ pub struct SandboxConfig {
 	/// Threads the engine runs a model on (1: single-threaded). Outputs do
 	/// not depend on it.
 	pub threads: usize,
+	/// Fault injection: how long every run (a job executed, audited or
+	/// verified, or an admission check) waits before it starts, so that tests can kill a node while it runs
+	/// one. Zero in production.
+	pub delay: std::time::Duration,
 }
 
 impl SandboxConfig {
@@ -122,6 +126,7 @@ impl SandboxConfig {
 			limits,
 			fault: Fault::None,
 			threads: 1,
+			delay: std::time::Duration::ZERO,
 		}
 	}
 }
@@ -365,6 +370,10 @@ impl Sandbox {
 		purpose: u32,
 		max_output: u64,
 	) -> Result<Vec<u8>, Failure> {
+		if !self.config.delay.is_zero() {
+			log::warn!(target: "verity::inference", "fault injection: holding a run for {:?}", self.config.delay);
+			std::thread::sleep(self.config.delay);
+		}
 		let output = self.run_capped(id, input, max_output)?;
 		if purpose != crate::PURPOSE_EXECUTE {
 			return Ok(output);

@@ -200,6 +200,7 @@ fn sandbox(limits: Limits, fault: Fault) -> Sandbox {
 		limits,
 		fault,
 		threads: 1,
+		delay: std::time::Duration::ZERO,
 	})
 }
 
@@ -249,6 +250,7 @@ fn the_worker_cannot_open_files_open_sockets_or_start_processes_and_still_runs_m
 			limits: Limits::default(),
 			fault: Fault::None,
 			threads,
+			delay: std::time::Duration::ZERO,
 		});
 		sb.load(&id, &bytes).unwrap();
 		let out = sb.run(&id, &digits_input()).unwrap();

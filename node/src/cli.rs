@@ -99,6 +99,12 @@ pub struct InferenceParams {
 	#[arg(long, value_name = "FAULT", default_value = "none")]
 	pub inference_fault: verity_engine::sandbox::Fault,
 
+	/// Fault injection, for tests: every run (a job executed, audited or
+	/// verified, or an admission check) waits this long before it starts, so that a test can kill
+	/// the node while it runs one.
+	#[arg(long, value_name = "MS", default_value_t = 0, hide = true)]
+	pub inference_delay_ms: u64,
+
 	/// Threads the engine runs one model on (tract-linalg's multithreaded
 	/// executor). Outputs are bit-identical at any count; more threads make
 	/// big models faster and take cores from block import.
@@ -135,6 +141,7 @@ impl InferenceParams {
 			verity_engine::sandbox::SandboxConfig::current_exe("inference-worker", limits);
 		config.fault = self.inference_fault;
 		config.threads = usize::from(self.inference_threads);
+		config.delay = std::time::Duration::from_millis(self.inference_delay_ms);
 		config
 	}
 }

@@ -289,7 +289,7 @@ impl_runtime_apis! {
 		}
 	}
 
-	#[api_version(3)]
+	#[api_version(4)]
 	impl pallet_inference_runtime_api::InferenceApi<Block, AccountId, Balance, BlockNumber> for Runtime {
 		fn job(
 			id: pallet_inference::JobId,
@@ -320,6 +320,13 @@ impl_runtime_apis! {
 			mode: pallet_inference::VerificationMode,
 		) -> Option<Balance> {
 			<Inference as pallet_inference::InferenceProvider<AccountId>>::quote(&model, mode)
+		}
+
+		fn check_invariants() -> Result<(), Vec<u8>> {
+			Inference::do_try_state().map_err(|e| match e {
+				sp_runtime::DispatchError::Other(why) => why.as_bytes().to_vec(),
+				other => alloc::format!("{other:?}").into_bytes(),
+			})
 		}
 	}
 

@@ -120,6 +120,18 @@ impl Node {
 		self.child = Self::spawn(&self.name, &self.args, &self.dir, self.rpc_port, self.p2p_port);
 	}
 
+	/// Kills the node and starts it again on the same base path and ports,
+	/// with `extra` added to its arguments (kept for later restarts).
+	pub fn restart_with(&mut self, extra: &[&str]) {
+		self.args.extend(extra.iter().map(|a| a.to_string()));
+		self.restart();
+	}
+
+	/// Its whole log so far (all its runs).
+	pub fn log(&self) -> String {
+		std::fs::read_to_string(self.dir.join("node.log")).unwrap_or_default()
+	}
+
 	/// Starts a `--dev` node.
 	pub fn dev(extra: &[&str]) -> Node {
 		// Each test puts the `vrty` keys it needs into the keystore itself.

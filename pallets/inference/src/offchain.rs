@@ -40,7 +40,17 @@
 //! A claim in the node's persistent offchain storage, taken atomically before
 //! running, keeps two workers (overlapping blocks, or a restarted node) from
 //! posting the same answer twice; a claim whose transaction did not land is
-//! retried after [`RETRY_AFTER`] blocks.
+//! retried after [`RETRY_AFTER`] blocks. A node killed while it runs a job
+//! (or after its answer left the pool but before a block included it) thus
+//! answers again [`RETRY_AFTER`] blocks later, well inside the job's and the
+//! dispute's windows; the account's nonce lets at most one of the two
+//! answers in.
+//!
+//! Everything the worker keeps for a job or a model (claims, attempt
+//! counters, the outputs and findings it committed to) is listed in a
+//! ledger ([`LEDGER_KEY`]) and cleared once the job is settled or failed (or
+//! the model's admission decided and the duty gone), so that the node's
+//! offchain storage does not grow with every job it ever served.
 
 use super::*;
 use frame_system::offchain::{Account, SendSignedTransaction, Signer};
@@ -50,12 +60,22 @@ use verity_engine_interface::{
 	Blame, EngineError,
 };
 
-/// Blocks after which a claimed job whose answer did not land is tried again.
+/// Blocks after which a claimed job whose answer did not land is tried
+/// again, at most: [`Pallet::retry_after`] shortens it to a third of the
+/// shorter of the result and dispute windows, so that a node restarted after
+/// a crash still answers in time.
 pub const RETRY_AFTER: u32 = 10;
 
 /// Runs of one job that may fail for node-local reasons before the worker
 /// stops retrying (an executor then declines the job).
 pub const MAX_ATTEMPTS: u32 = 3;
+
+/// Where the worker lists the work it keeps offchain state for ([`Work`]).
+pub const LEDGER_KEY: &[u8] = b"verity/ocw/ledger";
+
+/// Most entries the ledger holds: far more than a node's open work (every
+/// open job once per role), so that a full ledger means a bug, logged.
+pub const MAX_LEDGER: usize = 8192;
 
 /// The key type of the accounts an inference node signs with.
 pub const KEY_TYPE: sp_core::crypto::KeyTypeId = sp_core::crypto::KeyTypeId(*b"vrty");
@@ -79,10 +99,111 @@ pub mod crypto {
 	}
 }
 
+/// A piece of work the offchain worker keeps state for, and for which of
+/// this node's accounts.
+#[derive(Encode, Decode, Clone, PartialEq, Eq, Debug)]
+pub enum Work<AccountId> {
+	/// A job, in any role (executor, auditor, committee member, watcher).
+	Job(JobId, AccountId),
+	/// A model's admission check.
+	Model(ModelId, AccountId),
+}
+
+/// The offchain storage keys of one job and account, one per use. The
+/// prefix is followed by the SCALE encoding of `(job, account)`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum JobKey {
+	/// The executor's claim of its run.
+	Exec,
+	/// The executor's claim of its reveal.
+	RevealResult,
+	/// The output and salt an executor committed to.
+	Result,
+	/// A committee member's claim of its re-execution.
+	Verify,
+	/// A committee member's claim of its reveal.
+	Reveal,
+	/// The finding and salt a committee member committed to.
+	Finding,
+	/// An auditor's claim of its re-execution.
+	Audit,
+	/// An auditor's claim of its reveal.
+	AuditReveal,
+	/// The finding and salt an auditor committed to.
+	AuditFinding,
+	/// A watcher's claim of its check.
+	Watch,
+	/// A watcher's note that it checked (and challenged if wrong).
+	WatchDone,
+}
+
+impl JobKey {
+	const ALL: [JobKey; 11] = [
+		JobKey::Exec,
+		JobKey::RevealResult,
+		JobKey::Result,
+		JobKey::Verify,
+		JobKey::Reveal,
+		JobKey::Finding,
+		JobKey::Audit,
+		JobKey::AuditReveal,
+		JobKey::AuditFinding,
+		JobKey::Watch,
+		JobKey::WatchDone,
+	];
+
+	fn prefix(self) -> &'static [u8] {
+		match self {
+			JobKey::Exec => b"verity/ocw/exec",
+			JobKey::RevealResult => b"verity/ocw/reveal-result",
+			JobKey::Result => b"verity/ocw/result",
+			JobKey::Verify => b"verity/ocw/verify",
+			JobKey::Reveal => b"verity/ocw/reveal",
+			JobKey::Finding => b"verity/ocw/finding",
+			JobKey::Audit => b"verity/ocw/audit",
+			JobKey::AuditReveal => b"verity/ocw/audit-reveal",
+			JobKey::AuditFinding => b"verity/ocw/audit-finding",
+			JobKey::Watch => b"verity/ocw/watch",
+			JobKey::WatchDone => b"verity/ocw/watch/done",
+		}
+	}
+
+	/// The key for `job` and `who`.
+	fn of<A: Encode>(self, job: JobId, who: &A) -> Vec<u8> {
+		let mut key = self.prefix().to_vec();
+		(job, who).encode_to(&mut key);
+		key
+	}
+}
+
+/// The key of a model's admission claim for `who`.
+fn admission_key<A: Encode>(model: ModelId, who: &A) -> Vec<u8> {
+	let mut key = b"verity/ocw/admit".to_vec();
+	(model, who).encode_to(&mut key);
+	key
+}
+
+/// The key of the attempt counter of the work claimed under `key`.
+fn attempts_key(key: &[u8]) -> Vec<u8> {
+	(key, b"/attempts").encode()
+}
+
+impl<AccountId: Encode> Work<AccountId> {
+	/// Every offchain storage key this work may have written.
+	pub fn keys(&self) -> Vec<Vec<u8>> {
+		let claims: Vec<Vec<u8>> = match self {
+			Work::Job(job, who) => JobKey::ALL.iter().map(|k| k.of(*job, who)).collect(),
+			Work::Model(model, who) => vec![admission_key(*model, who)],
+		};
+		claims.iter().map(|k| attempts_key(k)).chain(claims.iter().cloned()).collect()
+	}
+}
+
 impl<T: Config> Pallet<T> {
 	/// The offchain worker's entry point.
 	pub(crate) fn run_offchain_worker(now: BlockNumberFor<T>) {
 		let accounts: Vec<Account<T>> = Signer::<T, T::AuthorityId>::keystore_accounts().collect();
+		Self::sweep();
 		for account in &accounts {
 			Self::heartbeat(account, now);
 			for job in Assignments::<T>::get(&account.id) {
@@ -109,12 +230,29 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// Claims `(job, role, account)` in persistent offchain storage, unless a
-	/// claim younger than [`RETRY_AFTER`] blocks exists.
+	/// Blocks after which a claim whose answer did not land is taken again:
+	/// [`RETRY_AFTER`], or a third of the shorter of `ResultTimeout` and
+	/// `DisputePeriod` if that is less (at least one block). A node killed
+	/// while it held a claim, or whose transaction was lost with its pool,
+	/// thus has two thirds of the window left when it answers again.
+	pub fn retry_after() -> BlockNumberFor<T> {
+		let window = T::ResultTimeout::get().min(T::DisputePeriod::get());
+		(window / 3u32.into()).min(RETRY_AFTER.into()).max(1u32.into())
+	}
+
+	/// Lists `work` in the ledger and claims the part of it stored under
+	/// `key` ([`Self::claim`]).
+	fn claim_for(work: Work<T::AccountId>, key: &[u8], now: BlockNumberFor<T>) -> bool {
+		Self::note(work);
+		Self::claim(key, now)
+	}
+
+	/// Claims `key` in persistent offchain storage, unless a claim younger
+	/// than [`RETRY_AFTER`] blocks exists.
 	fn claim(key: &[u8], now: BlockNumberFor<T>) -> bool {
 		let claim = StorageValueRef::persistent(key);
 		let result = claim.mutate(|prev: Result<Option<BlockNumberFor<T>>, _>| match prev {
-			Ok(Some(at)) if now < at.saturating_add(RETRY_AFTER.into()) => Err(()),
+			Ok(Some(at)) if now < at.saturating_add(Self::retry_after()) => Err(()),
 			_ => Ok(now),
 		});
 		match result {
@@ -124,16 +262,87 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
+	/// Lists `work` in the ledger ([`LEDGER_KEY`]), if it is not there yet.
+	fn note(work: Work<T::AccountId>) {
+		let ledger = StorageValueRef::persistent(LEDGER_KEY);
+		// Another worker (an overlapping block) may write the ledger at the
+		// same time: try again on a concurrent modification.
+		for _ in 0..8 {
+			let result = ledger.mutate(|prev: Result<Option<Vec<Work<T::AccountId>>>, _>| {
+				let mut list = prev.ok().flatten().unwrap_or_default();
+				if list.contains(&work) {
+					return Err(false);
+				}
+				if list.len() >= MAX_LEDGER {
+					return Err(true);
+				}
+				list.push(work.clone());
+				Ok(list)
+			});
+			match result {
+				Ok(_) | Err(MutateStorageError::ValueFunctionFailed(false)) => return,
+				Err(MutateStorageError::ValueFunctionFailed(true)) => {
+					log::error!(target: LOG_TARGET, "the offchain ledger is full; {work:?} is not listed and its state will not be cleared");
+					return;
+				}
+				Err(MutateStorageError::ConcurrentModification(_)) => continue,
+			}
+		}
+	}
+
+	/// Whether `work` is over for this node, so that what it kept can go:
+	/// the job settled, failed or pruned; the model's admission decided and
+	/// no duty of `who` left for it.
+	fn finished(work: &Work<T::AccountId>) -> bool {
+		match work {
+			Work::Job(job, _) => Jobs::<T>::get(job)
+				.map_or(true, |j| matches!(j.status, JobStatus::Settled | JobStatus::Failed(_))),
+			Work::Model(model, who) => {
+				!Admissions::<T>::contains_key(model)
+					&& !AdmissionDuties::<T>::get(who).contains(model)
+			}
+		}
+	}
+
+	/// Clears every key of the finished work in the ledger and drops it from
+	/// the ledger (also work of accounts no longer in the keystore).
+	fn sweep() {
+		let ledger = StorageValueRef::persistent(LEDGER_KEY);
+		let Ok(Some(list)) = ledger.get::<Vec<Work<T::AccountId>>>() else { return };
+		let done: Vec<Work<T::AccountId>> = list.into_iter().filter(Self::finished).collect();
+		if done.is_empty() {
+			return;
+		}
+		for _ in 0..8 {
+			let result = ledger.mutate(|prev: Result<Option<Vec<Work<T::AccountId>>>, _>| {
+				let mut list = prev.ok().flatten().unwrap_or_default();
+				list.retain(|w| !done.contains(w));
+				Ok::<_, ()>(list)
+			});
+			match result {
+				Ok(_) => break,
+				Err(MutateStorageError::ConcurrentModification(_)) => continue,
+				Err(MutateStorageError::ValueFunctionFailed(())) => return,
+			}
+		}
+		for work in &done {
+			for key in work.keys() {
+				StorageValueRef::persistent(&key).clear();
+			}
+		}
+		log::debug!(target: LOG_TARGET, "cleared the offchain state of {} finished works", done.len());
+	}
+
 	/// Runs an assigned job and posts its result (a `Vanilla` job) or
 	/// commits to it (an optimistic one), or reports a fault, or (after
 	/// node-local failures) declines it.
 	fn execute_work(job: JobId, j: &JobOf<T>, account: &Account<T>, now: BlockNumberFor<T>) {
-		let key = (b"verity/ocw/", b"exec", job, &account.id).encode();
-		if !Self::claim(&key, now) {
+		let key = JobKey::Exec.of(job, &account.id);
+		if !Self::claim_for(Work::Job(job, account.id.clone()), &key, now) {
 			return;
 		}
 		let Some(input) = Inputs::<T>::get(job) else { return };
-		log::debug!(target: LOG_TARGET, "job {job}: exec started");
+		log::info!(target: LOG_TARGET, "job {job}: running it as its executor");
 		let started = sp_io::offchain::timestamp();
 		let result = Self::infer(&j.model, &input, PURPOSE_EXECUTE);
 		let ran = sp_io::offchain::timestamp();
@@ -184,13 +393,13 @@ impl<T: Config> Pallet<T> {
 	fn verify_work(job: JobId, account: &Account<T>, now: BlockNumberFor<T>) {
 		let Some(dispute) = Disputes::<T>::get(job) else { return };
 		let me = &account.id;
-		let kept = (b"verity/ocw/finding", job, me).encode();
+		let kept = JobKey::Finding.of(job, me);
 		if dispute.committed(me) {
 			if !dispute.reveals_open() || dispute.votes.iter().any(|(v, _)| v == me) {
 				return;
 			}
-			let key = (b"verity/ocw/reveal", job, me).encode();
-			if !Self::claim(&key, now) {
+			let key = JobKey::Reveal.of(job, me);
+			if !Self::claim_for(Work::Job(job, me.clone()), &key, now) {
 				return;
 			}
 			let Some((finding, salt)) = Self::kept_secret::<FindingOf<T>>(&kept) else {
@@ -206,10 +415,11 @@ impl<T: Config> Pallet<T> {
 		if dispute.reveals_open() {
 			return;
 		}
-		let key = (b"verity/ocw/", b"verify", job, me).encode();
-		if !Self::claim(&key, now) {
+		let key = JobKey::Verify.of(job, me);
+		if !Self::claim_for(Work::Job(job, me.clone()), &key, now) {
 			return;
 		}
+		log::info!(target: LOG_TARGET, "job {job}: re-executing it as a committee member");
 		let Some(finding) = Self::find(job, &key) else { return };
 		let salt = Self::keep_secret(&kept, &finding);
 		let commitment = Self::verdict_commitment(job, me, &finding, &salt);
@@ -254,10 +464,12 @@ impl<T: Config> Pallet<T> {
 	/// executor produced one) is challenged with this verifier's own bond,
 	/// and a committee decides.
 	fn watch_result(job: JobId, j: &JobOf<T>, account: &Account<T>, now: BlockNumberFor<T>) {
-		let key = (b"verity/ocw/watch", job, &account.id).encode();
-		let done = (b"verity/ocw/watch", b"/done", job, &account.id).encode();
+		let key = JobKey::Watch.of(job, &account.id);
+		let done = JobKey::WatchDone.of(job, &account.id);
 		let done = StorageValueRef::persistent(&done);
-		if done.get::<bool>().ok().flatten().is_some() || !Self::claim(&key, now) {
+		if done.get::<bool>().ok().flatten().is_some()
+			|| !Self::claim_for(Work::Job(job, account.id.clone()), &key, now)
+		{
 			return;
 		}
 		let (Some(posted), Some(model)) = (Outputs::<T>::get(job), T::Models::model(&j.model))
@@ -293,11 +505,11 @@ impl<T: Config> Pallet<T> {
 	fn audit_work(job: JobId, account: &Account<T>, now: BlockNumberFor<T>) {
 		let Some(j) = Jobs::<T>::get(job) else { return };
 		let me = &account.id;
-		let kept = (b"verity/ocw/audit-finding", job, me).encode();
+		let kept = JobKey::AuditFinding.of(job, me);
 		let (key, call) = match (&j.audit, j.status) {
 			(AuditState::Selected(a), JobStatus::Committed) if a == me => {
-				let key = (b"verity/ocw/audit", job, me).encode();
-				if !Self::claim(&key, now) {
+				let key = JobKey::Audit.of(job, me);
+				if !Self::claim_for(Work::Job(job, me.clone()), &key, now) {
 					return;
 				}
 				let Some(finding) = Self::find(job, &key) else { return };
@@ -307,8 +519,8 @@ impl<T: Config> Pallet<T> {
 				(key, Call::commit_audit { job, commitment })
 			}
 			(AuditState::Committed(a, _), JobStatus::Submitted) if a == me => {
-				let key = (b"verity/ocw/audit-reveal", job, me).encode();
-				if !Self::claim(&key, now) {
+				let key = JobKey::AuditReveal.of(job, me);
+				if !Self::claim_for(Work::Job(job, me.clone()), &key, now) {
 					return;
 				}
 				let Some((finding, salt)) = Self::kept_secret::<FindingOf<T>>(&kept) else {
@@ -328,8 +540,8 @@ impl<T: Config> Pallet<T> {
 
 	/// The executor reveals the output it committed to.
 	fn reveal_work(job: JobId, account: &Account<T>, now: BlockNumberFor<T>) {
-		let key = (b"verity/ocw/reveal-result", job, &account.id).encode();
-		if !Self::claim(&key, now) {
+		let key = JobKey::RevealResult.of(job, &account.id);
+		if !Self::claim_for(Work::Job(job, account.id.clone()), &key, now) {
 			return;
 		}
 		let Some((output, salt)) =
@@ -348,7 +560,7 @@ impl<T: Config> Pallet<T> {
 
 	/// Where an executor keeps a committed output until it reveals it.
 	fn result_key(job: JobId, who: &T::AccountId) -> Vec<u8> {
-		(b"verity/ocw/result", job, who).encode()
+		JobKey::Result.of(job, who)
 	}
 
 	/// Keeps `value` with a fresh salt under `key` in the node's persistent
@@ -407,8 +619,8 @@ impl<T: Config> Pallet<T> {
 	}
 
 	fn admission_work(model: ModelId, account: &Account<T>, now: BlockNumberFor<T>) {
-		let key = (b"verity/ocw/admit", model, &account.id).encode();
-		if !Self::claim(&key, now) {
+		let key = admission_key(model, &account.id);
+		if !Self::claim_for(Work::Model(model, account.id.clone()), &key, now) {
 			return;
 		}
 		// Decided before this member voted (the others reached a quorum):
@@ -493,7 +705,7 @@ impl<T: Config> Pallet<T> {
 	/// Below [`MAX_ATTEMPTS`] the claim is released so that a later block
 	/// tries again and `None` is returned; otherwise the count of attempts.
 	fn node_failure(key: &[u8]) -> Option<u32> {
-		let counter_key = (key, b"/attempts").encode();
+		let counter_key = attempts_key(key);
 		let counter = StorageValueRef::persistent(&counter_key);
 		let n = counter.get::<u32>().ok().flatten().unwrap_or(0).saturating_add(1);
 		counter.set(&n);

@@ -12,7 +12,8 @@ impl<T: Config> Pallet<T> {
 	/// * declines, dissenting outputs and late revealers are kept only while
 	///   their job needs them;
 	/// * admissions run only for pending models, and admission duties match them.
-	#[cfg(any(feature = "try-runtime", feature = "test-utils", test))]
+	///
+	/// Compiled into every build: the runtime API's `check_invariants` runs it.
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		use alloc::collections::btree_map::BTreeMap;
 		use frame_support::traits::fungible::InspectHold;

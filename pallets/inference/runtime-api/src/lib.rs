@@ -12,8 +12,9 @@ pub use verity_primitives::{ModelId, TensorError, TypedTensor};
 
 sp_api::decl_runtime_apis! {
 	/// Reads jobs. Version 2 added [`InferenceApi::quote`], version 3
-	/// [`InferenceApi::job_output`] and [`InferenceApi::encode_tensors`].
-	#[api_version(3)]
+	/// [`InferenceApi::job_output`] and [`InferenceApi::encode_tensors`],
+	/// version 4 [`InferenceApi::check_invariants`].
+	#[api_version(4)]
 	pub trait InferenceApi<AccountId, Balance, BlockNumber>
 	where
 		AccountId: Codec,
@@ -41,5 +42,14 @@ sp_api::decl_runtime_apis! {
 		/// itself ([`TypedTensor::to_tensor`]). It does not check them
 		/// against a model: `submit_job` does.
 		fn encode_tensors(tensors: Vec<TypedTensor>) -> Result<Vec<u8>, TensorError>;
+
+		/// Checks the market's invariants at this block (what `try-runtime`
+		/// checks after every block: held funds match stakes, escrows, bonds
+		/// and deposits; open jobs, duties and deadlines match each other):
+		/// `Ok`, or the first broken one, in words. For operators and tests,
+		/// e.g. after a node restarted from a crash; it reads all of the
+		/// market's storage.
+		#[api_version(4)]
+		fn check_invariants() -> Result<(), Vec<u8>>;
 	}
 }

@@ -377,3 +377,104 @@ fn a_late_admission_vote_clears_the_duty_without_running_the_model() {
 		assert!(!AdmissionDuties::<Test>::get(late[0]).contains(&model));
 	});
 }
+
+/// The value under `key` in the node's persistent offchain storage.
+fn kept(key: &[u8]) -> Option<Vec<u8>> {
+	sp_io::offchain::local_storage_get(sp_core::offchain::StorageKind::PERSISTENT, key)
+}
+
+/// The worker's ledger of the work it keeps state for.
+fn ledger() -> Vec<crate::offchain::Work<AccountId>> {
+	kept(crate::offchain::LEDGER_KEY)
+		.map(|v| Decode::decode(&mut &v[..]).expect("a ledger"))
+		.unwrap_or_default()
+}
+
+#[test]
+fn what_the_worker_keeps_for_a_job_is_cleared_once_the_job_ends() {
+	new_test_ext(|model| {
+		let job = submit(model);
+		let node = node(
+			&[EXECUTOR],
+			Some(engine(Ok(scores([0.1, 0.8, 0.1])), Err(EngineError::Internal))),
+		);
+		offchain_worker();
+		node.include();
+		offchain_worker();
+		node.include();
+		assert_eq!(status(job), JobStatus::Submitted);
+		let work = crate::offchain::Work::Job(job, EXECUTOR);
+		assert_eq!(ledger(), vec![work.clone()]);
+		// Its claims of the run and of the reveal, and the output and salt
+		// it committed to.
+		let keys = work.keys();
+		assert_eq!(keys.iter().filter(|k| kept(k).is_some()).count(), 3);
+		// While the job is open, the worker keeps them.
+		offchain_worker();
+		assert_eq!(keys.iter().filter(|k| kept(k).is_some()).count(), 3);
+		run_to_block(ASSIGNED_AT + CHALLENGE_PERIOD);
+		assert_eq!(status(job), JobStatus::Settled);
+		offchain_worker();
+		assert!(ledger().is_empty());
+		assert!(keys.iter().all(|k| kept(k).is_none()), "nothing of a settled job is kept");
+	});
+}
+
+#[test]
+fn a_dispute_and_an_admission_vote_leave_nothing_behind() {
+	new_test_ext(|model| {
+		let job = submit(model);
+		post(job, [0.1, 0.1, 0.8]);
+		let committee = challenge(job);
+		let node =
+			node(&VERIFIERS, Some(engine(Err(EngineError::Internal), Ok(scores([0.8, 0.1, 0.1])))));
+		offchain_worker();
+		node.include();
+		// Each member's job work, and the late admission vote's model work.
+		let listed = ledger();
+		assert_eq!(listed.len(), committee.len() + 1, "{listed:?}");
+		let keys: Vec<Vec<u8>> = listed.iter().flat_map(|w| w.keys()).collect();
+		offchain_worker();
+		node.include();
+		if Disputes::<Test>::contains_key(job) {
+			run_to_block(Jobs::<Test>::get(job).unwrap().deadline);
+		}
+		assert!(matches!(status(job), JobStatus::Failed(_)), "{:?}", status(job));
+		assert!(keys.iter().any(|k| kept(k).is_some()));
+		offchain_worker();
+		assert!(ledger().is_empty(), "{:?}", ledger());
+		assert!(keys.iter().all(|k| kept(k).is_none()));
+	});
+}
+
+#[test]
+fn a_node_killed_before_its_answer_landed_answers_once_more_in_time() {
+	new_test_ext(|model| {
+		let job = submit_vanilla(model);
+		let node = node(
+			&[EXECUTOR],
+			Some(engine(Ok(scores([0.7, 0.2, 0.1])), Err(EngineError::Internal))),
+		);
+		offchain_worker();
+		// The node dies with its transaction pool: the answer never lands.
+		assert_eq!(node.sent().len(), 1);
+		// Restarted, it does not run the job again while its claim is young...
+		let retry = Inference::retry_after();
+		let deadline = Jobs::<Test>::get(job).unwrap().deadline;
+		assert!(System::block_number() + retry < deadline, "the retry fits the window");
+		for _ in 1..retry {
+			run_to_block(System::block_number() + 1);
+			offchain_worker();
+			assert!(node.sent().is_empty());
+		}
+		assert_eq!(node.engine.state().runs.len(), 1);
+		// ...then answers once, inside the job's window.
+		run_to_block(System::block_number() + 1);
+		offchain_worker();
+		let calls = node.include();
+		assert_eq!(calls, vec![Call::submit_result { job, output: output([0.7, 0.2, 0.1]) }]);
+		assert_eq!(status(job), JobStatus::Settled);
+		offchain_worker();
+		assert!(node.sent().is_empty(), "answered once");
+	});
+}

@@ -1,0 +1,248 @@
+//! A node killed (SIGKILL, as a crash) while its executor runs a job, and
+//! again while its committee members re-execute a disputed one, then
+//! restarted on the same base path: every job still ends, each answer is
+//! included once, nobody honest is slashed, the chain's books balance, and
+//! the node's offchain storage keeps nothing of the finished jobs.
+//!
+//! One `--dev` node holds every executor and verifier key, so killing it
+//! kills the whole market at once: the hardest case for a restart, since
+//! nothing progresses while it is down and its transaction pool is lost.
+//! `--inference-delay-ms` (fault injection) holds every run for two seconds,
+//! so that the kill lands while a run is under way.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{
+	insert_inference_key,
+	market::{
+		account_of, publish_digits, set_audit_rate, submit_job, wait_for_job_event_since, UNIT,
+	},
+	submit, Api, Node,
+};
+use subxt::dynamic::{self, At, Value};
+use subxt_signer::sr25519::{dev, Keypair};
+
+const STARTUP: Duration = Duration::from_secs(180);
+
+/// The executor's and the four verifiers' keys, in this node's keystore
+/// (`--dev` already gives it Alice's).
+async fn serve_everyone(rpc: &subxt::rpcs::RpcClient) {
+	for (suri, kp) in [
+		("//Bob", dev::bob()),
+		("//Charlie", dev::charlie()),
+		("//Dave", dev::dave()),
+		("//Eve", dev::eve()),
+		("//Ferdie", dev::ferdie()),
+	] {
+		insert_inference_key(rpc, suri, kp.public_key().0).await;
+	}
+}
+
+/// Waits until the node's log, after its first `from` bytes, has `needle`.
+async fn wait_for_log(node: &Node, from: usize, needle: &str, timeout: Duration) {
+	let deadline = Instant::now() + timeout;
+	loop {
+		if node.log().get(from..).is_some_and(|l| l.contains(needle)) {
+			return;
+		}
+		assert!(Instant::now() < deadline, "no {needle:?} in the log within {timeout:?}");
+		tokio::time::sleep(Duration::from_millis(50)).await;
+	}
+}
+
+/// Events `(pallet, name, fields)` of blocks `from..=to`.
+async fn events(api: &Api, from: u64, to: u64) -> Vec<(String, String, Value)> {
+	let mut all = vec![];
+	for n in from..=to {
+		let at = api.at_block(n).await.unwrap();
+		for ev in at.events().fetch().await.unwrap().iter() {
+			let ev = ev.unwrap();
+			let fields = ev.decode_fields_unchecked_as::<Value>().unwrap();
+			all.push((ev.pallet_name().to_string(), ev.event_name().to_string(), fields));
+		}
+	}
+	all
+}
+
+/// The runtime API's check of the market's invariants at the best block.
+async fn check_invariants(api: &Api) -> Result<(), String> {
+	let call = dynamic::runtime_api_call::<_, Value>("InferenceApi", "check_invariants", ());
+	let v = api.at_current_block().await.unwrap().runtime_apis().call(call).await.unwrap();
+	let text = subxt::ext::scale_value::stringify::to_string(&v);
+	if text.starts_with("Ok") {
+		Ok(())
+	} else {
+		Err(text)
+	}
+}
+
+/// Total issuance, and the sum of every account's free and reserved balance.
+async fn issuance_and_balances(api: &Api) -> (u128, u128) {
+	let at = api.at_current_block().await.unwrap();
+	let issuance = at
+		.storage()
+		.fetch(dynamic::storage::<(), Value>("Balances", "TotalIssuance"), ())
+		.await
+		.unwrap()
+		.decode()
+		.unwrap()
+		.as_u128()
+		.unwrap();
+	let mut sum = 0;
+	let mut accounts = at
+		.storage()
+		.iter(dynamic::storage::<([u8; 32],), Value>("System", "Account"), ())
+		.await
+		.unwrap();
+	while let Some(entry) = accounts.next().await {
+		let info = entry.unwrap().value().decode().unwrap();
+		let data = info.at("data").unwrap();
+		sum += data.at("free").and_then(|v| v.as_u128()).unwrap();
+		sum += data.at("reserved").and_then(|v| v.as_u128()).unwrap();
+	}
+	(issuance, sum)
+}
+
+/// What the node's offchain worker lists in its ledger of work it keeps
+/// state for (`pallet_inference::offchain::LEDGER_KEY`): SCALE bytes.
+async fn offchain_ledger(rpc: &subxt::rpcs::RpcClient) -> Option<Vec<u8>> {
+	let hex: String =
+		pallet_inference::offchain::LEDGER_KEY.iter().map(|b| format!("{b:02x}")).collect();
+	let key = format!("0x{hex}");
+	let value: Option<String> = rpc
+		.request("offchain_localStorageGet", subxt::rpcs::rpc_params!["PERSISTENT", key])
+		.await
+		.expect("offchain_localStorageGet");
+	value.map(|v| {
+		let v = v.trim_start_matches("0x");
+		(0..v.len()).step_by(2).map(|i| u8::from_str_radix(&v[i..i + 2], 16).unwrap()).collect()
+	})
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_killed_mid_job_and_mid_dispute_restarts_and_every_job_ends_cleanly() {
+	let mut node = Node::dev(&["--dev-block-time", "1000"]);
+	let (rpc, api) = node.connect(STARTUP).await;
+	serve_everyone(&rpc).await;
+	// No audits: the executor reveals at once, and the dispute is the
+	// challenger's below.
+	set_audit_rate(&api, 0).await;
+	let model = publish_digits(&api, &dev::charlie()).await;
+	let reference = common::market::digits_reference();
+	let (issuance_before, _) = issuance_and_balances(&api).await;
+
+	// From now on every run takes two seconds. (The model was admitted
+	// without the delay; the restart is itself a crash, between jobs.)
+	node.restart_with(&["--inference-delay-ms", "2000"]);
+	let (_, api) = node.connect(STARTUP).await;
+	let stash = |uri: &str| Keypair::from_uri(&uri.parse().unwrap()).unwrap();
+	let (requester, challenger) = (stash("//Alice//stash"), stash("//Bob//stash"));
+	let start = api.at_current_block().await.unwrap().block_number();
+
+	// 1. Killed while the executor runs the job.
+	let log_from = node.log().len();
+	let job = submit_job(&api, &requester, model, &reference.inputs[0]).await;
+	wait_for_log(
+		&node,
+		log_from,
+		&format!("job {job}: running it as its executor"),
+		Duration::from_secs(60),
+	)
+	.await;
+	node.kill();
+	assert!(
+		!node.log()[log_from..].contains(&format!("job {job}: answer submitted")),
+		"killed before the answer left"
+	);
+	node.restart();
+	let (_, api) = node.connect(STARTUP).await;
+	let (_, revealed_at) =
+		wait_for_job_event_since(&api, job, "ResultSubmitted", start, Duration::from_secs(120))
+			.await;
+
+	// 2. Challenged (the output is right), and killed while the committee
+	// members re-execute it.
+	let log_from = node.log().len();
+	submit(
+		&api,
+		&challenger,
+		dynamic::transaction(
+			"Inference",
+			"challenge",
+			(Value::u128(job as u128), Value::u128(10 * UNIT)),
+		),
+	)
+	.await;
+	wait_for_log(
+		&node,
+		log_from,
+		&format!("job {job}: re-executing it as a committee member"),
+		Duration::from_secs(60),
+	)
+	.await;
+	node.kill();
+	node.restart();
+	let (rpc, api) = node.connect(STARTUP).await;
+	let (resolved, _) = wait_for_job_event_since(
+		&api,
+		job,
+		"DisputeResolved",
+		revealed_at,
+		Duration::from_secs(180),
+	)
+	.await;
+	let outcome = subxt::ext::scale_value::stringify::to_string(resolved.at("outcome").unwrap());
+	assert!(outcome.contains("ExecutorRight"), "{outcome}");
+	let (_, settled_at) =
+		wait_for_job_event_since(&api, job, "JobSettled", revealed_at, Duration::from_secs(60))
+			.await;
+
+	// Each answer was included once, nothing failed, nobody was slashed or
+	// suspended.
+	let evs = events(&api, start, settled_at).await;
+	let count = |name: &str| evs.iter().filter(|(p, n, _)| p == "Inference" && n == name).count();
+	assert_eq!(count("ResultCommitted"), 1, "one commitment");
+	assert_eq!(count("ResultSubmitted"), 1, "one reveal");
+	// Each member committed and revealed at most once (a quorum may end
+	// the dispute before the last reveal).
+	for name in ["VerdictCommitted", "VerdictSubmitted"] {
+		let mut members: Vec<[u8; 32]> = evs
+			.iter()
+			.filter(|(p, n, _)| p == "Inference" && n == name)
+			.map(|(_, _, f)| account_of(f.at("verifier").unwrap()))
+			.collect();
+		let all = members.len();
+		members.sort();
+		members.dedup();
+		assert_eq!(members.len(), all, "{name}: a member answered twice");
+		assert!(all >= 2, "{name}: a quorum answered");
+	}
+	// Only the challenger (it challenged a right answer) loses anything.
+	let slashed: Vec<[u8; 32]> = evs
+		.iter()
+		.filter(|(p, n, _)| p == "Inference" && n == "Slashed")
+		.map(|(_, _, f)| account_of(f.at("who").unwrap()))
+		.collect();
+	assert_eq!(slashed, vec![challenger.public_key().0], "nobody honest is slashed");
+	assert_eq!(count("ExecutorSuspended") + count("VerifierSuspended"), 0);
+	let failed: Vec<_> =
+		evs.iter().filter(|(p, n, _)| p == "System" && n == "ExtrinsicFailed").collect();
+	assert!(failed.is_empty(), "no duplicate answer was included and failed: {failed:?}");
+
+	// The books balance on the restarted chain: the market's invariants
+	// (its try_state), and the balances' (issuance = the sum of accounts;
+	// only transaction fees burn).
+	check_invariants(&api).await.expect("the market's invariants hold");
+	let (issuance, sum) = issuance_and_balances(&api).await;
+	assert_eq!(issuance, sum, "total issuance is the sum of all balances");
+	assert!(issuance <= issuance_before);
+
+	// Nothing of the finished job is kept offchain: the ledger empties a
+	// block or two after the job settled.
+	common::eventually("the offchain ledger to empty", Duration::from_secs(30), || async {
+		offchain_ledger(&rpc).await.filter(|l| l == &[0u8]).map(|_| ())
+	})
+	.await;
+}
