@@ -126,6 +126,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 	}
 }
 
+/// The inference worker runs as a subcommand of this binary: single
+/// allocations over the engine's cap fail alike on every machine
+/// (`verity_engine::alloc`; no cap outside the worker).
+#[global_allocator]
+static ALLOCATOR: verity_engine::alloc::CappedAllocator = verity_engine::alloc::CappedAllocator;
+
 fn main() {
 	// A panic is a bug; still, the user gets one line, not a backtrace.
 	std::panic::set_hook(Box::new(|info| {

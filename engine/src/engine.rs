@@ -297,9 +297,12 @@ fn plan(
 	Ok(runnable)
 }
 
-/// Runs `f`, turning a panic inside tract into a [`Failure`]: `Crashed` when
-/// an allocation failed (this node's memory limit), else `RunFailed`.
+/// Runs `f`, turning a panic inside tract into a [`Failure`]:
+/// `TensorTooLarge` when an allocation over the worker's cap failed
+/// ([`crate::alloc`]), `Crashed` when another allocation failed (this node's
+/// memory limit), else `RunFailed`.
 fn guard<T>(f: impl FnOnce() -> Result<T, Failure>) -> Result<T, Failure> {
+	crate::alloc::take_refused();
 	match catch_unwind(AssertUnwindSafe(f)) {
 		Ok(r) => r,
 		Err(panic) => {
@@ -308,6 +311,14 @@ fn guard<T>(f: impl FnOnce() -> Result<T, Failure>) -> Result<T, Failure> {
 				.cloned()
 				.or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
 				.unwrap_or_else(|| "panic".into());
+			// An allocation over the worker's cap (crate::alloc) fails on
+			// every machine alike: a tensor too large, not this node's fault.
+			if let Some(size) = crate::alloc::take_refused() {
+				return Err(Failure::new(
+					EngineError::TensorTooLarge,
+					format!("a tensor of {size} bytes, over the worker's cap: {msg}"),
+				));
+			}
 			// Running out of memory depends on this node's limit: node-local,
 			// like a worker that dies. Any other panic inside tract recurs on
 			// every node for this model and input: the model's failure.

@@ -28,6 +28,7 @@ pub use verity_engine_interface::{
 	Blame, EngineError, Limits, Signature, WATCH_ALL_KEY,
 };
 
+pub mod alloc;
 pub mod confine;
 pub mod convert;
 pub mod engine;

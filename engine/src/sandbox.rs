@@ -487,6 +487,9 @@ pub fn serve(arg: Option<&str>, threads: Option<usize>) -> std::io::Result<()> {
 	// One line per panic in the node's log; the panic itself is caught and
 	// answered as a `Crashed` failure.
 	std::panic::set_hook(Box::new(|info| log_line(&format!("inference worker: {info}"))));
+	// No single allocation above the cap (crate::alloc), the same on every
+	// machine.
+	crate::alloc::cap_allocations(crate::alloc::cap_for(&limits));
 	let mut engine = Engine::new(limits).with_threads(threads.unwrap_or(1));
 	// From here on, no files, sockets or processes (crate::confine).
 	let confinement = crate::confine::confine().map_err(|e| {

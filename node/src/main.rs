@@ -16,6 +16,12 @@ mod metrics;
 mod rpc;
 mod service;
 
+/// The inference worker runs as a subcommand of this binary: single
+/// allocations over the engine's cap fail alike on every machine
+/// (`verity_engine::alloc`; no cap outside the worker).
+#[global_allocator]
+static ALLOCATOR: verity_engine::alloc::CappedAllocator = verity_engine::alloc::CappedAllocator;
+
 fn main() -> sc_cli::Result<()> {
 	command::run()
 }
