@@ -106,7 +106,11 @@ pub struct Request<AccountId, BlockNumber> {
 pub mod pallet {
 	use super::*;
 
+	/// The layout of this pallet's storage: the first, no migration yet.
+	pub const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+
 	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
 	pub struct Pallet<T>(_);
 
 	/// Configuration of the classifier.

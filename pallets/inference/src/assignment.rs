@@ -140,6 +140,7 @@ impl<T: Config> Pallet<T> {
 				output_hash: None,
 				mode: q.mode,
 				callback: q.callback,
+				result_at: None,
 			},
 		);
 		Self::deposit_event(Event::JobAssigned { job, executor, deadline });

@@ -200,6 +200,7 @@ fn pending_jobs<T: Config>(n: u32, at: BlockNumberFor<T>, index: u32) {
 				output_hash: Some(Default::default()),
 				mode: VerificationMode::Optimistic,
 				callback: None,
+				result_at: Some(Zero::zero()),
 			},
 		);
 	}

@@ -124,6 +124,7 @@ mod audits;
 mod disputes;
 mod funds;
 mod impl_provider;
+pub mod migrations;
 mod scheduler;
 mod settlement;
 mod staking;
@@ -208,7 +209,11 @@ const LOG_TARGET: &str = "runtime::inference";
 pub mod pallet {
 	use super::*;
 
+	/// The layout of this pallet's storage ([`crate::migrations`]).
+	pub const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+
 	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
 	pub struct Pallet<T>(_);
 
 	/// Configuration of the inference market.

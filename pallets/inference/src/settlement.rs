@@ -215,6 +215,7 @@ impl<T: Config> Pallet<T> {
 		}
 		j.status = JobStatus::Submitted;
 		j.deadline = challenge_until;
+		j.result_at = Some(Self::now());
 		j.output_hash = Some(output_hash);
 		Outputs::<T>::insert(job, output);
 		Self::deposit_event(Event::ResultSubmitted {

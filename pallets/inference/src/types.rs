@@ -332,6 +332,11 @@ pub struct Job<AccountId, Balance, BlockNumber> {
 	pub mode: VerificationMode,
 	/// Who is told when the job ends (jobs requested by another pallet).
 	pub callback: Option<Callback>,
+	/// Block in which its result was posted (the output revealed), so that
+	/// clients read a job's latency without scanning events. `None` before
+	/// the result, and for jobs whose result came before storage version 1
+	/// ([`crate::migrations::v1`]).
+	pub result_at: Option<BlockNumber>,
 }
 
 /// A submitted job waiting for its executor's draw, `DRAW_DELAY` blocks

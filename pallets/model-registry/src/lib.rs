@@ -91,7 +91,11 @@ const LOG_TARGET: &str = "runtime::model-registry";
 pub mod pallet {
 	use super::*;
 
+	/// The layout of this pallet's storage: the first, no migration yet.
+	pub const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+
 	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
 	pub struct Pallet<T>(_);
 
 	/// Configuration of the registry.

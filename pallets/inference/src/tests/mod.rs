@@ -12,6 +12,7 @@ mod consumers;
 mod deposits;
 mod disputes;
 mod jobs;
+mod migrations;
 mod offchain;
 mod scheduling;
 mod staking;
