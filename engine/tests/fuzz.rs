@@ -825,7 +825,7 @@ fn mutate(bytes: Vec<u8>) -> impl Strategy<Value = Vec<u8>> {
 				match op {
 					0 => b[i] ^= 1 << (byte % 8),
 					1 => b[i] = byte,
-					2 => b.splice(i..i, std::iter::repeat(byte).take(len)).for_each(drop),
+					2 => b.splice(i..i, std::iter::repeat_n(byte, len)).for_each(drop),
 					3 => {
 						b.drain(i..(i + len).min(b.len()));
 					}

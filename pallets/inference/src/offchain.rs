@@ -296,7 +296,7 @@ impl<T: Config> Pallet<T> {
 	fn finished(work: &Work<T::AccountId>) -> bool {
 		match work {
 			Work::Job(job, _) => Jobs::<T>::get(job)
-				.map_or(true, |j| matches!(j.status, JobStatus::Settled | JobStatus::Failed(_))),
+				.is_none_or(|j| matches!(j.status, JobStatus::Settled | JobStatus::Failed(_))),
 			Work::Model(model, who) => {
 				!Admissions::<T>::contains_key(model)
 					&& !AdmissionDuties::<T>::get(who).contains(model)

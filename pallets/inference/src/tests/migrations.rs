@@ -14,7 +14,7 @@ fn downgrade_jobs() -> usize {
 			requester: j.requester,
 			model: j.model,
 			executor: j.executor,
-			fees: j.fees.clone(),
+			fees: j.fees,
 			status: j.status,
 			audit: j.audit.clone(),
 			submitted_at: j.submitted_at,
@@ -22,7 +22,7 @@ fn downgrade_jobs() -> usize {
 			commitment: j.commitment,
 			output_hash: j.output_hash,
 			mode: j.mode,
-			callback: j.callback.clone(),
+			callback: j.callback,
 		};
 		frame_support::storage::unhashed::put_raw(&Jobs::<Test>::hashed_key_for(id), &old.encode());
 	}
