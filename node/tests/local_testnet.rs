@@ -10,101 +10,25 @@
 
 mod common;
 
-use std::{process::Command, time::Duration};
+use std::time::Duration;
 
 use common::{
-	eventually, finalized_number, insert_inference_key,
+	eventually, finalized_number,
 	market::{
 		account_of, digits_reference, publish_digits, set_audit_rate, submit_job,
 		wait_for_job_event, wait_for_job_event_since, UNIT,
 	},
-	submit, Node,
+	network::Network,
+	submit,
 };
 use subxt::dynamic::{self, At, Value};
 use subxt_signer::sr25519::dev;
 
-/// Alice's fixed libp2p key, so the others can name her as their bootnode.
-const ALICE_NODE_KEY: &str = "0000000000000000000000000000000000000000000000000000000000000001";
-
-fn peer_id_of(node_key: &str) -> String {
-	let dir = std::env::temp_dir().join(format!("verity-nodekey-{}", std::process::id()));
-	std::fs::write(&dir, node_key).unwrap();
-	let out = Command::new(common::node_binary())
-		.args(["key", "inspect-node-key", "--file"])
-		.arg(&dir)
-		.output()
-		.unwrap();
-	let _ = std::fs::remove_file(&dir);
-	assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-	String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn three_validators_finalize() {
-	let alice_peer = peer_id_of(ALICE_NODE_KEY);
-	let mut alice =
-		Node::start("alice", &["--chain", "local", "--alice", "--node-key", ALICE_NODE_KEY]);
-	let bootnode = format!("/ip4/127.0.0.1/tcp/{}/p2p/{alice_peer}", alice.p2p_port);
 	// Bob's node lies: every result its executor (Bob) computes is wrong.
-	let mut others: Vec<Node> =
-		[("bob", "--bob", 2u8, "always"), ("charlie", "--charlie", 3u8, "none")]
-			.into_iter()
-			.map(|(name, flag, key, fault)| {
-				let node_key = format!("{:064x}", key);
-				Node::start(
-					name,
-					&[
-						"--chain",
-						"local",
-						flag,
-						"--node-key",
-						&node_key,
-						"--bootnodes",
-						&bootnode,
-						"--inference-fault",
-						fault,
-					],
-				)
-			})
-			.collect();
-
-	let (alice_rpc, _) = alice.connect(Duration::from_secs(180)).await;
-	let mut rpcs = vec![alice_rpc];
-	for node in others.iter_mut() {
-		rpcs.push(node.connect(Duration::from_secs(180)).await.0);
-	}
-
-	// Finality needs two thirds of three authorities: all three must take part.
-	for (i, rpc) in rpcs.iter().enumerate() {
-		let n = eventually(
-			&format!("node {i} to see block #3 finalized"),
-			Duration::from_secs(240),
-			|| async { Some(finalized_number(rpc).await).filter(|n| *n >= 3) },
-		)
-		.await;
-		assert!(n >= 3);
-	}
-	let peers: serde_json::Value =
-		rpcs[0].request("system_health", subxt::rpcs::rpc_params![]).await.unwrap();
-	assert_eq!(peers["peers"], serde_json::json!(2), "{peers}");
-
-	// Each node's offchain worker signs for its own accounts: Alice's node
-	// executes for Alice and verifies for Eve, Bob's executes for Bob and
-	// verifies for Dave, Charlie's verifies for Charlie and Ferdie. Each key
-	// on one node only: `--charlie` already puts Charlie's `vrty` key into
-	// Charlie's keystore (sc-cli's dev seed covers every key type), and a key
-	// served by two nodes commits twice with different salts, so that a
-	// reveal can miss its commitment (this test once stalled that way).
-	let keys = [
-		[("//Alice", dev::alice()), ("//Eve", dev::eve())],
-		[("//Bob", dev::bob()), ("//Dave", dev::dave())],
-		[("//Charlie", dev::charlie()), ("//Ferdie", dev::ferdie())],
-	];
-	for (rpc, keys) in rpcs.iter().zip(keys) {
-		for (suri, kp) in keys {
-			insert_inference_key(rpc, suri, kp.public_key().0).await;
-		}
-	}
+	let net = Network::start(["none", "always", "none"], &[]).await;
+	let rpcs = &net.rpcs;
 	let api = subxt::OnlineClient::<subxt::PolkadotConfig>::from_rpc_client(rpcs[0].clone())
 		.await
 		.unwrap();

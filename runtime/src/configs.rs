@@ -306,6 +306,10 @@ impl pallet_inference::Config for Runtime {
 	type MaxOpenDisputes = ConstU32<64>;
 	type MaxDeadlinesPerBlock = ConstU32<128>;
 	type MaxStepsPerBlock = ConstU32<128>;
+	// Draws are cheap (a few milliseconds at 64 executors); 16 a block
+	// carry about 10 jobs a block (docs/ECONOMICS.md), and the integrity
+	// test keeps the worst block's scheduled work under a quarter of it.
+	type MaxDrawsPerBlock = ConstU32<16>;
 	type WeightInfo = pallet_inference::weights::SubstrateWeight<Runtime>;
 }
 

@@ -88,13 +88,18 @@ pub fn digits_reference() -> Reference {
 
 /// A float32 tensor spec; `None` is the batch dimension.
 pub fn tensor_spec(name: &str, dims: &[Option<u32>]) -> Value {
+	typed_spec(name, "Float32", dims)
+}
+
+/// A tensor spec of element type `dtype` (`Float32`, `Int64`, ...).
+pub fn typed_spec(name: &str, dtype: &str, dims: &[Option<u32>]) -> Value {
 	let shape = dims.iter().map(|d| match d {
 		None => Value::unnamed_variant("Batch", []),
 		Some(n) => Value::unnamed_variant("Fixed", [Value::u128(*n as u128)]),
 	});
 	Value::named_composite([
 		("name", Value::from_bytes(name)),
-		("dtype", Value::unnamed_variant("Float32", [])),
+		("dtype", Value::unnamed_variant(dtype, [])),
 		("shape", Value::unnamed_composite(shape)),
 	])
 }
@@ -121,13 +126,38 @@ pub async fn publish(
 	policy: Value,
 	golden: (Vec<u8>, Vec<u8>),
 ) -> [u8; 32] {
+	publish_with(
+		api,
+		publisher,
+		family,
+		bytes,
+		(vec![inputs], vec![outputs]),
+		price,
+		policy,
+		golden,
+	)
+	.await
+}
+
+/// [`publish`] for a model of several inputs or outputs.
+#[allow(clippy::too_many_arguments)]
+pub async fn publish_with(
+	api: &Api,
+	publisher: &Keypair,
+	family: &str,
+	bytes: &[u8],
+	(inputs, outputs): (Vec<Value>, Vec<Value>),
+	price: u128,
+	policy: Value,
+	golden: (Vec<u8>, Vec<u8>),
+) -> [u8; 32] {
 	let id = sp_crypto_hashing::blake2_256(bytes);
 	let spec = Value::named_composite([
 		("family", Value::from_bytes(family)),
 		("version", Value::named_composite([("major", Value::u128(1)), ("minor", Value::u128(0))])),
 		("size", Value::u128(bytes.len() as u128)),
-		("inputs", Value::unnamed_composite([inputs])),
-		("outputs", Value::unnamed_composite([outputs])),
+		("inputs", Value::unnamed_composite(inputs)),
+		("outputs", Value::unnamed_composite(outputs)),
 		("price", Value::u128(price)),
 		("challenge_period", Value::u128(10)),
 		("policy", policy),

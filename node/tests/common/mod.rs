@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod market;
+pub mod network;
 
 use std::{
 	net::TcpListener,

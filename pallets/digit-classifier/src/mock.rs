@@ -171,6 +171,7 @@ impl pallet_inference::Config for Test {
 	type MaxOpenDisputes = ConstU32<8>;
 	type MaxDeadlinesPerBlock = ConstU32<4>;
 	type MaxStepsPerBlock = ConstU32<8>;
+	type MaxDrawsPerBlock = ConstU32<3>;
 	type WeightInfo = ();
 }
 

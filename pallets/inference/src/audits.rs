@@ -22,11 +22,6 @@
 
 use super::*;
 
-/// Draws (assignments, audits and admission committees) in one block at
-/// most; more move to a later block (and what waits on them with them), so
-/// that none goes undrawn however many arrive.
-pub const DRAWS_PER_BLOCK: u32 = 3;
-
 impl<T: Config> Pallet<T> {
 	/// The probability that a result of `model` is audited.
 	pub fn audit_rate(model: &ModelId) -> Perbill {

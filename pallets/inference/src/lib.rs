@@ -373,6 +373,13 @@ pub mod pallet {
 		/// Most scheduled steps processed in one block.
 		#[pallet::constant]
 		type MaxStepsPerBlock: Get<u32>;
+		/// Most draws (executors, auditors, admission committees) made in
+		/// one block; more move to the next block with room, and what waits
+		/// on them with them. It caps sustained job throughput (about
+		/// `MaxDrawsPerBlock / 1.5` jobs per block: a job takes its
+		/// executor's draw and, when audited, an auditor's).
+		#[pallet::constant]
+		type MaxDrawsPerBlock: Get<u32>;
 		/// Weights of the calls and hooks.
 		type WeightInfo: WeightInfo;
 	}
@@ -479,14 +486,15 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type ModelAuditRates<T: Config> = StorageMap<_, Blake2_128Concat, ModelId, Perbill>;
 
-	/// Draws (audits, admission committees) falling due in a block, at most
-	/// [`audits::DRAWS_PER_BLOCK`]; a full block pushes a draw to the next.
+	/// Draws (executors, audits, admission committees) falling due in a
+	/// block, at most `MaxDrawsPerBlock`; a full block pushes a draw to the
+	/// next.
 	#[pallet::storage]
 	pub type Draws<T: Config> = StorageMap<
 		_,
 		Twox64Concat,
 		BlockNumberFor<T>,
-		BoundedVec<Draw, ConstU32<{ audits::DRAWS_PER_BLOCK }>>,
+		BoundedVec<Draw, T::MaxDrawsPerBlock>,
 		ValueQuery,
 	>;
 
@@ -1114,7 +1122,7 @@ pub mod pallet {
 					Pallet::<T>::draw_weight()
 						.max(T::WeightInfo::draw_audit())
 						.max(T::WeightInfo::draw_assignment(T::MaxExecutors::get()))
-						.saturating_mul(audits::DRAWS_PER_BLOCK.into()),
+						.saturating_mul(T::MaxDrawsPerBlock::get().into()),
 				);
 			assert!(
 				worst.all_lte(T::BlockWeights::get().max_block / 4),

@@ -202,6 +202,7 @@ impl Config for Test {
 	type MaxOpenDisputes = ConstU32<8>;
 	type MaxDeadlinesPerBlock = ConstU32<4>;
 	type MaxStepsPerBlock = MaxSteps;
+	type MaxDrawsPerBlock = ConstU32<3>;
 	type WeightInfo = ();
 }
 

@@ -56,7 +56,7 @@ pub fn submit_vanilla(model: ModelId) -> JobId {
 }
 
 /// Submits `n` jobs on `model` in this block (queued: their executors are
-/// drawn `DRAW_DELAY` blocks later, at most `DRAWS_PER_BLOCK` a block).
+/// drawn `DRAW_DELAY` blocks later, at most `MaxDrawsPerBlock` a block).
 pub fn queue(model: ModelId, n: usize) -> Vec<JobId> {
 	(0..n)
 		.map(|_| {
