@@ -240,15 +240,18 @@ impl<T: Config> Pallet<T> {
 		(window / 3u32.into()).min(RETRY_AFTER.into()).max(1u32.into())
 	}
 
-	/// Lists `work` in the ledger and claims the part of it stored under
-	/// `key` ([`Self::claim`]).
+	/// Claims the part of `work` stored under `key` ([`Self::claim`]) and,
+	/// when it took the claim, lists `work` in the ledger.
 	fn claim_for(work: Work<T::AccountId>, key: &[u8], now: BlockNumberFor<T>) -> bool {
+		if !Self::claim(key, now) {
+			return false;
+		}
 		Self::note(work);
-		Self::claim(key, now)
+		true
 	}
 
 	/// Claims `key` in persistent offchain storage, unless a claim younger
-	/// than [`RETRY_AFTER`] blocks exists.
+	/// than [`Self::retry_after`] blocks exists.
 	fn claim(key: &[u8], now: BlockNumberFor<T>) -> bool {
 		let claim = StorageValueRef::persistent(key);
 		let result = claim.mutate(|prev: Result<Option<BlockNumberFor<T>>, _>| match prev {
@@ -262,31 +265,43 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// Lists `work` in the ledger ([`LEDGER_KEY`]), if it is not there yet.
-	fn note(work: Work<T::AccountId>) {
+	/// Applies `change` to the ledger ([`LEDGER_KEY`]), again when another
+	/// worker (an overlapping block) wrote it meanwhile; `change` returns
+	/// whether there is anything to write.
+	fn change_ledger(change: impl Fn(&mut Vec<Work<T::AccountId>>) -> bool) {
 		let ledger = StorageValueRef::persistent(LEDGER_KEY);
-		// Another worker (an overlapping block) may write the ledger at the
-		// same time: try again on a concurrent modification.
 		for _ in 0..8 {
 			let result = ledger.mutate(|prev: Result<Option<Vec<Work<T::AccountId>>>, _>| {
 				let mut list = prev.ok().flatten().unwrap_or_default();
-				if list.contains(&work) {
-					return Err(false);
+				if change(&mut list) {
+					Ok(list)
+				} else {
+					Err(())
 				}
-				if list.len() >= MAX_LEDGER {
-					return Err(true);
-				}
-				list.push(work.clone());
-				Ok(list)
 			});
 			match result {
-				Ok(_) | Err(MutateStorageError::ValueFunctionFailed(false)) => return,
-				Err(MutateStorageError::ValueFunctionFailed(true)) => {
-					log::error!(target: LOG_TARGET, "the offchain ledger is full; {work:?} is not listed and its state will not be cleared");
-					return;
-				}
+				Ok(_) | Err(MutateStorageError::ValueFunctionFailed(())) => return,
 				Err(MutateStorageError::ConcurrentModification(_)) => continue,
 			}
+		}
+	}
+
+	/// Lists `work` in the ledger, if it is not there yet.
+	fn note(work: Work<T::AccountId>) {
+		let full = core::cell::Cell::new(false);
+		Self::change_ledger(|list| {
+			if list.contains(&work) {
+				return false;
+			}
+			if list.len() >= MAX_LEDGER {
+				full.set(true);
+				return false;
+			}
+			list.push(work.clone());
+			true
+		});
+		if full.get() {
+			log::error!(target: LOG_TARGET, "the offchain ledger is full; {work:?} is not listed and its state will not be cleared");
 		}
 	}
 
@@ -313,18 +328,10 @@ impl<T: Config> Pallet<T> {
 		if done.is_empty() {
 			return;
 		}
-		for _ in 0..8 {
-			let result = ledger.mutate(|prev: Result<Option<Vec<Work<T::AccountId>>>, _>| {
-				let mut list = prev.ok().flatten().unwrap_or_default();
-				list.retain(|w| !done.contains(w));
-				Ok::<_, ()>(list)
-			});
-			match result {
-				Ok(_) => break,
-				Err(MutateStorageError::ConcurrentModification(_)) => continue,
-				Err(MutateStorageError::ValueFunctionFailed(())) => return,
-			}
-		}
+		Self::change_ledger(|list| {
+			list.retain(|w| !done.contains(w));
+			true
+		});
 		for work in &done {
 			for key in work.keys() {
 				StorageValueRef::persistent(&key).clear();

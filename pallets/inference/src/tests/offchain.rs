@@ -136,6 +136,11 @@ fn engine(
 	e
 }
 
+/// The executor's node, whose engine answers its runs with `s`.
+fn executor_node(s: [f32; 3]) -> Node {
+	node(&[EXECUTOR], Some(engine(Ok(scores(s)), Err(EngineError::Internal))))
+}
+
 fn scores(s: [f32; 3]) -> Vec<u8> {
 	output(s).into_inner()
 }
@@ -182,10 +187,7 @@ fn offchain_worker() {
 fn an_executor_runs_its_job_once_commits_and_reveals_what_the_pallet_accepts() {
 	new_test_ext(|model| {
 		let job = submit(model);
-		let node = node(
-			&[EXECUTOR],
-			Some(engine(Ok(scores([0.1, 0.8, 0.1])), Err(EngineError::Internal))),
-		);
+		let node = executor_node([0.1, 0.8, 0.1]);
 		offchain_worker();
 		{
 			let s = node.engine.state();
@@ -226,10 +228,7 @@ fn an_executor_runs_its_job_once_commits_and_reveals_what_the_pallet_accepts() {
 fn a_vanilla_job_gets_its_output_posted_at_once() {
 	new_test_ext(|model| {
 		let job = submit_vanilla(model);
-		let node = node(
-			&[EXECUTOR],
-			Some(engine(Ok(scores([0.7, 0.2, 0.1])), Err(EngineError::Internal))),
-		);
+		let node = executor_node([0.7, 0.2, 0.1]);
 		offchain_worker();
 		let calls = node.include();
 		assert_eq!(calls, vec![Call::submit_result { job, output: output([0.7, 0.2, 0.1]) }]);
@@ -394,10 +393,7 @@ fn ledger() -> Vec<crate::offchain::Work<AccountId>> {
 fn what_the_worker_keeps_for_a_job_is_cleared_once_the_job_ends() {
 	new_test_ext(|model| {
 		let job = submit(model);
-		let node = node(
-			&[EXECUTOR],
-			Some(engine(Ok(scores([0.1, 0.8, 0.1])), Err(EngineError::Internal))),
-		);
+		let node = executor_node([0.1, 0.8, 0.1]);
 		offchain_worker();
 		node.include();
 		offchain_worker();
@@ -451,10 +447,7 @@ fn a_dispute_and_an_admission_vote_leave_nothing_behind() {
 fn a_node_killed_before_its_answer_landed_answers_once_more_in_time() {
 	new_test_ext(|model| {
 		let job = submit_vanilla(model);
-		let node = node(
-			&[EXECUTOR],
-			Some(engine(Ok(scores([0.7, 0.2, 0.1])), Err(EngineError::Internal))),
-		);
+		let node = executor_node([0.7, 0.2, 0.1]);
 		offchain_worker();
 		// The node dies with its transaction pool: the answer never lands.
 		assert_eq!(node.sent().len(), 1);
