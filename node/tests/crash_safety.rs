@@ -15,30 +15,16 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{
-	insert_inference_key,
 	market::{
-		account_of, publish_digits, set_audit_rate, submit_job, wait_for_job_event_since, UNIT,
+		account_of, challenge, check_invariants, events_between, publish_digits, serve_market,
+		set_audit_rate, stash, submit_job, wait_for_job_event_since,
 	},
-	submit, Api, Node,
+	Api, Node,
 };
 use subxt::dynamic::{self, At, Value};
-use subxt_signer::sr25519::{dev, Keypair};
+use subxt_signer::sr25519::dev;
 
 const STARTUP: Duration = Duration::from_secs(180);
-
-/// The executor's and the four verifiers' keys, in this node's keystore
-/// (`--dev` already gives it Alice's).
-async fn serve_everyone(rpc: &subxt::rpcs::RpcClient) {
-	for (suri, kp) in [
-		("//Bob", dev::bob()),
-		("//Charlie", dev::charlie()),
-		("//Dave", dev::dave()),
-		("//Eve", dev::eve()),
-		("//Ferdie", dev::ferdie()),
-	] {
-		insert_inference_key(rpc, suri, kp.public_key().0).await;
-	}
-}
 
 /// Waits until the node's log, after its first `from` bytes, has `needle`.
 async fn wait_for_log(node: &Node, from: usize, needle: &str, timeout: Duration) {
@@ -49,32 +35,6 @@ async fn wait_for_log(node: &Node, from: usize, needle: &str, timeout: Duration)
 		}
 		assert!(Instant::now() < deadline, "no {needle:?} in the log within {timeout:?}");
 		tokio::time::sleep(Duration::from_millis(50)).await;
-	}
-}
-
-/// Events `(pallet, name, fields)` of blocks `from..=to`.
-async fn events(api: &Api, from: u64, to: u64) -> Vec<(String, String, Value)> {
-	let mut all = vec![];
-	for n in from..=to {
-		let at = api.at_block(n).await.unwrap();
-		for ev in at.events().fetch().await.unwrap().iter() {
-			let ev = ev.unwrap();
-			let fields = ev.decode_fields_unchecked_as::<Value>().unwrap();
-			all.push((ev.pallet_name().to_string(), ev.event_name().to_string(), fields));
-		}
-	}
-	all
-}
-
-/// The runtime API's check of the market's invariants at the best block.
-async fn check_invariants(api: &Api) -> Result<(), String> {
-	let call = dynamic::runtime_api_call::<_, Value>("InferenceApi", "check_invariants", ());
-	let v = api.at_current_block().await.unwrap().runtime_apis().call(call).await.unwrap();
-	let text = subxt::ext::scale_value::stringify::to_string(&v);
-	if text.starts_with("Ok") {
-		Ok(())
-	} else {
-		Err(text)
 	}
 }
 
@@ -108,24 +68,19 @@ async fn issuance_and_balances(api: &Api) -> (u128, u128) {
 /// What the node's offchain worker lists in its ledger of work it keeps
 /// state for (`pallet_inference::offchain::LEDGER_KEY`): SCALE bytes.
 async fn offchain_ledger(rpc: &subxt::rpcs::RpcClient) -> Option<Vec<u8>> {
-	let hex: String =
-		pallet_inference::offchain::LEDGER_KEY.iter().map(|b| format!("{b:02x}")).collect();
-	let key = format!("0x{hex}");
+	let key = common::to_hex(pallet_inference::offchain::LEDGER_KEY);
 	let value: Option<String> = rpc
 		.request("offchain_localStorageGet", subxt::rpcs::rpc_params!["PERSISTENT", key])
 		.await
 		.expect("offchain_localStorageGet");
-	value.map(|v| {
-		let v = v.trim_start_matches("0x");
-		(0..v.len()).step_by(2).map(|i| u8::from_str_radix(&v[i..i + 2], 16).unwrap()).collect()
-	})
+	value.map(|v| common::from_hex(&v))
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_node_killed_mid_job_and_mid_dispute_restarts_and_every_job_ends_cleanly() {
 	let mut node = Node::dev(&["--dev-block-time", "1000"]);
 	let (rpc, api) = node.connect(STARTUP).await;
-	serve_everyone(&rpc).await;
+	serve_market(&rpc).await;
 	// No audits: the executor reveals at once, and the dispute is the
 	// challenger's below.
 	set_audit_rate(&api, 0).await;
@@ -137,8 +92,7 @@ async fn a_node_killed_mid_job_and_mid_dispute_restarts_and_every_job_ends_clean
 	// without the delay; the restart is itself a crash, between jobs.)
 	node.restart_with(&["--inference-delay-ms", "2000"]);
 	let (_, api) = node.connect(STARTUP).await;
-	let stash = |uri: &str| Keypair::from_uri(&uri.parse().unwrap()).unwrap();
-	let (requester, challenger) = (stash("//Alice//stash"), stash("//Bob//stash"));
+	let (requester, challenger) = (stash("Alice"), stash("Bob"));
 	let start = api.at_current_block().await.unwrap().block_number();
 
 	// 1. Killed while the executor runs the job.
@@ -165,16 +119,7 @@ async fn a_node_killed_mid_job_and_mid_dispute_restarts_and_every_job_ends_clean
 	// 2. Challenged (the output is right), and killed while the committee
 	// members re-execute it.
 	let log_from = node.log().len();
-	submit(
-		&api,
-		&challenger,
-		dynamic::transaction(
-			"Inference",
-			"challenge",
-			(Value::u128(job as u128), Value::u128(10 * UNIT)),
-		),
-	)
-	.await;
+	challenge(&api, &challenger, job).await;
 	wait_for_log(
 		&node,
 		log_from,
@@ -201,7 +146,7 @@ async fn a_node_killed_mid_job_and_mid_dispute_restarts_and_every_job_ends_clean
 
 	// Each answer was included once, nothing failed, nobody was slashed or
 	// suspended.
-	let evs = events(&api, start, settled_at).await;
+	let evs = events_between(&api, start, settled_at).await;
 	let count = |name: &str| evs.iter().filter(|(p, n, _)| p == "Inference" && n == name).count();
 	assert_eq!(count("ResultCommitted"), 1, "one commitment");
 	assert_eq!(count("ResultSubmitted"), 1, "one reveal");

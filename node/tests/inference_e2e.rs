@@ -19,12 +19,12 @@ use std::{collections::HashMap, time::Duration};
 
 use codec::Encode;
 use common::{
-	eventually, insert_inference_key,
+	eventually,
 	market::{
 		account_of, argmax, digits_policy as policy, digits_reference, models_dir, publish,
-		publish_digits, set_audit_rate, submit_job, tensor_spec, tolerance, value_bytes,
-		wait_for_admission, wait_for_job_event, wait_for_job_event_since, ABS, AUDIT_REWARD,
-		EXECUTOR_FEE, FEE, PRICE, REL,
+		publish_digits, serve_market, set_audit_rate, submit_job, tensor_spec, tolerance,
+		value_bytes, wait_for_admission, wait_for_job_event, wait_for_job_event_since, ABS,
+		AUDIT_REWARD, EXECUTOR_FEE, FEE, PRICE, REL,
 	},
 	Api, Node,
 };
@@ -85,23 +85,6 @@ async fn job_output(api: &Api, job: u64) -> Vec<Tensor> {
 	decode_tensors(&bytes).expect("output is tensors")
 }
 
-/// Both genesis executors (Alice, Bob) are served by this node.
-async fn serve_executors(rpc: &subxt::rpcs::RpcClient) {
-	insert_inference_key(rpc, "//Bob", dev::bob().public_key().0).await;
-}
-
-/// The four genesis verifiers are served by this node too.
-async fn serve_verifiers(rpc: &subxt::rpcs::RpcClient) {
-	for (suri, kp) in [
-		("//Charlie", dev::charlie()),
-		("//Dave", dev::dave()),
-		("//Eve", dev::eve()),
-		("//Ferdie", dev::ferdie()),
-	] {
-		insert_inference_key(rpc, suri, kp.public_key().0).await;
-	}
-}
-
 fn executor_keypair(id: [u8; 32]) -> Keypair {
 	if id == dev::alice().public_key().0 {
 		dev::alice()
@@ -117,8 +100,7 @@ async fn a_job_matches_onnxruntime_passes_its_audit_and_settles_with_exact_balan
 	let port_arg = metrics_port.to_string();
 	let mut node = Node::dev(&["--dev-block-time", "1000", "--prometheus-port", &port_arg]);
 	let (rpc, api) = node.connect(STARTUP).await;
-	serve_executors(&rpc).await;
-	serve_verifiers(&rpc).await;
+	serve_market(&rpc).await;
 	let (publisher, requester) = (dev::charlie(), dev::eve());
 	// Every result audited: the requester pays the whole `AuditReward` as
 	// the audit premium, and the auditor is paid it from the treasury.
@@ -214,8 +196,7 @@ async fn a_job_matches_onnxruntime_passes_its_audit_and_settles_with_exact_balan
 async fn a_faulty_executor_is_caught_by_an_audit_without_any_challenge() {
 	let mut node = Node::dev(&["--dev-block-time", "1000", "--inference-fault", "always"]);
 	let (rpc, api) = node.connect(STARTUP).await;
-	serve_executors(&rpc).await;
-	serve_verifiers(&rpc).await;
+	serve_market(&rpc).await;
 	let (publisher, requester) = (dev::charlie(), dev::eve());
 	// Governance audits every result; nobody in this test challenges.
 	set_audit_rate(&api, 1_000_000_000).await;
@@ -279,8 +260,7 @@ async fn a_watching_verifier_catches_a_lie_with_audits_off() {
 	let mut node =
 		Node::dev(&["--dev-block-time", "1000", "--inference-fault", "always", "--watch", "all"]);
 	let (rpc, api) = node.connect(STARTUP).await;
-	serve_executors(&rpc).await;
-	serve_verifiers(&rpc).await;
+	serve_market(&rpc).await;
 	// No audits: only the watcher looks.
 	set_audit_rate(&api, 0).await;
 	let model = publish_digits(&api, &dev::charlie()).await;
@@ -316,8 +296,7 @@ async fn executor_stake(api: &Api, who: &Keypair) -> u128 {
 async fn admission_rejects_hostile_and_misdeclared_models_at_the_publishers_cost() {
 	let mut node = Node::dev(&["--dev-block-time", "1000"]);
 	let (rpc, api) = node.connect(STARTUP).await;
-	serve_executors(&rpc).await;
-	serve_verifiers(&rpc).await;
+	serve_market(&rpc).await;
 	let publisher = dev::charlie();
 	let market = [dev::alice(), dev::bob(), dev::dave(), dev::eve(), dev::ferdie()];
 	let mut before = Vec::new();

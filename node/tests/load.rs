@@ -29,7 +29,7 @@ use std::{
 use codec::Encode;
 use common::{
 	market::{
-		account_of, digits_reference, models_dir, publish_digits, publish_with, tensor_spec,
+		account_of, digits_reference, models_dir, publish_digits, publish_with, stash, tensor_spec,
 		tolerance, typed_spec, ABS, FEE, REL,
 	},
 	network::Network,
@@ -50,10 +50,7 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 /// The six accounts that send transfers and jobs: they hold no `vrty` key,
 /// so no offchain worker uses their nonces.
 fn senders() -> Vec<Keypair> {
-	["Alice", "Bob", "Charlie", "Dave", "Eve", "Ferdie"]
-		.iter()
-		.map(|n| Keypair::from_uri(&format!("//{n}//stash").parse().unwrap()).unwrap())
-		.collect()
+	["Alice", "Bob", "Charlie", "Dave", "Eve", "Ferdie"].iter().map(|n| stash(n)).collect()
 }
 
 /// `who`'s nonce in the best block's state.

@@ -15,11 +15,10 @@ use std::time::Duration;
 use common::{
 	eventually, finalized_number,
 	market::{
-		account_of, digits_reference, publish_digits, set_audit_rate, submit_job,
-		wait_for_job_event, wait_for_job_event_since, UNIT,
+		account_of, challenge, digits_reference, events_between, publish_digits, set_audit_rate,
+		stash, submit_job, wait_for_job_event, wait_for_job_event_since,
 	},
 	network::Network,
-	submit,
 };
 use subxt::dynamic::{self, At, Value};
 use subxt_signer::sr25519::dev;
@@ -42,9 +41,7 @@ async fn three_validators_finalize() {
 	let reference = digits_reference();
 	// Requester and challenger hold no key in any node's keystore, so that
 	// no offchain worker sends transactions with their nonces meanwhile.
-	let stash =
-		|uri: &str| subxt_signer::sr25519::Keypair::from_uri(&uri.parse().unwrap()).unwrap();
-	let (requester, challenger) = (stash("//Alice//stash"), stash("//Bob//stash"));
+	let (requester, challenger) = (stash("Alice"), stash("Bob"));
 
 	// Jobs until both executors ran at least one (assignment is random). The
 	// first honest result is challenged at once, inside its window, by a
@@ -59,16 +56,7 @@ async fn three_validators_finalize() {
 			lies.push(job);
 		} else {
 			if honest.is_empty() {
-				submit(
-					&api,
-					&challenger,
-					dynamic::transaction(
-						"Inference",
-						"challenge",
-						(Value::u128(job as u128), Value::u128(10 * UNIT)),
-					),
-				)
-				.await;
+				challenge(&api, &challenger, job).await;
 			}
 			honest.push(job);
 		}
@@ -149,18 +137,12 @@ async fn slashes_of(
 	from: u64,
 	to: u64,
 ) -> Vec<u128> {
-	let mut amounts = vec![];
-	for n in from..=to {
-		let at = api.at_block(n).await.unwrap();
-		for ev in at.events().fetch().await.unwrap().iter() {
-			let ev = ev.unwrap();
-			if ev.pallet_name() == "Inference" && ev.event_name() == "Slashed" {
-				let fields = ev.decode_fields_unchecked_as::<Value>().unwrap();
-				if account_of(fields.at("who").unwrap()) == who {
-					amounts.push(fields.at("amount").and_then(|a| a.as_u128()).unwrap());
-				}
-			}
-		}
-	}
-	amounts
+	events_between(api, from, to)
+		.await
+		.into_iter()
+		.filter(|(p, n, f)| {
+			p == "Inference" && n == "Slashed" && account_of(f.at("who").unwrap()) == who
+		})
+		.map(|(_, _, f)| f.at("amount").and_then(|a| a.as_u128()).unwrap())
+		.collect()
 }

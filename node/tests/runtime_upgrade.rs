@@ -14,15 +14,15 @@ mod common;
 use std::{process::Command, time::Duration};
 
 use common::{
-	insert_inference_key,
+	from_hex,
 	market::{
-		account_of, digits_reference, publish_digits, set_audit_rate, submit_job,
-		wait_for_job_event_since, UNIT,
+		account_of, challenge, check_invariants, digits_reference, publish_digits, serve_market,
+		set_audit_rate, stash, submit_job, wait_for_job_event_since,
 	},
-	submit, Api, Node,
+	submit, to_hex, Api, Node,
 };
 use subxt::dynamic::{self, At, Value};
-use subxt_signer::sr25519::{dev, Keypair};
+use subxt_signer::sr25519::dev;
 
 const STARTUP: Duration = Duration::from_secs(180);
 
@@ -46,15 +46,6 @@ fn specs(dir: &std::path::Path) -> (std::path::PathBuf, Vec<u8>) {
 	let path = dir.join("dev-102.json");
 	std::fs::write(&path, serde_json::to_vec(&spec).unwrap()).unwrap();
 	(path, new_code)
-}
-
-fn to_hex(bytes: &[u8]) -> String {
-	format!("0x{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
-}
-
-fn from_hex(s: &str) -> Vec<u8> {
-	let s = s.trim_start_matches("0x");
-	(0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
 }
 
 async fn spec_version(rpc: &subxt::rpcs::RpcClient) -> u64 {
@@ -108,36 +99,18 @@ async fn jobs_and_a_dispute_in_flight_survive_an_upgrade_with_a_storage_migratio
 	let (rpc, api) = node.connect(STARTUP).await;
 	assert_eq!(spec_version(&rpc).await, 102, "the chain starts on the previous release");
 	assert_eq!(storage_version(&rpc).await, 0);
-	for (suri, kp) in [
-		("//Bob", dev::bob()),
-		("//Charlie", dev::charlie()),
-		("//Dave", dev::dave()),
-		("//Eve", dev::eve()),
-		("//Ferdie", dev::ferdie()),
-	] {
-		insert_inference_key(&rpc, suri, kp.public_key().0).await;
-	}
+	serve_market(&rpc).await;
 	set_audit_rate(&api, 0).await;
 	let model = publish_digits(&api, &dev::charlie()).await;
 	let reference = digits_reference();
-	let stash = |uri: &str| Keypair::from_uri(&uri.parse().unwrap()).unwrap();
-	let (requester, challenger) = (stash("//Alice//stash"), stash("//Bob//stash"));
+	let (requester, challenger) = (stash("Alice"), stash("Bob"));
 	let start = api.at_current_block().await.unwrap().block_number();
 
 	// A disputed job, and one in its challenge window.
 	let disputed = submit_job(&api, &requester, model, &reference.inputs[0]).await;
 	wait_for_job_event_since(&api, disputed, "ResultSubmitted", start, Duration::from_secs(60))
 		.await;
-	submit(
-		&api,
-		&challenger,
-		dynamic::transaction(
-			"Inference",
-			"challenge",
-			(Value::u128(disputed as u128), Value::u128(10 * UNIT)),
-		),
-	)
-	.await;
+	challenge(&api, &challenger, disputed).await;
 	let windowed = submit_job(&api, &requester, model, &reference.inputs[1]).await;
 	wait_for_job_event_since(&api, windowed, "ResultSubmitted", start, Duration::from_secs(60))
 		.await;
@@ -200,9 +173,6 @@ async fn jobs_and_a_dispute_in_flight_survive_an_upgrade_with_a_storage_migratio
 	let recorded = result_at(&api, fresh).await;
 	let digits: String = recorded.chars().filter(|c| c.is_ascii_digit()).collect();
 	assert!(recorded.starts_with("Some") && digits == posted_at.to_string(), "{recorded}");
-	let call = dynamic::runtime_api_call::<_, Value>("InferenceApi", "check_invariants", ());
-	let v = api.at_current_block().await.unwrap().runtime_apis().call(call).await.unwrap();
-	let text = subxt::ext::scale_value::stringify::to_string(&v);
-	assert!(text.starts_with("Ok"), "the market's invariants after the upgrade: {text}");
+	check_invariants(&api).await.expect("the market's invariants hold after the upgrade");
 	let _ = std::fs::remove_dir_all(&dir);
 }

@@ -364,3 +364,65 @@ pub async fn set_audit_rate(api: &Api, parts_per_billion: u128) {
 	let alice = subxt_signer::sr25519::dev::alice();
 	submit(api, &alice, dynamic::transaction("Sudo", "sudo", (call,))).await;
 }
+
+/// `//<name>//stash`: a funded dev account that no node signs for, so that
+/// no offchain worker uses its nonces while a test sends with it.
+pub fn stash(name: &str) -> Keypair {
+	Keypair::from_uri(&format!("//{name}//stash").parse().unwrap()).unwrap()
+}
+
+/// Gives the node of `rpc` the `vrty` keys of Bob (an executor; `--dev`
+/// already serves Alice) and of the four genesis verifiers.
+pub async fn serve_market(rpc: &subxt::rpcs::RpcClient) {
+	use subxt_signer::sr25519::dev;
+	for (suri, kp) in [
+		("//Bob", dev::bob()),
+		("//Charlie", dev::charlie()),
+		("//Dave", dev::dave()),
+		("//Eve", dev::eve()),
+		("//Ferdie", dev::ferdie()),
+	] {
+		super::insert_inference_key(rpc, suri, kp.public_key().0).await;
+	}
+}
+
+/// `who` challenges `job`'s result with the chain's bond (10 VRT).
+pub async fn challenge(api: &Api, who: &Keypair, job: u64) {
+	submit(
+		api,
+		who,
+		dynamic::transaction(
+			"Inference",
+			"challenge",
+			(Value::u128(job as u128), Value::u128(10 * UNIT)),
+		),
+	)
+	.await;
+}
+
+/// The runtime API's check of the market's invariants at the best block:
+/// `Err` with the first broken one.
+pub async fn check_invariants(api: &Api) -> Result<(), String> {
+	let call = dynamic::runtime_api_call::<_, Value>("InferenceApi", "check_invariants", ());
+	let v = api.at_current_block().await.unwrap().runtime_apis().call(call).await.unwrap();
+	let text = subxt::ext::scale_value::stringify::to_string(&v);
+	if text.starts_with("Ok") {
+		Ok(())
+	} else {
+		Err(text)
+	}
+}
+
+/// Every event `(pallet, name, fields)` of blocks `from..=to`.
+pub async fn events_between(api: &Api, from: u64, to: u64) -> Vec<(String, String, Value)> {
+	let mut all = vec![];
+	for n in from..=to {
+		let at = api.at_block(n).await.unwrap();
+		for ev in at.events().fetch().await.unwrap().iter() {
+			let ev = ev.unwrap();
+			let fields = ev.decode_fields_unchecked_as::<Value>().unwrap();
+			all.push((ev.pallet_name().to_string(), ev.event_name().to_string(), fields));
+		}
+	}
+	all
+}

@@ -248,7 +248,7 @@ pub async fn submit(
 /// Puts the sr25519 dev key `suri` (e.g. `//Bob`) into the node's keystore as
 /// an inference (`vrty`) key, so its offchain worker acts for that account.
 pub async fn insert_inference_key(rpc: &RpcClient, suri: &str, public: [u8; 32]) {
-	let public = format!("0x{}", public.iter().map(|b| format!("{b:02x}")).collect::<String>());
+	let public = to_hex(&public);
 	let _: serde_json::Value = rpc
 		.request("author_insertKey", subxt::rpcs::rpc_params!["vrty", suri, public])
 		.await
@@ -279,4 +279,15 @@ pub fn metric(text: &str, name: &str, label: &str) -> Option<f64> {
 		})
 		.and_then(|l| l.rsplit(' ').next())
 		.and_then(|v| v.trim().parse().ok())
+}
+
+/// `0x`-prefixed lowercase hex, as the JSON-RPC takes bytes.
+pub fn to_hex(bytes: &[u8]) -> String {
+	format!("0x{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+/// The bytes of `0x`-prefixed (or bare) hex.
+pub fn from_hex(s: &str) -> Vec<u8> {
+	let s = s.trim_start_matches("0x");
+	(0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
 }
