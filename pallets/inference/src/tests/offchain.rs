@@ -141,6 +141,11 @@ fn executor_node(s: [f32; 3]) -> Node {
 	node(&[EXECUTOR], Some(engine(Ok(scores(s)), Err(EngineError::Internal))))
 }
 
+/// The verifiers' node, whose engine answers their re-executions with `s`.
+fn committee_node(s: [f32; 3]) -> Node {
+	node(&VERIFIERS, Some(engine(Err(EngineError::Internal), Ok(scores(s)))))
+}
+
 fn scores(s: [f32; 3]) -> Vec<u8> {
 	output(s).into_inner()
 }
@@ -323,8 +328,7 @@ fn committee_members_re_execute_commit_then_reveal_and_the_liar_is_slashed() {
 		let job = submit(model);
 		post(job, [0.1, 0.1, 0.8]);
 		let committee = challenge(job);
-		let node =
-			node(&VERIFIERS, Some(engine(Err(EngineError::Internal), Ok(scores([0.8, 0.1, 0.1])))));
+		let node = committee_node([0.8, 0.1, 0.1]);
 		offchain_worker();
 		// (The mock's model was admitted by two of three members; the third's
 		// late, free vote clears its duty.)
@@ -422,8 +426,7 @@ fn a_dispute_and_an_admission_vote_leave_nothing_behind() {
 		let job = submit(model);
 		post(job, [0.1, 0.1, 0.8]);
 		let committee = challenge(job);
-		let node =
-			node(&VERIFIERS, Some(engine(Err(EngineError::Internal), Ok(scores([0.8, 0.1, 0.1])))));
+		let node = committee_node([0.8, 0.1, 0.1]);
 		offchain_worker();
 		node.include();
 		// Each member's job work, and the late admission vote's model work.
