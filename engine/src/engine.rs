@@ -215,6 +215,51 @@ impl Engine {
 			})
 			.collect()
 	}
+	/// Where the time of model `id`'s run on `inputs` goes: the plan for
+	/// their shapes run `runs` times, each operator timed; returns one row
+	/// per operator of the plan (its name and operation, in plan order) with
+	/// its median time in milliseconds. For `examples/profile_engine`
+	/// and the examples; the node never calls it.
+	pub fn profile(
+		&mut self,
+		id: &[u8; 32],
+		inputs: &[Tensor],
+		runs: usize,
+	) -> Result<Vec<(String, String, f64)>, Failure> {
+		let (limits, options) = (self.limits, self.options.clone());
+		let model = self
+			.models
+			.get_mut(id)
+			.ok_or_else(|| Failure::new(EngineError::NotLoaded, "model not loaded"))?;
+		let values = check_inputs(model, inputs, &limits)?;
+		let tract_inputs = order_inputs(model, inputs)?;
+		let plan = model.plan_for(&values, &options, &limits)?;
+		let failed = |e: TractError| Failure::new(EngineError::RunFailed, format!("{e:#}"));
+		let mut times: Vec<Vec<f64>> = vec![Vec::new(); plan.model().nodes.len()];
+		for _ in 0..runs.max(1) {
+			let mut state =
+				tract_onnx::tract_core::plan::SimpleState::new(&plan).map_err(failed)?;
+			state
+				.run_plan_with_eval(tract_inputs.clone(), |ctx, op_state, node, input| {
+					let start = std::time::Instant::now();
+					let out = tract_onnx::tract_core::plan::eval(ctx, op_state, node, input);
+					times[node.id].push(start.elapsed().as_secs_f64() * 1e3);
+					out
+				})
+				.map_err(failed)?;
+		}
+		Ok(plan
+			.model()
+			.nodes
+			.iter()
+			.map(|n| {
+				let t = &mut times[n.id];
+				t.sort_by(f64::total_cmp);
+				let median = t.get(t.len() / 2).copied().unwrap_or_default();
+				(n.name.clone(), format!("{} {:?}", n.op().name(), n.op), median)
+			})
+			.collect())
+	}
 }
 
 impl Loaded {
@@ -289,7 +334,8 @@ fn plan(
 			model.into_typed().and_then(|m| m.into_decluttered()).map_err(unsupported)?
 		}
 	};
-	let optimized = concrete.into_optimized().map_err(unsupported)?;
+	let mut optimized = concrete.into_optimized().map_err(unsupported)?;
+	crate::fast::rewrite(&mut optimized).map_err(unsupported)?;
 	// Every shape is concrete now: each tensor's size is known before the
 	// plan runs (this is the check for graphs typed only per shape).
 	check_model_tensors(&optimized, &SymbolValues::default(), limits)?;

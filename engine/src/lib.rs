@@ -32,6 +32,7 @@ pub mod alloc;
 pub mod confine;
 pub mod convert;
 pub mod engine;
+pub mod fast;
 mod lrn;
 mod ml;
 pub mod sandbox;

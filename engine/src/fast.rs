@@ -1,0 +1,601 @@
+//! Operators of tract's optimized plans that profiling showed slow, run by
+//! code of ours.
+//!
+//! After tract optimizes a plan ([`crate::engine`]), [`rewrite`] swaps three
+//! of its operators for ours, each keeping tract's operator inside to run the
+//! cases ours does not take (other element types, strided tensors):
+//!
+//! * `OptBinChain` of per-channel steps: what a `BatchNormalization` and a
+//!   `Relu` become when no convolution before them can absorb them (every
+//!   layer of densenet121). tract's chain applies each step through a kernel
+//!   call per block of a channel plane; ours walks each plane once per step
+//!   in plain loops the compiler vectorizes. Each step is the same IEEE
+//!   operation on the same operands as tract's (`a * b`, then `+ c`, ...; no
+//!   fused multiply-add), so results are bit for bit tract's; only `Max` and
+//!   `Min` take the non-NaN operand when one is NaN (`f32::max`).
+//! * `OptMaxPool` over 2-D `NCHW` planes (every CNN of the benchmark): tract
+//!   gathers each window element by element; ours takes, for each output
+//!   row, the maximum of the window's input rows with contiguous passes,
+//!   then the window maxima along that row. A maximum is exact and ours compares as tract's does, so
+//!   results are tract's bit for bit.
+//! * `Softmax` over contiguous trailing axes: tract calls three kernels per
+//!   row, which dominates short rows (attention's scores: 16 keys). Ours
+//!   computes each row in one go, with an `exp` of our own ([`exp`]: a
+//!   fixed polynomial in plain IEEE arithmetic), so its results are the same
+//!   bits on every machine, where tract's depend on the SIMD kernel the CPU
+//!   gets.
+//!
+//! The rewrite depends only on the plan (model and input shapes), so every
+//! node makes the same one.
+
+use tract_linalg::multithread::BShare;
+use tract_onnx::{
+	prelude::*,
+	tract_core::{
+		internal::*,
+		ops::{
+			binary::OptBinChain,
+			cnn::pools::ConcretePoolGeometry,
+			cnn::OptMaxPool,
+			nn::{DataFormat, Softmax, SoftmaxKind},
+		},
+	},
+};
+
+/// Swaps the operators of `model` (an optimized plan) that ours run faster.
+pub fn rewrite(model: &mut TypedModel) -> TractResult<()> {
+	for id in 0..model.nodes.len() {
+		let node = &model.nodes[id];
+		let f32_in = node.inputs.iter().all(|i| {
+			model.outlet_fact(*i).map(|f| f.datum_type == f32::datum_type()).unwrap_or(false)
+		});
+		let op: Option<Box<dyn TypedOp>> = if let Some(chain) = node.op_as::<OptBinChain>() {
+			(f32_in && chain.steps.iter().all(|s| s.share == BShare::PerBlock))
+				.then(|| {
+					chain.steps.iter().map(|s| Step::of(s.linalg_op)).collect::<Option<Vec<_>>>()
+				})
+				.flatten()
+				.map(|steps| Box::new(ChannelChain { steps, inner: chain.clone() }) as _)
+		} else if let Some(pool) = node.op_as::<OptMaxPool>() {
+			let spec = &pool.pool_spec;
+			(f32_in
+				&& pool.with_index_outputs.is_none()
+				&& spec.data_format == DataFormat::NCHW
+				&& spec.kernel_shape.len() == 2
+				&& spec.dilations.as_ref().is_none_or(|d| d.iter().all(|d| *d == 1)))
+			.then(|| Box::new(MaxPool2d { inner: pool.clone() }) as _)
+		} else if let Some(softmax) = node.op_as::<Softmax>() {
+			(f32_in && softmax.kind == SoftmaxKind::Softmax && softmax.quant_output_dt.is_none())
+				.then(|| Box::new(RowSoftmax { inner: softmax.clone() }) as _)
+		} else {
+			None
+		};
+		if let Some(op) = op {
+			model.nodes[id].op = op;
+		}
+	}
+	Ok(())
+}
+
+/// Whether a tensor is `f32` laid out in row-major order. Strides of
+/// dimensions of size 1 do not matter (tract gives broadcast operands such
+/// as `[1, C, 1, 1]` strides of 1 there).
+fn dense_f32(t: &Tensor) -> bool {
+	let mut expected = 1;
+	t.datum_type() == f32::datum_type()
+		&& t.shape().iter().zip(t.strides()).rev().all(|(&dim, &stride)| {
+			let ok = dim == 1 || stride == expected;
+			expected *= dim as isize;
+			ok
+		})
+}
+
+/// A tensor's contents as a flat slice, if it is [`dense_f32`].
+fn flat(t: &Tensor) -> Option<&[f32]> {
+	dense_f32(t).then(|| t.try_as_plain_ram().ok()?.as_slice::<f32>().ok()).flatten()
+}
+
+/// Runs `f` on a tensor's contents as a flat mutable slice, if it is
+/// [`dense_f32`].
+fn with_flat_mut<R>(t: &mut Tensor, f: impl FnOnce(&mut [f32]) -> R) -> Option<R> {
+	if !dense_f32(t) {
+		return None;
+	}
+	let mut plain = t.try_as_plain_ram_mut().ok()?;
+	Some(f(plain.as_slice_mut::<f32>().ok()?))
+}
+
+/// One step of a [`ChannelChain`]: `a = a op b`, `b` one scalar per block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Step {
+	Add,
+	Mul,
+	Sub,
+	/// `b - a`.
+	SubFlipped,
+	Max,
+	Min,
+}
+
+impl Step {
+	fn of(op: tract_linalg::BinOp) -> Option<Step> {
+		use tract_linalg::BinOp;
+		Some(match op {
+			BinOp::Add => Step::Add,
+			BinOp::Mul => Step::Mul,
+			BinOp::Sub => Step::Sub,
+			BinOp::SubF => Step::SubFlipped,
+			BinOp::Max => Step::Max,
+			BinOp::Min => Step::Min,
+		})
+	}
+
+	/// Applies the step to every element of `block` with operand `b`.
+	fn apply(self, block: &mut [f32], b: f32) {
+		match self {
+			Step::Add => block.iter_mut().for_each(|a| *a += b),
+			Step::Mul => block.iter_mut().for_each(|a| *a *= b),
+			Step::Sub => block.iter_mut().for_each(|a| *a -= b),
+			Step::SubFlipped => block.iter_mut().for_each(|a| *a = b - *a),
+			Step::Max => block.iter_mut().for_each(|a| *a = a.max(b)),
+			Step::Min => block.iter_mut().for_each(|a| *a = a.min(b)),
+		}
+	}
+}
+
+/// tract's `OptBinChain` whose steps all take one scalar per block (a
+/// channel plane): see the module's documentation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ChannelChain {
+	steps: Vec<Step>,
+	inner: OptBinChain,
+}
+
+impl ChannelChain {
+	/// The chain over `a` with `operands`, or `None` where it does not apply
+	/// (the caller runs tract's).
+	fn run(&self, a: &mut Tensor, operands: &[TValue]) -> Option<()> {
+		let bs: Vec<&[f32]> = operands.iter().map(|b| flat(b)).collect::<Option<_>>()?;
+		let len = a.len();
+		let periods: Vec<usize> = bs
+			.iter()
+			.map(|b| (!b.is_empty() && len.is_multiple_of(b.len())).then(|| len / b.len()))
+			.collect::<Option<_>>()?;
+		// Blocks of the finest period; a coarser step's scalar covers several.
+		let block = periods.iter().copied().min().unwrap_or(len).max(1);
+		if periods.iter().any(|p| p % block != 0) {
+			return None;
+		}
+		with_flat_mut(a, |a| {
+			for (i, chunk) in a.chunks_mut(block).enumerate() {
+				let at = i * block;
+				for ((step, b), period) in self.steps.iter().zip(&bs).zip(&periods) {
+					step.apply(chunk, b[at / period]);
+				}
+			}
+		})
+	}
+}
+
+impl Op for ChannelChain {
+	fn name(&self) -> StaticName {
+		"ChannelChain".into()
+	}
+
+	op_as_typed_op!();
+}
+
+impl EvalOp for ChannelChain {
+	op_out_of_plan!();
+
+	fn eval(&self, ctx: &EvalContext, mut inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+		if inputs.len() == self.steps.len() + 1 {
+			// Owned, so that a value no other operator reads is changed in
+			// place rather than copied.
+			let mut a = inputs.remove(0).into_tensor();
+			if self.run(&mut a, &inputs).is_some() {
+				return Ok(tvec!(a.into_tvalue()));
+			}
+			inputs.insert(0, a.into_tvalue());
+		}
+		self.inner.eval(ctx, inputs)
+	}
+}
+
+impl TypedOp for ChannelChain {
+	fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+		self.inner.output_facts(inputs)
+	}
+
+	as_op!();
+}
+
+/// tract's `OptMaxPool` over 2-D `NCHW` planes, without index outputs: see
+/// the module's documentation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct MaxPool2d {
+	inner: OptMaxPool,
+}
+
+impl MaxPool2d {
+	/// The pool of `input`, or `None` where it does not apply.
+	fn run(&self, input: &Tensor) -> TractResult<Option<Tensor>> {
+		let Some(x) = flat(input) else { return Ok(None) };
+		let geo = self.inner.geometry.to_concrete(input.shape())?;
+		let patch = &geo.patch;
+		let ish = &geo.input_shape;
+		let (h, w) = (ish.hw_dims()[0], ish.hw_dims()[1]);
+		let contiguous = *ish.w_stride() == 1 && *ish.h_stride() == w && *ish.c_stride() == h * w;
+		if !contiguous || patch.rank() != 2 || patch.spec.dilations.iter().any(|d| *d != 1) {
+			return Ok(None);
+		}
+		let (oh, ow) = (patch.output_shape[0], patch.output_shape[1]);
+		let mut out = Tensor::zero::<f32>(&geo.output_shape.shape)?;
+		if ow == 0 || oh == 0 {
+			return Ok(Some(out));
+		}
+		with_flat_mut(&mut out, |y| self.pool(x, y, &geo))
+			.ok_or_else(|| format_err!("pool output not contiguous"))?;
+		Ok(Some(out))
+	}
+
+	/// Pools the planes of `x` into `y` as `geo` says (2-D, contiguous,
+	/// no dilation: checked by [`Self::run`]).
+	fn pool(&self, x: &[f32], y: &mut [f32], geo: &ConcretePoolGeometry) {
+		let patch = &geo.patch;
+		let (h, w) = (geo.input_shape.hw_dims()[0], geo.input_shape.hw_dims()[1]);
+		let (oh, ow) = (patch.output_shape[0], patch.output_shape[1]);
+		let (kh, kw) = (patch.spec.kernel_shape[0], patch.spec.kernel_shape[1]);
+		let (sh, sw) = (patch.spec.strides[0], patch.spec.strides[1]);
+		let (pt, pl) = (patch.pad_before[0], patch.pad_before[1]);
+		// The maximum over the window's rows, for each column of the input,
+		// padded with the pool's neutral value on both sides so that every
+		// window lies inside it.
+		let padded = (ow - 1) * sw + kw;
+		let mut rows = vec![f32::MIN; padded.max(pl + w)];
+		// The maximum of `rows` at each window start.
+		let starts = padded + 1 - kw;
+		let mut windows = vec![f32::MIN; starts];
+		for (plane, out_plane) in x.chunks_exact(h * w).zip(y.chunks_exact_mut(oh * ow)) {
+			for (oy, out_row) in out_plane.chunks_exact_mut(ow).enumerate() {
+				let column = &mut rows[pl..pl + w];
+				column.fill(f32::MIN);
+				for ky in 0..kh {
+					let Some(iy) = (oy * sh + ky).checked_sub(pt).filter(|iy| *iy < h) else {
+						continue;
+					};
+					for (m, v) in column.iter_mut().zip(&plane[iy * w..(iy + 1) * w]) {
+						*m = larger(*m, *v);
+					}
+				}
+				windows.copy_from_slice(&rows[..starts]);
+				for kx in 1..kw {
+					for (m, v) in windows.iter_mut().zip(&rows[kx..kx + starts]) {
+						*m = larger(*m, *v);
+					}
+				}
+				for (ox, o) in out_row.iter_mut().enumerate() {
+					*o = windows[ox * sw];
+				}
+			}
+		}
+	}
+}
+
+/// tract's comparison for a pool's maximum: `v` replaces `m` only if it is
+/// greater (a NaN never does), so that ours picks what tract's would.
+fn larger(m: f32, v: f32) -> f32 {
+	if v > m {
+		v
+	} else {
+		m
+	}
+}
+
+impl Op for MaxPool2d {
+	fn name(&self) -> StaticName {
+		"MaxPool2d".into()
+	}
+
+	op_as_typed_op!();
+}
+
+impl EvalOp for MaxPool2d {
+	op_out_of_plan!();
+
+	fn eval(&self, ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+		if let [input] = &inputs[..] {
+			if let Some(out) = self.run(input)? {
+				return Ok(tvec!(out.into_tvalue()));
+			}
+		}
+		self.inner.eval(ctx, inputs)
+	}
+}
+
+impl TypedOp for MaxPool2d {
+	fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+		self.inner.output_facts(inputs)
+	}
+
+	as_op!();
+}
+
+/// tract's `Softmax` over contiguous trailing axes of an `f32` tensor: see
+/// the module's documentation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RowSoftmax {
+	inner: Softmax,
+}
+
+impl RowSoftmax {
+	/// The length of the rows the softmax normalizes, if its axes are the
+	/// trailing ones of a tensor of this rank.
+	fn row_len(&self, shape: &[usize]) -> Option<usize> {
+		let mut axes = self.inner.axes.to_vec();
+		axes.sort_unstable();
+		let rank = shape.len();
+		let trailing = !axes.is_empty()
+			&& axes.len() <= rank
+			&& axes.iter().enumerate().all(|(i, a)| *a == rank - axes.len() + i);
+		trailing.then(|| axes.iter().map(|a| shape[*a]).product())
+	}
+}
+
+/// `e^x` in `f32` from plain IEEE operations (no platform math library, no
+/// fused multiply-add), so that it returns the same bits on every machine:
+/// `x = n ln 2 + r` with `|r| <= ln 2 / 2` (`ln 2` split in two parts so
+/// that `r` is exact), Cephes' degree-5 polynomial for `e^r` (within about
+/// one unit in the last place), then the power of two put in the exponent.
+/// Below the smallest normal result it returns 0, above the largest
+/// infinity, NaN for NaN. Written without branches, so that a loop over it
+/// vectorizes (the same operations on each lane: the same bits).
+pub fn exp(x: f32) -> f32 {
+	const LOG2E: f32 = std::f32::consts::LOG2_E;
+	const LN2_HI: f32 = 0.693_359_4;
+	const LN2_LO: f32 = -2.121_944_4e-4;
+	const LOW: f32 = -87.336_55;
+	const HIGH: f32 = 88.722_83;
+	let c = x.clamp(LOW, HIGH);
+	// floor(c * log2(e) + 1/2), by truncation and a correction below zero.
+	let t = c * LOG2E + 0.5;
+	let n = t as i32;
+	let n = n - i32::from(t < n as f32);
+	let nf = n as f32;
+	let r = c - nf * LN2_HI - nf * LN2_LO;
+	let mut p = 1.987_569_1e-4_f32;
+	p = p * r + 1.398_199_9e-3;
+	p = p * r + 8.333_452e-3;
+	p = p * r + 4.166_579_6e-2;
+	p = p * r + 1.666_666_5e-1;
+	p = p * r + 0.5;
+	let e = p * (r * r) + r + 1.0;
+	// `n` is in [-126, 128]: the scale is two normal powers of two, so that
+	// 2^128 (reached only through rounding) does not overflow on its own.
+	let half = n / 2;
+	let scaled = e
+		* f32::from_bits(((half + 127) as u32) << 23)
+		* f32::from_bits(((n - half + 127) as u32) << 23);
+	if x < LOW {
+		0.0
+	} else if x > HIGH {
+		f32::INFINITY
+	} else if x.is_nan() {
+		x
+	} else {
+		scaled
+	}
+}
+
+/// Normalizes one row in place: `e^(x - max) / sum`, the sum in row order.
+fn softmax_row(row: &mut [f32]) {
+	let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+	row.iter_mut().for_each(|v| *v = exp(*v - max));
+	let sum: f32 = row.iter().sum();
+	let scale = 1.0 / sum;
+	row.iter_mut().for_each(|v| *v *= scale);
+}
+
+impl Op for RowSoftmax {
+	fn name(&self) -> StaticName {
+		"RowSoftmax".into()
+	}
+
+	op_as_typed_op!();
+}
+
+impl EvalOp for RowSoftmax {
+	op_out_of_plan!();
+
+	fn eval(&self, ctx: &EvalContext, mut inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+		if inputs.len() == 1 {
+			if let Some(len) = self.row_len(inputs[0].shape()).filter(|l| *l > 0) {
+				let mut t = inputs.remove(0).into_tensor();
+				if with_flat_mut(&mut t, |data| data.chunks_exact_mut(len).for_each(softmax_row))
+					.is_some()
+				{
+					return Ok(tvec!(t.into_tvalue()));
+				}
+				inputs.push(t.into_tvalue());
+			}
+		}
+		self.inner.eval(ctx, inputs)
+	}
+}
+
+impl TypedOp for RowSoftmax {
+	fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+		self.inner.output_facts(inputs)
+	}
+
+	as_op!();
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use tract_onnx::tract_core::ops::{
+		cnn::{MaxPool, PaddingSpec, PoolSpec},
+		math,
+	};
+
+	/// A seeded input with every kind of value a pool or a chain meets:
+	/// positive, negative, ties, zeros of both signs.
+	fn input(shape: &[usize], seed: u32) -> Tensor {
+		let len: usize = shape.iter().product();
+		let data: Vec<f32> = (0..len as u32)
+			.map(|i| {
+				let h = (i ^ seed).wrapping_mul(2_654_435_761).rotate_left(13);
+				match h % 11 {
+					0 => 0.0,
+					1 => -0.0,
+					2 => 1.5,
+					_ => (h % 2001) as f32 / 100.0 - 10.0,
+				}
+			})
+			.collect();
+		Tensor::from_shape(shape, &data).unwrap()
+	}
+
+	/// `model` optimized and run as tract runs it, then with [`rewrite`]:
+	/// both outputs, and how many operators the rewrite swapped.
+	fn both_ways(model: TypedModel, x: &Tensor) -> (Tensor, Tensor, usize) {
+		let optimized = model.into_optimized().unwrap();
+		let mut ours = optimized.clone();
+		rewrite(&mut ours).unwrap();
+		let swapped = ours
+			.nodes
+			.iter()
+			.filter(|n| ["ChannelChain", "MaxPool2d", "RowSoftmax"].contains(&&*n.op.name()))
+			.count();
+		let run = |m: TypedModel| {
+			m.into_runnable().unwrap().run(tvec!(x.clone().into_tvalue())).unwrap()[0]
+				.clone()
+				.into_tensor()
+		};
+		(run(optimized), run(ours), swapped)
+	}
+
+	fn bits(t: &Tensor) -> Vec<u32> {
+		flat(t).unwrap().iter().map(|v| v.to_bits()).collect()
+	}
+
+	#[test]
+	fn max_pools_are_tracts_bit_for_bit() {
+		let cases: Vec<([usize; 4], [usize; 2], [usize; 2], PaddingSpec)> = vec![
+			([1, 3, 9, 11], [3, 3], [2, 2], PaddingSpec::Valid),
+			([2, 4, 12, 12], [3, 3], [2, 2], PaddingSpec::Explicit(tvec![1, 1], tvec![1, 1])),
+			(
+				[1, 2, 13, 13],
+				[3, 3],
+				[2, 2],
+				PaddingSpec::ExplicitOnnxPool(tvec![0, 0], tvec![0, 0], true),
+			),
+			([1, 2, 10, 7], [2, 2], [2, 2], PaddingSpec::Valid),
+			([1, 5, 8, 9], [3, 2], [1, 3], PaddingSpec::SameUpper),
+			([1, 1, 6, 6], [5, 5], [1, 1], PaddingSpec::Explicit(tvec![2, 1], tvec![0, 2])),
+			([1, 2, 7, 5], [1, 1], [2, 2], PaddingSpec::Valid),
+		];
+		for (i, (shape, kernel, strides, padding)) in cases.into_iter().enumerate() {
+			let mut model = TypedModel::default();
+			let x = model.add_source("x", f32::fact(shape)).unwrap();
+			let spec = PoolSpec {
+				data_format: DataFormat::NCHW,
+				kernel_shape: kernel[..].into(),
+				padding,
+				dilations: None,
+				strides: Some(strides[..].into()),
+				input_channels: shape[1],
+				output_channels: shape[1],
+			};
+			let y = model.wire_node("pool", MaxPool::new(spec, None), &[x]).unwrap();
+			model.select_output_outlets(&y).unwrap();
+			let (theirs, ours, swapped) = both_ways(model, &input(&shape, i as u32));
+			assert_eq!(swapped, 1, "case {i}: the pool was not swapped");
+			assert_eq!(theirs.shape(), ours.shape(), "case {i}");
+			assert_eq!(bits(&theirs), bits(&ours), "case {i}");
+		}
+	}
+
+	#[test]
+	fn a_per_channel_chain_is_tracts_bit_for_bit() {
+		// BatchNormalization then Relu, as densenet has them before each
+		// convolution: `x * scale + shift`, then `max(., 0)`, per channel.
+		// (tract chains the steps of one image's large enough planes; small
+		// planes and a batch of two it runs as other operators, which ours
+		// does not take: those cases check that the rewrite leaves them.)
+		for (i, shape) in
+			[[1, 6, 7, 7], [1, 3, 4, 5], [1, 16, 14, 14], [2, 3, 4, 5]].into_iter().enumerate()
+		{
+			let c = shape[1];
+			let mut model = TypedModel::default();
+			let x = model.add_source("x", f32::fact(shape)).unwrap();
+			let scale = model.add_const("scale", input(&[1, c, 1, 1], 7)).unwrap();
+			let shift = model.add_const("shift", input(&[1, c, 1, 1], 9)).unwrap();
+			let zero = model.add_const("zero", tensor4(&[[[[0f32]]]])).unwrap();
+			let m = model.wire_node("mul", math::mul(), &[x, scale]).unwrap();
+			let a = model.wire_node("add", math::add(), &[m[0], shift]).unwrap();
+			let r = model.wire_node("relu", math::max(), &[a[0], zero]).unwrap();
+			model.select_output_outlets(&r).unwrap();
+			let (theirs, ours, swapped) = both_ways(model, &input(&shape, 3));
+			if shape[0] == 1 && shape[2] >= 7 {
+				assert_eq!(swapped, 1, "case {i}: the chain was not swapped");
+			}
+			assert_eq!(bits(&theirs), bits(&ours), "case {i}");
+		}
+	}
+
+	#[test]
+	fn softmax_rows_agree_with_the_definition() {
+		let cases: [(&[usize], usize); 3] =
+			[(&[8, 4, 16, 16], 3), (&[2, 1000], 1), (&[3, 5, 7], 2)];
+		for (i, (shape, axis)) in cases.iter().enumerate() {
+			let mut model = TypedModel::default();
+			let x = model.add_source("x", f32::fact(*shape)).unwrap();
+			let op =
+				Softmax { axes: tvec![*axis], quant_output_dt: None, kind: SoftmaxKind::Softmax };
+			let y = model.wire_node("softmax", op, &[x]).unwrap();
+			model.select_output_outlets(&y).unwrap();
+			let x = input(shape, 5);
+			let (theirs, ours, swapped) = both_ways(model, &x);
+			assert_eq!(swapped, 1, "case {i}: the softmax was not swapped");
+			let row = shape[*axis];
+			let xs = flat(&x).unwrap();
+			let (t, o) = (flat(&theirs).unwrap(), flat(&ours).unwrap());
+			for (r, chunk) in xs.chunks(row).enumerate() {
+				let max = chunk.iter().copied().fold(f32::MIN, f32::max) as f64;
+				let sum: f64 = chunk.iter().map(|v| (*v as f64 - max).exp()).sum();
+				for (j, v) in chunk.iter().enumerate() {
+					let exact = (*v as f64 - max).exp() / sum;
+					let at = r * row + j;
+					let (ours, theirs) = (o[at] as f64, t[at] as f64);
+					// Relative to the value, 4e-6: `x - max` is rounded to
+					// f32 before the exponential, by ours, tract's and
+					// onnxruntime's alike.
+					let close = |v: f64| (v - exact).abs() <= 4e-6 * exact + 1e-9;
+					assert!(close(ours), "case {i} at {at}: {ours} vs {exact}");
+					assert!(close(theirs), "case {i} at {at}: tract {theirs} vs {exact}");
+				}
+			}
+		}
+	}
+
+	#[test]
+	fn exp_is_accurate_and_exact_where_it_must_be() {
+		assert_eq!(exp(0.0), 1.0);
+		assert_eq!(exp(-0.0), 1.0);
+		assert_eq!(exp(f32::NEG_INFINITY), 0.0);
+		assert_eq!(exp(-100.0), 0.0);
+		assert_eq!(exp(89.0), f32::INFINITY);
+		assert!(exp(f32::NAN).is_nan());
+		let mut worst = 0f64;
+		let mut x = -87.0f32;
+		while x < 88.5 {
+			let exact = (x as f64).exp();
+			worst = worst.max((exp(x) as f64 - exact).abs() / exact);
+			x += 0.001_37;
+		}
+		// About two units in the last place of an f32 (2^-23 = 1.2e-7).
+		assert!(worst < 2.5e-7, "largest relative error {worst:e}");
+	}
+}
