@@ -218,8 +218,8 @@ impl Engine {
 	/// Where the time of model `id`'s run on `inputs` goes: the plan for
 	/// their shapes run `runs` times, each operator timed; returns one row
 	/// per operator of the plan (its name and operation, in plan order) with
-	/// its median time in milliseconds. For `examples/profile_engine`
-	/// and the examples; the node never calls it.
+	/// its median time in milliseconds. For `examples/profile_engine`;
+	/// the node never calls it.
 	pub fn profile(
 		&mut self,
 		id: &[u8; 32],
