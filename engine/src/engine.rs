@@ -189,14 +189,8 @@ impl Engine {
 	/// Runs model `id` on `inputs`.
 	pub fn run(&mut self, id: &[u8; 32], inputs: &[Tensor]) -> Result<Vec<Tensor>, Failure> {
 		self.touch(id);
-		let (limits, options) = (self.limits, self.options.clone());
-		let model = self
-			.models
-			.get_mut(id)
-			.ok_or_else(|| Failure::new(EngineError::NotLoaded, "model not loaded"))?;
-		let values = check_inputs(model, inputs, &limits)?;
-		let tract_inputs = order_inputs(model, inputs)?;
-		let plan = model.plan_for(&values, &options, &limits)?;
+		let limits = self.limits;
+		let (model, plan, tract_inputs) = self.plan_for(id, inputs)?;
 		// A fresh state per run: operators with inter-turn state (tract's
 		// recurrent layers) would otherwise carry one job's state into the
 		// next, and a verifier's re-execution would differ from the
@@ -215,6 +209,25 @@ impl Engine {
 			})
 			.collect()
 	}
+
+	/// Model `id`, checked `inputs` in its order for tract, and the plan for
+	/// their shapes.
+	fn plan_for(
+		&mut self,
+		id: &[u8; 32],
+		inputs: &[Tensor],
+	) -> Result<(&Loaded, Arc<TypedRunnableModel>, TVec<TValue>), Failure> {
+		let (limits, options) = (self.limits, self.options.clone());
+		let model = self
+			.models
+			.get_mut(id)
+			.ok_or_else(|| Failure::new(EngineError::NotLoaded, "model not loaded"))?;
+		let values = check_inputs(model, inputs, &limits)?;
+		let tract_inputs = order_inputs(model, inputs)?;
+		let plan = model.plan_for(&values, &options, &limits)?;
+		Ok((model, plan, tract_inputs))
+	}
+
 	/// Where the time of model `id`'s run on `inputs` goes: the plan for
 	/// their shapes run `runs` times, each operator timed; returns one row
 	/// per operator of the plan (its name and operation, in plan order) with
@@ -226,14 +239,7 @@ impl Engine {
 		inputs: &[Tensor],
 		runs: usize,
 	) -> Result<Vec<(String, String, f64)>, Failure> {
-		let (limits, options) = (self.limits, self.options.clone());
-		let model = self
-			.models
-			.get_mut(id)
-			.ok_or_else(|| Failure::new(EngineError::NotLoaded, "model not loaded"))?;
-		let values = check_inputs(model, inputs, &limits)?;
-		let tract_inputs = order_inputs(model, inputs)?;
-		let plan = model.plan_for(&values, &options, &limits)?;
+		let (_, plan, tract_inputs) = self.plan_for(id, inputs)?;
 		let failed = |e: TractError| Failure::new(EngineError::RunFailed, format!("{e:#}"));
 		let mut times: Vec<Vec<f64>> = vec![Vec::new(); plan.model().nodes.len()];
 		for _ in 0..runs.max(1) {

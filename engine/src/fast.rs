@@ -105,6 +105,56 @@ fn with_flat_mut<R>(t: &mut Tensor, f: impl FnOnce(&mut [f32]) -> R) -> Option<R
 	Some(f(plain.as_slice_mut::<f32>().ok()?))
 }
 
+/// An operator of ours: a fast path, and tract's operator (`inner`) for
+/// the inputs the fast path does not take.
+trait Fast {
+	/// The outputs for `inputs`, or `None` (inputs untouched) where the
+	/// fast path does not apply. It may take ownership of `inputs`' values
+	/// (to work in place) only when it returns outputs.
+	fn fast(&self, inputs: &mut TVec<TValue>) -> TractResult<Option<TValue>>;
+}
+
+/// tract's operator traits for a [`Fast`] operator `$op` wrapping tract's
+/// in its field `inner`.
+macro_rules! fast_op {
+	($op:ident) => {
+		impl Op for $op {
+			fn name(&self) -> StaticName {
+				stringify!($op).into()
+			}
+
+			op_as_typed_op!();
+		}
+
+		impl EvalOp for $op {
+			op_out_of_plan!();
+
+			fn eval(
+				&self,
+				ctx: &EvalContext,
+				mut inputs: TVec<TValue>,
+			) -> TractResult<TVec<TValue>> {
+				match self.fast(&mut inputs)? {
+					Some(output) => Ok(tvec!(output)),
+					None => self.inner.eval(ctx, inputs),
+				}
+			}
+		}
+
+		impl TypedOp for $op {
+			fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+				self.inner.output_facts(inputs)
+			}
+
+			as_op!();
+		}
+	};
+}
+
+fast_op!(ChannelChain);
+fast_op!(MaxPool2d);
+fast_op!(RowSoftmax);
+
 /// One step of a [`ChannelChain`]: `a = a op b`, `b` one scalar per block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Step {
@@ -177,37 +227,20 @@ impl ChannelChain {
 	}
 }
 
-impl Op for ChannelChain {
-	fn name(&self) -> StaticName {
-		"ChannelChain".into()
-	}
-
-	op_as_typed_op!();
-}
-
-impl EvalOp for ChannelChain {
-	op_out_of_plan!();
-
-	fn eval(&self, ctx: &EvalContext, mut inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-		if inputs.len() == self.steps.len() + 1 {
-			// Owned, so that a value no other operator reads is changed in
-			// place rather than copied.
-			let mut a = inputs.remove(0).into_tensor();
-			if self.run(&mut a, &inputs).is_some() {
-				return Ok(tvec!(a.into_tvalue()));
-			}
-			inputs.insert(0, a.into_tvalue());
+impl Fast for ChannelChain {
+	fn fast(&self, inputs: &mut TVec<TValue>) -> TractResult<Option<TValue>> {
+		if inputs.len() != self.steps.len() + 1 {
+			return Ok(None);
 		}
-		self.inner.eval(ctx, inputs)
+		// Owned, so that a value no other operator reads is changed in place
+		// rather than copied.
+		let mut a = inputs.remove(0).into_tensor();
+		if self.run(&mut a, inputs).is_some() {
+			return Ok(Some(a.into_tvalue()));
+		}
+		inputs.insert(0, a.into_tvalue());
+		Ok(None)
 	}
-}
-
-impl TypedOp for ChannelChain {
-	fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-		self.inner.output_facts(inputs)
-	}
-
-	as_op!();
 }
 
 /// tract's `OptMaxPool` over 2-D `NCHW` planes, without index outputs: see
@@ -292,33 +325,13 @@ fn larger(m: f32, v: f32) -> f32 {
 	}
 }
 
-impl Op for MaxPool2d {
-	fn name(&self) -> StaticName {
-		"MaxPool2d".into()
-	}
-
-	op_as_typed_op!();
-}
-
-impl EvalOp for MaxPool2d {
-	op_out_of_plan!();
-
-	fn eval(&self, ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-		if let [input] = &inputs[..] {
-			if let Some(out) = self.run(input)? {
-				return Ok(tvec!(out.into_tvalue()));
-			}
+impl Fast for MaxPool2d {
+	fn fast(&self, inputs: &mut TVec<TValue>) -> TractResult<Option<TValue>> {
+		match &inputs[..] {
+			[input] => Ok(self.run(input)?.map(Tensor::into_tvalue)),
+			_ => Ok(None),
 		}
-		self.inner.eval(ctx, inputs)
 	}
-}
-
-impl TypedOp for MaxPool2d {
-	fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-		self.inner.output_facts(inputs)
-	}
-
-	as_op!();
 }
 
 /// tract's `Softmax` over contiguous trailing axes of an `f32` tensor: see
@@ -387,6 +400,23 @@ pub fn exp(x: f32) -> f32 {
 	}
 }
 
+impl Fast for RowSoftmax {
+	fn fast(&self, inputs: &mut TVec<TValue>) -> TractResult<Option<TValue>> {
+		let len = match &inputs[..] {
+			[input] => self.row_len(input.shape()).filter(|l| *l > 0),
+			_ => None,
+		};
+		let Some(len) = len else { return Ok(None) };
+		let mut t = inputs.remove(0).into_tensor();
+		if with_flat_mut(&mut t, |data| data.chunks_exact_mut(len).for_each(softmax_row)).is_some()
+		{
+			return Ok(Some(t.into_tvalue()));
+		}
+		inputs.push(t.into_tvalue());
+		Ok(None)
+	}
+}
+
 /// Normalizes one row in place: `e^(x - max) / sum`, the sum in row order.
 fn softmax_row(row: &mut [f32]) {
 	let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
@@ -394,41 +424,6 @@ fn softmax_row(row: &mut [f32]) {
 	let sum: f32 = row.iter().sum();
 	let scale = 1.0 / sum;
 	row.iter_mut().for_each(|v| *v *= scale);
-}
-
-impl Op for RowSoftmax {
-	fn name(&self) -> StaticName {
-		"RowSoftmax".into()
-	}
-
-	op_as_typed_op!();
-}
-
-impl EvalOp for RowSoftmax {
-	op_out_of_plan!();
-
-	fn eval(&self, ctx: &EvalContext, mut inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-		if inputs.len() == 1 {
-			if let Some(len) = self.row_len(inputs[0].shape()).filter(|l| *l > 0) {
-				let mut t = inputs.remove(0).into_tensor();
-				if with_flat_mut(&mut t, |data| data.chunks_exact_mut(len).for_each(softmax_row))
-					.is_some()
-				{
-					return Ok(tvec!(t.into_tvalue()));
-				}
-				inputs.push(t.into_tvalue());
-			}
-		}
-		self.inner.eval(ctx, inputs)
-	}
-}
-
-impl TypedOp for RowSoftmax {
-	fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-		self.inner.output_facts(inputs)
-	}
-
-	as_op!();
 }
 
 #[cfg(test)]
