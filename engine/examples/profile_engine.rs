@@ -49,7 +49,8 @@ fn main() -> Result<(), Box<dyn Error>> {
 	let mut slowest: Vec<_> = rows.iter().collect();
 	slowest.sort_by(|a, b| b.2.total_cmp(&a.2));
 	println!("\nslowest operators:");
-	for (name, op, ms) in slowest.iter().take(25) {
+	let top = std::env::var("PROFILE_TOP").ok().and_then(|t| t.parse().ok()).unwrap_or(25);
+	for (name, op, ms) in slowest.iter().take(top) {
 		let op: String = op
 			.chars()
 			.take(std::env::var("PROFILE_WIDTH").ok().and_then(|w| w.parse().ok()).unwrap_or(110))
