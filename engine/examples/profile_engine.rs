@@ -6,6 +6,10 @@
 //! profile_engine MODEL.onnx INPUT.json [RUNS] [THREADS]
 //! ```
 //!
+//! `PROFILE_TOP=N` lists the N slowest operators (default 25),
+//! `PROFILE_WIDTH=N` prints N characters of each operator's description
+//! (default 110; tract's full description names the matrix kernel).
+//!
 //! Build it as `scripts/bench-engine` builds `bench_engine` (release), so
 //! that the times are the operator's. The model size limit is raised to
 //! 512 MiB, as in `bench_engine`.
