@@ -16,8 +16,8 @@
 //! * `OptMaxPool` over 2-D `NCHW` planes (every CNN of the benchmark): tract
 //!   gathers each window element by element; ours takes, for each output
 //!   row, the maximum of the window's input rows with contiguous passes,
-//!   then the window maxima along that row. A maximum is exact and ours compares as tract's does, so
-//!   results are tract's bit for bit.
+//!   then the window maxima along that row. A maximum is exact and ours
+//!   compares as tract's does, so results are tract's bit for bit.
 //! * `Softmax` over contiguous trailing axes: tract calls three kernels per
 //!   row, which dominates short rows (attention's scores: 16 keys). Ours
 //!   computes each row in one go, with an `exp` of our own ([`exp`]: a
