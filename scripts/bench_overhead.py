@@ -41,7 +41,6 @@ import numpy as np
 import onnx
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-LIGHT = pathlib.Path(onnx.__file__).parent / "backend" / "test" / "data" / "light"
 
 # Models whose golden vector (one input of batch 1) fits the chain's
 # `MaxGoldenVectorSize` (128 KiB): a 224 x 224 image (588 KiB) does not, so

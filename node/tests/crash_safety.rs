@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use common::{
 	market::{
 		account_of, challenge, check_invariants, events_between, publish_digits, serve_market,
-		set_audit_rate, stash, submit_job, wait_for_job_event_since,
+		set_audit_rate, stash, storage_value, submit_job, wait_for_job_event_since,
 	},
 	Api, Node,
 };
@@ -41,13 +41,8 @@ async fn wait_for_log(node: &Node, from: usize, needle: &str, timeout: Duration)
 /// Total issuance, and the sum of every account's free and reserved balance.
 async fn issuance_and_balances(api: &Api) -> (u128, u128) {
 	let at = api.at_current_block().await.unwrap();
-	let issuance = at
-		.storage()
-		.fetch(dynamic::storage::<(), Value>("Balances", "TotalIssuance"), ())
+	let issuance = storage_value(api, Some(at.block_number()), "Balances", "TotalIssuance")
 		.await
-		.unwrap()
-		.decode()
-		.unwrap()
 		.as_u128()
 		.unwrap();
 	let mut sum = 0;

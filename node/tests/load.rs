@@ -29,8 +29,8 @@ use std::{
 use codec::Encode;
 use common::{
 	market::{
-		account_of, digits_reference, models_dir, publish_digits, publish_with, stash, tensor_spec,
-		tolerance, typed_spec, ABS, FEE, REL,
+		account_of, digits_reference, events_between, models_dir, publish_digits, publish_with,
+		stash, storage_value, tensor_spec, tolerance, typed_spec, ABS, FEE, REL,
 	},
 	network::Network,
 	Api,
@@ -92,15 +92,7 @@ async fn send_batch(
 
 /// The chain's timestamp at block `n`, in milliseconds.
 async fn timestamp(api: &Api, n: u64) -> u64 {
-	let at = api.at_block(n).await.unwrap();
-	let v = at
-		.storage()
-		.fetch(dynamic::storage::<(), Value>("Timestamp", "Now"), ())
-		.await
-		.unwrap()
-		.decode()
-		.unwrap();
-	v.as_u128().unwrap() as u64
+	storage_value(api, Some(n), "Timestamp", "Now").await.as_u128().unwrap() as u64
 }
 
 /// What a block held: extrinsics, and its normal-class weight as a share
@@ -108,13 +100,7 @@ async fn timestamp(api: &Api, n: u64) -> u64 {
 async fn block_load(api: &Api, n: u64) -> (usize, f64) {
 	let at = api.at_block(n).await.unwrap();
 	let extrinsics = at.extrinsics().fetch().await.unwrap().len();
-	let weight = at
-		.storage()
-		.fetch(dynamic::storage::<(), Value>("System", "BlockWeight"), ())
-		.await
-		.unwrap()
-		.decode()
-		.unwrap();
+	let weight = storage_value(api, Some(n), "System", "BlockWeight").await;
 	let normal = weight.at("normal").and_then(|w| w.at("ref_time")).and_then(|v| v.as_u128());
 	// 2 s of ref time per block, 75 % of it for normal extrinsics.
 	let max = 2_000_000_000_000u128 * 3 / 4;
@@ -285,17 +271,17 @@ async fn sustained_load_of_jobs_against_transfers() {
 			let mut next = first_job_block;
 			loop {
 				let head = api.at_current_block().await.unwrap().block_number();
-				while next <= head {
-					let at = api.at_block(next).await.unwrap();
-					for e in at.events().fetch().await.unwrap().iter() {
-						let e = e.unwrap();
-						if e.pallet_name() == "Inference"
-							&& matches!(e.event_name(), "JobSettled" | "JobFailed")
-						{
-							ended.fetch_add(1, Ordering::SeqCst);
-						}
-					}
-					next += 1;
+				if next <= head {
+					let done = events_between(&api, next, head)
+						.await
+						.into_iter()
+						.filter(|(pallet, name, _)| {
+							pallet == "Inference"
+								&& matches!(name.as_str(), "JobSettled" | "JobFailed")
+						})
+						.count();
+					ended.fetch_add(done as u64, Ordering::SeqCst);
+					next = head + 1;
 				}
 				tokio::time::sleep(Duration::from_millis(500)).await;
 			}

@@ -413,6 +413,21 @@ pub async fn check_invariants(api: &Api) -> Result<(), String> {
 	}
 }
 
+/// The value of storage item `pallet::item` (a plain value, no key) at
+/// block `at` (the current block if `None`).
+pub async fn storage_value(api: &Api, at: Option<u64>, pallet: &str, item: &str) -> Value {
+	let at = match at {
+		Some(n) => api.at_block(n).await.unwrap(),
+		None => api.at_current_block().await.unwrap(),
+	};
+	at.storage()
+		.fetch(dynamic::storage::<(), Value>(pallet, item), ())
+		.await
+		.unwrap()
+		.decode()
+		.unwrap()
+}
+
 /// Every event `(pallet, name, fields)` of blocks `from..=to`.
 pub async fn events_between(api: &Api, from: u64, to: u64) -> Vec<(String, String, Value)> {
 	let mut all = vec![];
