@@ -353,7 +353,7 @@ fn plan(
 /// `TensorTooLarge` when an allocation over the worker's cap failed
 /// ([`crate::alloc`]), `Crashed` when another allocation failed (this node's
 /// memory limit), else `RunFailed`.
-fn guard<T>(f: impl FnOnce() -> Result<T, Failure>) -> Result<T, Failure> {
+pub(crate) fn guard<T>(f: impl FnOnce() -> Result<T, Failure>) -> Result<T, Failure> {
 	crate::alloc::take_refused();
 	match catch_unwind(AssertUnwindSafe(f)) {
 		Ok(r) => r,

@@ -30,6 +30,7 @@ pub use verity_engine_interface::{
 
 pub mod alloc;
 pub mod confine;
+pub mod consensus;
 pub mod convert;
 pub mod engine;
 pub mod fast;

@@ -168,7 +168,6 @@ impl Expansion for Scaler {
 	}
 }
 
-
 pub(crate) fn attr_floats(node: &NodeProto, name: &str) -> TractResult<Option<Vec<f32>>> {
 	if let Some(v) = node.get_attr_opt_vec::<f32>(name)? {
 		return Ok(Some(v));
@@ -197,7 +196,10 @@ pub(crate) fn attr_floats(node: &NodeProto, name: &str) -> TractResult<Option<Ve
 
 /// The attributes of a tree ensemble node, with the leaves' weights under
 /// `prefix` (`target` for the regressor, `class` for the classifier).
-fn tree_attributes<'a>(node: &'a NodeProto, prefix: &str) -> TractResult<TreeAttributes<'a>> {
+pub(crate) fn tree_attributes<'a>(
+	node: &'a NodeProto,
+	prefix: &str,
+) -> TractResult<TreeAttributes<'a>> {
 	let strings = |name: &str| -> TractResult<Vec<&'a str>> {
 		let Some(attr) = node.attribute.iter().find(|a| a.name == name) else {
 			return Ok(vec![]);
@@ -214,7 +216,8 @@ fn tree_attributes<'a>(node: &'a NodeProto, prefix: &str) -> TractResult<TreeAtt
 	let ints = |name: &str| -> TractResult<Vec<i64>> {
 		Ok(node.get_attr_opt_vec(name)?.unwrap_or_default())
 	};
-	let floats = |name: &str| -> TractResult<Vec<f32>> { Ok(attr_floats(node, name)?.unwrap_or_default()) };
+	let floats =
+		|name: &str| -> TractResult<Vec<f32>> { Ok(attr_floats(node, name)?.unwrap_or_default()) };
 	Ok(TreeAttributes {
 		tree_ids: node.get_attr_vec("nodes_treeids")?,
 		node_ids: node.get_attr_vec("nodes_nodeids")?,
@@ -449,4 +452,3 @@ impl TypedOp for TypedTreeClassifier {
 
 	as_op!();
 }
-
