@@ -165,6 +165,13 @@ impl pallet_model_registry::Config for Runtime {
 	type MaxGoldenVectors = ConstU32<8>;
 	type MinGoldenVectors = ConstU32<1>;
 	type MaxGoldenVectorSize = ConstU32<{ 128 * 1024 }>;
+	// Consensus mode (docs/ECONOMICS.md): every validator holds and runs
+	// these graphs inside block import. 1 MiB of float parameters; the
+	// encoded graph (trees take about 20 bytes a node) within 2 MiB, which
+	// fits one extrinsic; a run within 16 MiB of the runtime's heap.
+	type MaxConsensusGraphSize = ConstU32<{ 2 * 1024 * 1024 }>;
+	type MaxConsensusParams = ConstU32<{ 256 * 1024 }>;
+	type MaxConsensusMemory = ConstU32<{ 16 * 1024 * 1024 }>;
 	type RejectionSlash = RejectionSlash;
 	type MaxOutputSize = MaxOutputSize;
 	type MaxModelSize = ConstU32<{ 16 * 1024 * 1024 }>;

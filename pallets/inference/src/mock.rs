@@ -62,6 +62,9 @@ impl pallet_model_registry::Config for Test {
 	type MaxGoldenVectors = ConstU32<4>;
 	type MinGoldenVectors = ConstU32<1>;
 	type MaxGoldenVectorSize = ConstU32<4096>;
+	type MaxConsensusGraphSize = ConstU32<{ 64 * 1024 }>;
+	type MaxConsensusParams = ConstU32<4096>;
+	type MaxConsensusMemory = ConstU32<{ 1024 * 1024 }>;
 	type RejectionSlash = RejectionSlash;
 	type ModelUsage = Inference;
 	type MaxOutputSize = ConstU32<4096>;

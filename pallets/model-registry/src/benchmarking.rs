@@ -243,6 +243,35 @@ mod benchmarks {
 		assert_eq!(GoldenVectors::<T>::decode_len(id), Some(1));
 	}
 
+	/// A graph of about `b` bytes for [`spec`]'s model: `y = Identity(x)`,
+	/// with an int64 constant filling the rest (decoding and checking it is
+	/// what grows with the size).
+	#[benchmark]
+	fn set_consensus_graph(b: Linear<1024, { T::MaxConsensusGraphSize::get() }>) {
+		use verity_interp::{ConstData, Constant, Elem, Graph, Input, Node, Op, Output};
+		let caller = funded::<T>("caller");
+		let bytes = fake_bytes(100, 9);
+		let id = registered::<T>(&caller, &bytes, 0);
+		let fill = (b.saturating_sub(64) / 8).min(T::MaxConsensusParams::get());
+		let graph = Graph {
+			version: verity_interp::FORMAT_VERSION,
+			inputs: vec![Input { name: b"x".to_vec(), elem: Elem::F32 }],
+			constants: vec![Constant {
+				shape: vec![fill],
+				data: ConstData::I64(vec![7; fill as usize]),
+			}],
+			nodes: vec![Node { op: Op::Identity, inputs: vec![0] }],
+			outputs: vec![Output { name: b"y".to_vec(), value: 2 }],
+		}
+		.encode();
+		let graph = BoundedVec::try_from(graph).unwrap();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller), id, graph);
+
+		assert!(ConsensusModels::<T>::contains_key(id));
+	}
+
 	#[benchmark]
 	fn transfer_family() {
 		let caller = funded::<T>("caller");

@@ -43,6 +43,7 @@ extern crate alloc;
 
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
+pub mod consensus;
 #[cfg(test)]
 mod mock;
 #[cfg(test)]
@@ -158,6 +159,21 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxGoldenVectorSize: Get<u32>;
 
+		/// Largest compact graph (`verity_interp::Graph`, SCALE-encoded) a
+		/// model may carry to run in consensus mode, in bytes.
+		#[pallet::constant]
+		type MaxConsensusGraphSize: Get<u32>;
+
+		/// Most parameters (weights, tree nodes and leaf weights) a
+		/// consensus graph may have: every validator holds and runs it.
+		#[pallet::constant]
+		type MaxConsensusParams: Get<u32>;
+
+		/// Most memory, in bytes, a consensus run may use at the model's
+		/// largest batch (inside the runtime's heap).
+		#[pallet::constant]
+		type MaxConsensusMemory: Get<u32>;
+
 		/// Share of the publisher bond slashed when admission rejects a model.
 		#[pallet::constant]
 		type RejectionSlash: Get<Perbill>;
@@ -226,6 +242,21 @@ pub mod pallet {
 		ValueQuery,
 	>;
 
+	/// The compact graph of each model that may run in consensus mode
+	/// (`verity_interp::Graph`, SCALE-encoded), uploaded by its publisher
+	/// next to the ONNX bytes; admission's verifiers compile the ONNX bytes
+	/// again and compare. Removed with the model's bytes; paid for by its
+	/// storage deposit.
+	#[pallet::storage]
+	pub type ConsensusGraphs<T: Config> =
+		StorageMap<_, Blake2_128Concat, ModelId, BoundedVec<u8, T::MaxConsensusGraphSize>>;
+
+	/// What a consensus run of each such model costs at its largest batch
+	/// (the weight a job is charged before it runs), with its parameter
+	/// count and graph size.
+	#[pallet::storage]
+	pub type ConsensusModels<T: Config> = StorageMap<_, Blake2_128Concat, ModelId, ConsensusInfo>;
+
 	/// Ownership offers waiting for the new owner's acceptance.
 	#[pallet::storage]
 	pub type PendingOwners<T: Config> = StorageMap<_, Blake2_128Concat, ModelId, T::AccountId>;
@@ -283,6 +314,16 @@ pub mod pallet {
 			model: ModelId,
 			/// Golden vectors the model now has.
 			count: u32,
+		},
+		/// The publisher gave a model its compact graph: it may run in
+		/// consensus mode once admitted.
+		ConsensusGraphSet {
+			/// The model.
+			model: ModelId,
+			/// The graph's parameters.
+			parameters: u32,
+			/// The graph's size in bytes.
+			size: u32,
 		},
 		/// An upload was given up; deposit and bond were released.
 		UploadAborted {
@@ -348,6 +389,15 @@ pub mod pallet {
 	pub enum Error<T> {
 		/// No model has this id.
 		ModelNotFound,
+		/// The consensus graph does not decode, breaks the format's rules, or
+		/// does not match the model's declared inputs and outputs.
+		ConsensusGraphInvalid,
+		/// The consensus graph has more than `MaxConsensusParams` parameters,
+		/// or a run at the model's largest batch would need more than
+		/// `MaxConsensusMemory`: the model cannot run in consensus mode.
+		ConsensusGraphTooLarge,
+		/// The model already has a consensus graph.
+		ConsensusGraphAlreadySet,
 		/// The model has `MaxGoldenVectors` golden vectors already.
 		TooManyGoldenVectors,
 		/// The model needs `MinGoldenVectors` golden vectors before its last chunk.
@@ -588,6 +638,8 @@ pub mod pallet {
 
 			Self::remove_chunks(&id, model.chunks);
 			GoldenVectors::<T>::remove(id);
+			ConsensusGraphs::<T>::remove(id);
+			ConsensusModels::<T>::remove(id);
 			Self::release_hold(HoldReason::StorageDeposit, &who, model.deposit);
 			Self::release_hold(HoldReason::PublisherBond, &who, model.bond);
 			Releases::<T>::remove(&model.family, model.version);
@@ -640,6 +692,43 @@ pub mod pallet {
 			model.deposit.saturating_accrue(deposit);
 			Models::<T>::insert(id, model);
 			Self::deposit_event(Event::GoldenVectorAdded { model: id, count });
+			Ok(())
+		}
+
+		/// Gives a model being uploaded its compact graph, so that jobs may run
+		/// it in consensus mode (evaluated by every validator inside the
+		/// block): the ONNX model compiled by `verity-engine`'s
+		/// `consensus::compile` (the `verity` CLI does it). The graph must
+		/// decode and check, declare the model's inputs and outputs, hold at
+		/// most `MaxConsensusParams` parameters and run at the model's
+		/// largest batch within `MaxConsensusMemory`; its price at that
+		/// batch is stored. Admission's verifiers compile the ONNX bytes
+		/// again and reject the model when the two differ. Its bytes are
+		/// added to the storage deposit.
+		#[pallet::call_index(10)]
+		#[pallet::weight(T::WeightInfo::set_consensus_graph(graph.len() as u32))]
+		pub fn set_consensus_graph(
+			origin: OriginFor<T>,
+			id: ModelId,
+			graph: BoundedVec<u8, T::MaxConsensusGraphSize>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let mut model = Models::<T>::get(id).ok_or(Error::<T>::ModelNotFound)?;
+			ensure!(model.owner == who, Error::<T>::NotOwner);
+			ensure!(model.status == ModelStatus::Uploading, Error::<T>::NotUploading);
+			ensure!(!ConsensusGraphs::<T>::contains_key(id), Error::<T>::ConsensusGraphAlreadySet);
+			let info = Self::consensus_info(&model, &graph)?;
+			let deposit = T::ByteDeposit::get().saturating_mul(info.size.into());
+			Self::hold_funds(HoldReason::StorageDeposit, &who, deposit)?;
+			model.deposit.saturating_accrue(deposit);
+			Models::<T>::insert(id, model);
+			ConsensusGraphs::<T>::insert(id, graph);
+			ConsensusModels::<T>::insert(id, info);
+			Self::deposit_event(Event::ConsensusGraphSet {
+				model: id,
+				parameters: info.parameters,
+				size: info.size,
+			});
 			Ok(())
 		}
 
@@ -697,6 +786,8 @@ pub mod pallet {
 			let chunks = model.chunks;
 			Self::remove_chunks(&id, chunks);
 			GoldenVectors::<T>::remove(id);
+			ConsensusGraphs::<T>::remove(id);
+			ConsensusModels::<T>::remove(id);
 			Self::release_hold(HoldReason::StorageDeposit, &who, model.deposit);
 			Self::release_hold(HoldReason::PublisherBond, &who, model.bond);
 			let released = model.deposit.saturating_add(model.bond);
@@ -879,6 +970,20 @@ impl<T: Config> Pallet<T> {
 			);
 			ensure!(!golden.is_empty(), "an empty list of golden vectors is stored");
 		}
+		for (id, graph) in ConsensusGraphs::<T>::iter() {
+			ensure!(
+				Models::<T>::get(id).is_some_and(|m| m.status != ModelStatus::Retired),
+				"a consensus graph of a retired or unknown model"
+			);
+			ensure!(
+				ConsensusModels::<T>::get(id).is_some_and(|i| i.size as usize == graph.len()),
+				"a consensus graph without its record, or of another size"
+			);
+		}
+		ensure!(
+			ConsensusModels::<T>::iter_keys().all(ConsensusGraphs::<T>::contains_key),
+			"a consensus record without its graph"
+		);
 		for (id, m) in Models::<T>::iter() {
 			let entry = held.entry(m.owner.clone()).or_default();
 			entry.0.saturating_accrue(m.deposit);
@@ -970,6 +1075,14 @@ impl<T: Config> ModelRegistry<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for
 		PendingOwners::<T>::remove(id);
 		Self::deposit_event(Event::ModelDisabled { model: *id, slashed });
 		Ok(slashed)
+	}
+
+	fn consensus_info(id: &ModelId) -> Option<ConsensusInfo> {
+		ConsensusModels::<T>::get(id)
+	}
+
+	fn consensus_graph(id: &ModelId) -> Option<Vec<u8>> {
+		ConsensusGraphs::<T>::get(id).map(|g| g.into_inner())
 	}
 
 	fn golden_vectors(id: &ModelId) -> Vec<(Vec<u8>, Vec<u8>)> {

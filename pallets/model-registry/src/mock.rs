@@ -95,6 +95,9 @@ impl Config for Test {
 	type MaxGoldenVectors = ConstU32<4>;
 	type MinGoldenVectors = MinGolden;
 	type MaxGoldenVectorSize = ConstU32<4096>;
+	type MaxConsensusGraphSize = ConstU32<{ 64 * 1024 }>;
+	type MaxConsensusParams = ConstU32<4096>;
+	type MaxConsensusMemory = ConstU32<{ 1024 * 1024 }>;
 	type RejectionSlash = RejectionSlash;
 	type ModelUsage = TestUsage;
 	type MaxOutputSize = ConstU32<4096>;

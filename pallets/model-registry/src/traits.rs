@@ -3,7 +3,7 @@
 use alloc::vec::Vec;
 use sp_runtime::{DispatchError, DispatchResult};
 
-use crate::{ModelId, ModelInfo};
+use crate::{ConsensusInfo, ModelId, ModelInfo};
 
 /// Read access to models, and the one write other pallets need: disabling a
 /// model proven unrunnable and slashing its publisher.
@@ -22,6 +22,13 @@ pub trait ModelRegistry<AccountId, Balance, BlockNumber> {
 	/// Disables model `id` (no new jobs) and slashes its whole publisher bond,
 	/// returning the amount slashed.
 	fn disable_and_slash(id: &ModelId) -> Result<Balance, DispatchError>;
+
+	/// What model `id` costs in consensus mode, if it may run in it.
+	fn consensus_info(id: &ModelId) -> Option<ConsensusInfo>;
+
+	/// Model `id`'s compact graph (`verity_interp::Graph`, SCALE-encoded),
+	/// if it may run in consensus mode.
+	fn consensus_graph(id: &ModelId) -> Option<Vec<u8>>;
 
 	/// Model `id`'s golden vectors: `(input, expected output)`, SCALE-encoded tensors.
 	fn golden_vectors(id: &ModelId) -> Vec<(Vec<u8>, Vec<u8>)>;

@@ -168,6 +168,29 @@ pub struct GoldenVector<MaxSize: Get<u32>> {
 	pub output: BoundedVec<u8, MaxSize>,
 }
 
+/// What the registry knows of a model that may run in consensus mode.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+)]
+pub struct ConsensusInfo {
+	/// A run's price at the model's largest batch (free dimensions at their
+	/// maximum): what a consensus job's weight is before it runs.
+	pub cost: verity_interp::Cost,
+	/// Parameters of its graph.
+	pub parameters: u32,
+	/// Bytes of its encoded graph.
+	pub size: u32,
+}
+
 /// A family of releases.
 #[derive(
 	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,

@@ -48,6 +48,7 @@ pub trait WeightInfo {
 	fn accept_ownership() -> Weight;
 	fn transfer_family() -> Weight;
 	fn add_golden_vector(b: u32, ) -> Weight;
+	fn set_consensus_graph(b: u32, ) -> Weight;
 }
 
 /// Measured weights, with the runtime's database weights.
@@ -122,6 +123,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn add_golden_vector(b: u32, ) -> Weight {
 		Self::upload_chunk(b)
 	}
+	fn set_consensus_graph(b: u32, ) -> Weight {
+		Weight::from_parts(500_000_000, 7159)
+			.saturating_add(Weight::from_parts(20_000, 1).saturating_mul(b.into()))
+			.saturating_add(T::DbWeight::get().reads(2_u64))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
+	}
 	fn transfer_family() -> Weight {
 		// Minimum execution time: 201_036_000 ps.
 		Weight::from_parts(233_055_000, 3583)
@@ -187,6 +194,12 @@ impl WeightInfo for () {
 	/// `add_golden_vector` benchmark: a chunk's storage of the same bytes.
 	fn add_golden_vector(b: u32, ) -> Weight {
 		Self::upload_chunk(b)
+	}
+	fn set_consensus_graph(b: u32, ) -> Weight {
+		Weight::from_parts(500_000_000, 7159)
+			.saturating_add(Weight::from_parts(20_000, 1).saturating_mul(b.into()))
+			.saturating_add(RocksDbWeight::get().reads(2_u64))
+			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn transfer_family() -> Weight {
 		Weight::from_parts(233_055_000, 3583)

@@ -6,6 +6,7 @@ use frame_support::{assert_noop, assert_ok, traits::fungible::InspectHold, Bound
 use sp_arithmetic::FixedU64;
 
 mod admission;
+mod consensus;
 mod lifecycle;
 mod ownership;
 mod provider;
