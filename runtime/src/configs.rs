@@ -189,6 +189,10 @@ impl pallet_model_registry::Config for Runtime {
 }
 
 parameter_types! {
+	/// Most weight one consensus job's evaluation may take: a tenth of the
+	/// block (docs/ECONOMICS.md), so that a block still has room for nine
+	/// such jobs' worth of other work and for the market's own steps.
+	pub MaxConsensusWeight: Weight = Perbill::from_percent(10) * RuntimeBlockWeights::get().max_block;
 	/// Share of the publisher bond slashed when admission rejects a model: a
 	/// wrong declaration costs verifiers a check, not a dispute.
 	pub const RejectionSlash: Perbill = Perbill::from_percent(20);
@@ -317,6 +321,7 @@ impl pallet_inference::Config for Runtime {
 	// carry about 10 jobs a block (docs/ECONOMICS.md), and the integrity
 	// test keeps the worst block's scheduled work under a quarter of it.
 	type MaxDrawsPerBlock = ConstU32<16>;
+	type MaxConsensusWeight = MaxConsensusWeight;
 	type WeightInfo = pallet_inference::weights::SubstrateWeight<Runtime>;
 }
 

@@ -94,7 +94,7 @@ pub enum Classification {
 pub struct Request<AccountId, BlockNumber> {
 	/// Who asked (and paid).
 	pub who: AccountId,
-	/// The inference job.
+	/// The inference job (`JobId::MAX` while it is being requested).
 	pub job: JobId,
 	/// When.
 	pub at: BlockNumber,
@@ -228,9 +228,12 @@ pub mod pallet {
 		}
 
 		/// Classifies an 8x8 image (64 pixels, 0 to 16, row by row). The caller
-		/// pays the inference job, at most `max_fee`, in `mode`.
+		/// pays the inference job, at most `max_fee`, in `mode`. In
+		/// `VerificationMode::Consensus` the label is known when this call
+		/// returns: the request is recorded before the job is requested,
+		/// because the market's callback arrives inside the request.
 		#[pallet::call_index(1)]
-		#[pallet::weight(T::WeightInfo::classify().saturating_add(T::Inference::request_weight(PIXELS as u32 * 4 + 16)))]
+		#[pallet::weight(Pallet::<T>::classify_weight(*mode))]
 		pub fn classify(
 			origin: OriginFor<T>,
 			pixels: [u8; PIXELS],
@@ -243,14 +246,22 @@ pub mod pallet {
 			let request = NextRequest::<T>::get();
 			let input = vec![image_tensor(&pixels)].encode();
 			let callback = Callback { consumer: CONSUMER, tag: request };
-			let job = T::Inference::request(&who, model, input, max_fee, mode, Some(callback))?;
+			// Recorded first: a consensus job's callback comes back inside
+			// `request` and must find the request. (If the request fails,
+			// the whole call is undone, this record with it.)
 			NextRequest::<T>::put(request.saturating_add(1));
 			let at = frame_system::Pallet::<T>::block_number();
 			Requests::<T>::insert(
 				request,
-				Request { who: who.clone(), job, at, state: Classification::Pending },
+				Request { who: who.clone(), job: JobId::MAX, at, state: Classification::Pending },
 			);
 			PendingCount::<T>::mutate(|n| *n = n.saturating_add(1));
+			let job = T::Inference::request(&who, model, input, max_fee, mode, Some(callback))?;
+			Requests::<T>::mutate(request, |r| {
+				if let Some(r) = r {
+					r.job = job;
+				}
+			});
 			Self::deposit_event(Event::ClassificationRequested { request, who, job });
 			Ok(())
 		}
@@ -282,6 +293,20 @@ pub fn label_of(output: &[u8]) -> Option<u8> {
 }
 
 impl<T: Config> Pallet<T> {
+	/// Weight of [`Pallet::classify`] in `mode`: the market's request of the
+	/// configured model (in consensus mode its evaluation and settlement,
+	/// with this pallet's callback) and one storage read.
+	pub fn classify_weight(mode: VerificationMode) -> Weight {
+		let input_len = PIXELS as u32 * 4 + 16;
+		let request = match ClassifierModel::<T>::get() {
+			Some(model) => T::Inference::request_weight(&model, mode, input_len),
+			None => Weight::zero(),
+		};
+		T::WeightInfo::classify()
+			.saturating_add(request)
+			.saturating_add(T::DbWeight::get().reads(1))
+	}
+
 	fn answer(tag: u64, result: &JobResult) -> DispatchResult {
 		Requests::<T>::try_mutate(tag, |r| {
 			let r = r.as_mut().ok_or(Error::<T>::UnknownRequest)?;

@@ -132,6 +132,12 @@ impl frame_support::traits::Randomness<Option<sp_runtime::testing::H256>, u64> f
 	}
 }
 
+frame_support::parameter_types! {
+	/// A tenth of a second of evaluation per consensus job.
+	pub MaxConsensusWeight: frame_support::weights::Weight =
+		frame_support::weights::Weight::from_parts(100_000_000_000, u64::MAX);
+}
+
 impl pallet_inference::Config for Test {
 	type AuthorityId = TestAuthId;
 	type Randomness = TestRandomness;
@@ -175,6 +181,7 @@ impl pallet_inference::Config for Test {
 	type MaxDeadlinesPerBlock = ConstU32<4>;
 	type MaxStepsPerBlock = ConstU32<8>;
 	type MaxDrawsPerBlock = ConstU32<3>;
+	type MaxConsensusWeight = MaxConsensusWeight;
 	type WeightInfo = ();
 }
 
@@ -238,6 +245,8 @@ pub fn new_test_ext(test: impl FnOnce(ModelId)) {
 			policy: VerificationPolicy::ArgMax,
 		};
 		Registry::register(RuntimeOrigin::signed(PUBLISHER), id, s).unwrap();
+		let graph = BoundedVec::try_from(codec::Encode::encode(&sevens())).unwrap();
+		Registry::set_consensus_graph(RuntimeOrigin::signed(PUBLISHER), id, graph).unwrap();
 		let chunk = BoundedVec::try_from(bytes.to_vec()).unwrap();
 		Registry::upload_chunk(RuntimeOrigin::signed(PUBLISHER), id, 0, chunk).unwrap();
 		Digits::set_model(RuntimeOrigin::root(), id).unwrap();
@@ -246,6 +255,21 @@ pub fn new_test_ext(test: impl FnOnce(ModelId)) {
 		Digits::do_try_state().expect("classifier invariants hold after the test");
 		Inference::do_try_state().expect("inference invariants hold after the test");
 	});
+}
+
+/// The test model's consensus graph: ten scores, the sum of the pixels for
+/// class 7 and zero for the others (`x W` with a one-column `W`).
+pub fn sevens() -> verity_interp::Graph {
+	use verity_interp::{ConstData, Constant, Elem, Graph, Input, Node, Op, Output};
+	let w: Vec<u32> =
+		(0..PIXELS * 10).map(|i| if i % 10 == 7 { 1.0f32 } else { 0.0 }.to_bits()).collect();
+	Graph {
+		version: verity_interp::FORMAT_VERSION,
+		inputs: vec![Input { name: b"x".to_vec(), elem: Elem::F32 }],
+		constants: vec![Constant { shape: vec![PIXELS as u32, 10], data: ConstData::F32(w) }],
+		nodes: vec![Node { op: Op::MatMul, inputs: vec![0, 1] }],
+		outputs: vec![Output { name: b"probabilities".to_vec(), value: 2 }],
+	}
 }
 
 /// Advances to block `n`, running the inference pallet's `on_initialize`.

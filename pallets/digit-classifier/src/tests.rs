@@ -150,3 +150,36 @@ fn answered_requests_are_pruned_after_their_retention_oldest_first() {
 		Digits::do_try_state().unwrap();
 	});
 }
+
+#[test]
+fn a_consensus_job_is_classified_inside_the_request() {
+	new_test_ext(|_| {
+		let request = NextRequest::<Test>::get();
+		assert_ok!(Digits::classify(
+			RuntimeOrigin::signed(USER),
+			IMAGE,
+			PRICE,
+			VerificationMode::Consensus
+		));
+		// No block passed: the callback found the request recorded and
+		// answered it within the call.
+		let r = Requests::<Test>::get(request).unwrap();
+		assert_eq!(r.state, Classification::Label(7));
+		assert_eq!(
+			pallet_inference::Jobs::<Test>::get(r.job).unwrap().status,
+			pallet_inference::JobStatus::Settled
+		);
+		assert_eq!(PendingCount::<Test>::get(), 0);
+		let ours = events();
+		assert_eq!(
+			ours,
+			vec![
+				Event::DigitClassified { request, who: USER, label: 7 },
+				Event::ClassificationRequested { request, who: USER, job: r.job },
+			]
+		);
+		// The price, and the job data deposit until the job is pruned.
+		let data = pallet_inference::DataDeposits::<Test>::get(r.job).unwrap_or(0);
+		assert_eq!(Balances::balance(&USER), ENDOWMENT - PRICE - data);
+	});
+}

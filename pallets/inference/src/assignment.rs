@@ -40,6 +40,7 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Submits a job for `who`; the checks and escrow of [`Pallet::submit_job`].
+	/// Returns the job, and for a consensus job the weight of its evaluation.
 	pub fn do_submit_job(
 		who: T::AccountId,
 		model_id: ModelId,
@@ -47,7 +48,7 @@ impl<T: Config> Pallet<T> {
 		max_fee: BalanceOf<T>,
 		mode: VerificationMode,
 		callback: Option<Callback>,
-	) -> Result<JobId, DispatchError> {
+	) -> Result<(JobId, Option<Weight>), DispatchError> {
 		let model = T::Models::model(&model_id).ok_or(Error::<T>::ModelNotFound)?;
 		ensure!(model.is_active(), Error::<T>::ModelNotActive);
 		let tensors = decode_tensors(&input).map_err(|_| Error::<T>::InvalidInput)?;
@@ -61,6 +62,11 @@ impl<T: Config> Pallet<T> {
 		ensure!(output_bound <= u64::from(T::MaxOutputSize::get()), Error::<T>::OutputTooLarge);
 		let fees = Self::fees(&model_id, model.price, mode);
 		ensure!(fees.total() <= max_fee, Error::<T>::FeeAboveMax);
+		if mode == VerificationMode::Consensus {
+			let (job, weight) =
+				Self::do_consensus_job(who, model_id, input, &tensors, fees, callback)?;
+			return Ok((job, Some(weight)));
+		}
 
 		let job = NextJobId::<T>::get();
 		// Refused now, rather than failed at the draw, when no executor
@@ -101,7 +107,7 @@ impl<T: Config> Pallet<T> {
 			fee: fees.total(),
 			draw_at,
 		});
-		Ok(job)
+		Ok((job, None))
 	}
 
 	/// Draws the executor of queued `job`: it becomes an assigned job with

@@ -119,7 +119,8 @@ fn submitted_job_in<T: Config>(model: ModelId, mode: VerificationMode) -> JobId 
 		mode,
 		None,
 	)
-	.unwrap();
+	.unwrap()
+	.0;
 	Pallet::<T>::draw_assignment(job);
 	job
 }
@@ -206,6 +207,39 @@ fn pending_jobs<T: Config>(n: u32, at: BlockNumberFor<T>, index: u32) {
 	}
 	NextJobId::<T>::put(first + u64::from(n));
 	JobsInFlight::<T>::mutate(model, |c| *c += n);
+}
+
+/// A one-input graph `x` of `shape` with `nodes` applied in a chain (each
+/// node reads the previous value, and `extra` constants after the input),
+/// its last value the output; with an input tensor of ones.
+fn consensus_graph(
+	shape: Vec<u32>,
+	constants: Vec<verity_interp::Constant>,
+	nodes: Vec<(verity_interp::Op, Vec<u32>)>,
+) -> (verity_interp::Graph, Vec<Tensor>) {
+	use verity_interp::{Elem, Graph, Input, Node, Output};
+	let values = 1 + constants.len() + nodes.len();
+	let graph = Graph {
+		version: verity_interp::FORMAT_VERSION,
+		inputs: vec![Input { name: b"x".to_vec(), elem: Elem::F32 }],
+		constants,
+		nodes: nodes.into_iter().map(|(op, inputs)| Node { op, inputs }).collect(),
+		outputs: vec![Output { name: b"y".to_vec(), value: values as u32 - 1 }],
+	};
+	let n: u32 = shape.iter().product();
+	let x = Tensor {
+		name: b"x".to_vec(),
+		dtype: DType::Float32,
+		shape,
+		data: 1.0f32.to_le_bytes().repeat(n as usize),
+	};
+	(graph, vec![x])
+}
+
+/// Runs `graph` on `inputs` as a consensus job does (plan, then run).
+fn evaluate(graph: &verity_interp::Graph, inputs: &[Tensor]) -> verity_interp::Cost {
+	let limits = verity_interp::Limits { max_memory: 256 << 20 };
+	verity_interp::run(graph, inputs, &limits).expect("the benchmark graph runs").1
 }
 
 #[benchmarks]
@@ -335,7 +369,8 @@ mod benchmarks {
 			VerificationMode::Optimistic,
 			None,
 		)
-		.unwrap();
+		.unwrap()
+		.0;
 
 		#[block]
 		{
@@ -718,6 +753,151 @@ mod benchmarks {
 		}
 
 		assert_eq!(NextDue::<T>::get(), now + 1u32.into());
+	}
+
+	/// Decoding and checking a graph of `b` KiB (`consensus::BYTES_PER_STEP`):
+	/// an int64 constant of that size.
+	#[benchmark]
+	fn consensus_decode(b: Linear<1, 2048>) {
+		let fill = b * (BYTES_PER_STEP / 8);
+		let constant = verity_interp::Constant {
+			shape: vec![fill],
+			data: verity_interp::ConstData::I64(vec![7; fill as usize]),
+		};
+		let (graph, _) =
+			consensus_graph(vec![1], vec![constant], vec![(verity_interp::Op::Identity, vec![0])]);
+		let bytes = graph.encode();
+
+		#[block]
+		{
+			verity_interp::Graph::decode_checked(&bytes).expect("a valid graph");
+		}
+	}
+
+	/// `n` one-element nodes: the fixed time of a node (planning, the
+	/// values' bookkeeping, an allocation).
+	#[benchmark]
+	fn consensus_nodes(n: Linear<1, 1000>) {
+		let nodes = (0..n).map(|i| (verity_interp::Op::Relu, vec![i])).collect();
+		let (graph, input) = consensus_graph(vec![1], vec![], nodes);
+		let cost;
+
+		#[block]
+		{
+			cost = evaluate(&graph, &input);
+		}
+
+		assert_eq!(cost.nodes, n);
+	}
+
+	/// `k` FLOPs of `MatMul`: `[1, 500] x [500, k / 1000]`.
+	#[benchmark]
+	fn consensus_linear(k: Linear<1000, 1_000_000>) {
+		let columns = k / 1000;
+		let w = verity_interp::Constant {
+			shape: vec![500, columns],
+			data: verity_interp::ConstData::F32(vec![0.5f32.to_bits(); 500 * columns as usize]),
+		};
+		let (graph, input) =
+			consensus_graph(vec![1, 500], vec![w], vec![(verity_interp::Op::MatMul, vec![0, 1])]);
+		let cost;
+
+		#[block]
+		{
+			cost = evaluate(&graph, &input);
+		}
+
+		assert_eq!(cost.of(verity_interp::OpClass::Linear), u64::from(columns) * 1000);
+	}
+
+	/// `k` elements of `Add`.
+	#[benchmark]
+	fn consensus_elementwise(k: Linear<1, 1_000_000>) {
+		let (graph, input) =
+			consensus_graph(vec![k], vec![], vec![(verity_interp::Op::Add, vec![0, 0])]);
+		let cost;
+
+		#[block]
+		{
+			cost = evaluate(&graph, &input);
+		}
+
+		assert_eq!(cost.of(verity_interp::OpClass::Elementwise), u64::from(k));
+	}
+
+	/// `k` exponentials.
+	#[benchmark]
+	fn consensus_transcendental(k: Linear<1, 1_000_000>) {
+		let (graph, input) =
+			consensus_graph(vec![k], vec![], vec![(verity_interp::Op::Exp, vec![0])]);
+		let cost;
+
+		#[block]
+		{
+			cost = evaluate(&graph, &input);
+		}
+
+		assert_eq!(cost.of(verity_interp::OpClass::Transcendental), u64::from(k));
+	}
+
+	/// `k` bytes transposed: `[k / 1000, 250]` floats.
+	#[benchmark]
+	fn consensus_movement(k: Linear<1000, 4_000_000>) {
+		let rows = k / 1000;
+		let (graph, input) = consensus_graph(
+			vec![rows, 250],
+			vec![],
+			vec![(verity_interp::Op::Transpose { perm: vec![] }, vec![0])],
+		);
+		let cost;
+
+		#[block]
+		{
+			cost = evaluate(&graph, &input);
+		}
+
+		assert_eq!(cost.of(verity_interp::OpClass::Movement), u64::from(rows) * 1000);
+	}
+
+	/// `k` tree steps: `k / 10` rows down a tree nine decisions deep (the
+	/// rows take every true branch) to a leaf of one weight.
+	#[benchmark]
+	fn consensus_tree(k: Linear<10, 1_000_000>) {
+		use verity_interp::trees::{Aggregate, Child, Cmp, Ensemble, PostTransform, TreeNode};
+		let rows = k / 10;
+		let nodes = (0..9u32)
+			.map(|i| TreeNode {
+				feature: 0,
+				threshold: 0.5.into(),
+				cmp: Cmp::Gt,
+				missing_true: false,
+				if_true: if i < 8 { Child::Node(i + 1) } else { Child::Leaf(9) },
+				if_false: Child::Leaf(i),
+			})
+			.collect();
+		let ensemble = Ensemble {
+			roots: vec![Child::Node(0)],
+			nodes,
+			leaves: (0..10).map(|i| vec![(0, (i as f32).into())]).collect(),
+			n_targets: 1,
+			n_features: 1,
+			base_values: vec![],
+			aggregate: Aggregate::Sum,
+			post_transform: PostTransform::None,
+		};
+		let (graph, input) = consensus_graph(
+			vec![rows, 1],
+			vec![],
+			vec![(verity_interp::Op::TreeRegressor(ensemble), vec![0])],
+		);
+		let cost;
+
+		#[block]
+		{
+			cost = evaluate(&graph, &input);
+		}
+
+		assert_eq!(cost.of(verity_interp::OpClass::Tree), u64::from(rows) * 10);
 	}
 
 	impl_benchmark_test_suite!(Pallet, crate::mock::new_bench_ext(), crate::mock::Test);

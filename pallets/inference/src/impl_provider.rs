@@ -37,10 +37,12 @@ impl<T: Config> InferenceProvider<T::AccountId> for Pallet<T> {
 	) -> Result<JobId, DispatchError> {
 		let input = InputOf::<T>::try_from(input).map_err(|_| Error::<T>::InvalidInput)?;
 		Self::do_submit_job(payer.clone(), model, input, max_fee, mode, callback)
+			.map(|(job, _)| job)
 	}
 
-	fn request_weight(input_len: u32) -> Weight {
+	fn request_weight(model: &ModelId, mode: VerificationMode, input_len: u32) -> Weight {
 		T::WeightInfo::submit_job(input_len, T::MaxExecutors::get())
+			.saturating_add(Self::mode_weight(model, mode))
 	}
 
 	fn quote(model: &ModelId, mode: VerificationMode) -> Option<BalanceOf<T>> {

@@ -121,6 +121,7 @@ pub mod weights;
 mod admission;
 mod assignment;
 mod audits;
+mod consensus;
 mod disputes;
 mod funds;
 mod impl_provider;
@@ -149,6 +150,7 @@ use verity_primitives::{
 	check_tensors, decode_tensors, encoded_size_bound, outputs_agree, ModelId, VerificationPolicy,
 };
 
+pub use consensus::{BYTES_PER_STEP, WORK_PER_STEP};
 pub use offchain::{crypto, KEY_TYPE};
 pub use pallet::*;
 pub use staking::Staker;
@@ -380,6 +382,11 @@ pub mod pallet {
 		/// executor's draw and, when audited, an auditor's).
 		#[pallet::constant]
 		type MaxDrawsPerBlock: Get<u32>;
+		/// Most weight one consensus job's evaluation may take
+		/// ([`VerificationMode::Consensus`]): every validator runs it while
+		/// importing the block, so it is a bounded share of the block.
+		#[pallet::constant]
+		type MaxConsensusWeight: Get<Weight>;
 		/// Weights of the calls and hooks.
 		type WeightInfo: WeightInfo;
 	}
@@ -664,6 +671,20 @@ pub mod pallet {
 			verifier: T::AccountId,
 			/// The stake released.
 			stake: BalanceOf<T>,
+		},
+		/// A consensus job was evaluated by the runtime in the extrinsic that
+		/// submitted it; it settles in the same extrinsic (`JobSettled`).
+		ConsensusJobEvaluated {
+			/// The job.
+			job: JobId,
+			/// The model it ran.
+			model: ModelId,
+			/// Who paid.
+			requester: T::AccountId,
+			/// blake2-256 of the output (`Outputs`).
+			output_hash: sp_core::H256,
+			/// What the run cost, from which its weight was charged.
+			cost: verity_interp::Cost,
 		},
 		/// A job was submitted; its executor is drawn at `draw_at`, from
 		/// randomness nobody knows yet.
@@ -964,6 +985,15 @@ pub mod pallet {
 
 	#[pallet::error]
 	pub enum Error<T> {
+		/// The model has no consensus graph: it cannot run in consensus mode.
+		NotConsensusModel,
+		/// This consensus run would cost more than the model's registered
+		/// price at its largest batch, or than `MaxConsensusWeight`.
+		ConsensusTooExpensive,
+		/// The interpreter refused this input (an integer division by zero,
+		/// shapes the graph cannot combine); nothing was charged but the
+		/// transaction fee.
+		ConsensusFailed,
 		/// The account is already an executor.
 		AlreadyExecutor,
 		/// The account is not an executor.
@@ -1201,18 +1231,34 @@ pub mod pallet {
 
 		/// Submits a job: runs `model` on `input` (SCALE-encoded tensors matching
 		/// the model's inputs) for at most `max_fee`. The fee is held in escrow
-		/// and the job assigned to an executor.
+		/// and the job assigned to an executor. In
+		/// [`VerificationMode::Consensus`] the runtime evaluates the model in
+		/// this call instead, and the job settles here (see the `consensus`
+		/// module): the weight charged is the run's, refunded down from the
+		/// model's price at its largest batch.
 		#[pallet::call_index(7)]
-		#[pallet::weight(T::WeightInfo::submit_job(input.len() as u32, T::MaxExecutors::get()))]
+		#[pallet::weight(
+			T::WeightInfo::submit_job(input.len() as u32, T::MaxExecutors::get())
+				.saturating_add(Pallet::<T>::mode_weight(model, *mode))
+		)]
 		pub fn submit_job(
 			origin: OriginFor<T>,
 			model: ModelId,
 			input: InputOf<T>,
 			max_fee: BalanceOf<T>,
 			mode: VerificationMode,
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			Self::do_submit_job(who, model, input, max_fee, mode, None).map(|_| ())
+			let len = input.len() as u32;
+			let (_, evaluated) = Self::do_submit_job(who, model, input, max_fee, mode, None)?;
+			Ok(evaluated
+				.map(|w| {
+					T::WeightInfo::submit_job(len, T::MaxExecutors::get())
+						.saturating_add(w)
+						.saturating_add(Self::settlement_weight())
+						.saturating_add(T::DbWeight::get().reads(2))
+				})
+				.into())
 		}
 
 		/// The assigned executor of a `Vanilla` job posts its output

@@ -163,6 +163,12 @@ pub fn set_vrf(block: u64, vrf: [u8; 32]) {
 	Vrf::mutate(|v| v.push((block, vrf)));
 }
 
+frame_support::parameter_types! {
+	/// A tenth of a second of evaluation per consensus job (tests lower it).
+	pub static MaxConsensusWeight: frame_support::weights::Weight =
+		frame_support::weights::Weight::from_parts(100_000_000_000, u64::MAX);
+}
+
 impl Config for Test {
 	type AuthorityId = TestAuthId;
 	type Randomness = TestRandomness;
@@ -206,6 +212,7 @@ impl Config for Test {
 	type MaxDeadlinesPerBlock = ConstU32<4>;
 	type MaxStepsPerBlock = MaxSteps;
 	type MaxDrawsPerBlock = ConstU32<3>;
+	type MaxConsensusWeight = MaxConsensusWeight;
 	type WeightInfo = ();
 }
 
@@ -306,7 +313,8 @@ pub fn new_test_ext(test: impl FnOnce(ModelId)) {
 	});
 }
 
-fn spec(name: &str, rows: u32) -> TensorSpec {
+/// A float tensor of `rows` values per item, named `name`.
+pub fn spec(name: &str, rows: u32) -> TensorSpec {
 	TensorSpec {
 		name: Name::try_from(name.as_bytes().to_vec()).unwrap(),
 		dtype: DType::Float32,

@@ -96,9 +96,15 @@ impl<T: Config> Pallet<T> {
 			VerificationMode::Optimistic => {
 				(T::ProtocolFee::get(), Self::audit_rate(model) * T::AuditReward::get())
 			}
-			VerificationMode::Vanilla => (Zero::zero(), Zero::zero()),
+			VerificationMode::Vanilla | VerificationMode::Consensus => (Zero::zero(), Zero::zero()),
 		};
-		Fees { price, executor: T::ExecutorFee::get(), protocol, audit }
+		// A consensus job has no executor: validators are paid through the
+		// transaction fee.
+		let executor = match mode {
+			VerificationMode::Consensus => Zero::zero(),
+			_ => T::ExecutorFee::get(),
+		};
+		Fees { price, executor, protocol, audit }
 	}
 
 	/// Upper bound of one settlement including its consumer's callback.
@@ -207,9 +213,10 @@ impl<T: Config> Pallet<T> {
 			VerificationMode::Optimistic => {
 				Self::schedule(job, Self::now().saturating_add(model.challenge_period))?
 			}
-			VerificationMode::Vanilla => Self::now(),
+			// (A consensus job never gets here: it settles as it is submitted.)
+			VerificationMode::Vanilla | VerificationMode::Consensus => Self::now(),
 		};
-		if j.mode == VerificationMode::Vanilla {
+		if j.mode != VerificationMode::Optimistic {
 			Self::note_missed(Staker::Executor, &j.executor, false);
 			Declines::<T>::remove(job);
 		}
@@ -226,7 +233,7 @@ impl<T: Config> Pallet<T> {
 		});
 		match j.mode {
 			VerificationMode::Optimistic => Jobs::<T>::insert(job, j),
-			VerificationMode::Vanilla => Self::settle(job, j),
+			VerificationMode::Vanilla | VerificationMode::Consensus => Self::settle(job, j),
 		}
 		Ok(())
 	}

@@ -30,7 +30,10 @@ pub trait InferenceProvider<AccountId> {
 	/// Requests a run of `model` on `input` (SCALE-encoded tensors matching the
 	/// model's inputs), paid by `payer` (at most `max_fee`, held in escrow), in
 	/// `mode`. The same checks as `submit_job` apply. `callback` names the
-	/// consumer told when the job ends.
+	/// consumer told when the job ends. A consensus job ends inside this
+	/// call: the consumer's callback runs before `request` returns, so a
+	/// consumer records what it needs to handle the result (keyed by its
+	/// callback tag) before it requests.
 	fn request(
 		payer: &AccountId,
 		model: ModelId,
@@ -40,8 +43,11 @@ pub trait InferenceProvider<AccountId> {
 		callback: Option<Callback>,
 	) -> Result<JobId, DispatchError>;
 
-	/// Weight of [`Self::request`] with `input_len` bytes of input.
-	fn request_weight(input_len: u32) -> Weight;
+	/// Weight of [`Self::request`] of `model` in `mode` with `input_len`
+	/// bytes of input: in consensus mode it includes the evaluation at the
+	/// model's largest batch, the settlement and the consumer's callback,
+	/// all in the requesting extrinsic.
+	fn request_weight(model: &ModelId, mode: VerificationMode, input_len: u32) -> Weight;
 
 	/// What a job of `model` in `mode` costs now; `None` for an unknown model.
 	fn quote(model: &ModelId, mode: VerificationMode) -> Option<Self::Balance>;

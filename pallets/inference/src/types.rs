@@ -36,6 +36,13 @@ pub enum VerificationMode {
 	/// faster and without the protocol fee, but only as trustworthy as the
 	/// executor (whose stake still answers for timeouts).
 	Vanilla,
+	/// Every validator evaluates the model while importing the block that
+	/// includes the job (`verity_interp`, the model's compact graph): the
+	/// output is in that block and final, with no executor, challenge
+	/// window or committee. Only models with a consensus graph, within
+	/// `MaxConsensusWeight`; costs the model's price and the evaluation's
+	/// weight in the transaction fee.
+	Consensus,
 }
 
 /// Identifies a consumer pallet, like a `PalletId`.

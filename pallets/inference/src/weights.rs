@@ -65,6 +65,13 @@ pub trait WeightInfo {
 	fn submit_admission_vote() -> Weight;
 	fn on_initialize(s: u32, b: u32, ) -> Weight;
 	fn on_initialize_pending(p: u32, ) -> Weight;
+	fn consensus_decode(b: u32, ) -> Weight;
+	fn consensus_nodes(n: u32, ) -> Weight;
+	fn consensus_linear(k: u32, ) -> Weight;
+	fn consensus_elementwise(k: u32, ) -> Weight;
+	fn consensus_transcendental(k: u32, ) -> Weight;
+	fn consensus_movement(k: u32, ) -> Weight;
+	fn consensus_tree(k: u32, ) -> Weight;
 }
 
 /// Measured weights, with the runtime's database weights.
@@ -273,6 +280,34 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads(140_u64))
 			.saturating_add(T::DbWeight::get().writes(266_u64))
 	}
+	fn consensus_decode(b: u32, ) -> Weight {
+		Weight::from_parts(50_000_000, 0)
+			.saturating_add(Weight::from_parts(5_000_000, 0).saturating_mul(b.into()))
+	}
+	fn consensus_nodes(n: u32, ) -> Weight {
+		Weight::from_parts(50_000_000, 0)
+			.saturating_add(Weight::from_parts(2_000_000, 0).saturating_mul(n.into()))
+	}
+	fn consensus_linear(k: u32, ) -> Weight {
+		Weight::from_parts(50_000_000, 0)
+			.saturating_add(Weight::from_parts(2_000_000, 0).saturating_mul(k.into()))
+	}
+	fn consensus_elementwise(k: u32, ) -> Weight {
+		Weight::from_parts(50_000_000, 0)
+			.saturating_add(Weight::from_parts(3_000_000, 0).saturating_mul(k.into()))
+	}
+	fn consensus_transcendental(k: u32, ) -> Weight {
+		Weight::from_parts(50_000_000, 0)
+			.saturating_add(Weight::from_parts(20_000_000, 0).saturating_mul(k.into()))
+	}
+	fn consensus_movement(k: u32, ) -> Weight {
+		Weight::from_parts(50_000_000, 0)
+			.saturating_add(Weight::from_parts(1_000_000, 0).saturating_mul(k.into()))
+	}
+	fn consensus_tree(k: u32, ) -> Weight {
+		Weight::from_parts(50_000_000, 0)
+			.saturating_add(Weight::from_parts(5_000_000, 0).saturating_mul(k.into()))
+	}
 }
 
 /// The same measurements with RocksDB's database weights, for tests.
@@ -439,5 +474,33 @@ impl WeightInfo for () {
 		Weight::from_parts(128_533_123_696, 360670)
 			.saturating_add(RocksDbWeight::get().reads(140_u64))
 			.saturating_add(RocksDbWeight::get().writes(266_u64))
+	}
+	fn consensus_decode(b: u32, ) -> Weight {
+		Weight::from_parts(50_000_000, 0)
+			.saturating_add(Weight::from_parts(5_000_000, 0).saturating_mul(b.into()))
+	}
+	fn consensus_nodes(n: u32, ) -> Weight {
+		Weight::from_parts(50_000_000, 0)
+			.saturating_add(Weight::from_parts(2_000_000, 0).saturating_mul(n.into()))
+	}
+	fn consensus_linear(k: u32, ) -> Weight {
+		Weight::from_parts(50_000_000, 0)
+			.saturating_add(Weight::from_parts(2_000_000, 0).saturating_mul(k.into()))
+	}
+	fn consensus_elementwise(k: u32, ) -> Weight {
+		Weight::from_parts(50_000_000, 0)
+			.saturating_add(Weight::from_parts(3_000_000, 0).saturating_mul(k.into()))
+	}
+	fn consensus_transcendental(k: u32, ) -> Weight {
+		Weight::from_parts(50_000_000, 0)
+			.saturating_add(Weight::from_parts(20_000_000, 0).saturating_mul(k.into()))
+	}
+	fn consensus_movement(k: u32, ) -> Weight {
+		Weight::from_parts(50_000_000, 0)
+			.saturating_add(Weight::from_parts(1_000_000, 0).saturating_mul(k.into()))
+	}
+	fn consensus_tree(k: u32, ) -> Weight {
+		Weight::from_parts(50_000_000, 0)
+			.saturating_add(Weight::from_parts(5_000_000, 0).saturating_mul(k.into()))
 	}
 }

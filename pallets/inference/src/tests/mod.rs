@@ -8,6 +8,7 @@ mod admission;
 mod attribution;
 mod audits;
 mod capacity;
+mod consensus;
 mod consumers;
 mod deposits;
 mod disputes;
@@ -29,6 +30,8 @@ pub fn try_submit(model: ModelId) -> sp_runtime::DispatchResult {
 		FEE + AUDIT_REWARD,
 		VerificationMode::Optimistic,
 	)
+	.map(|_| ())
+	.map_err(|e| e.error)
 }
 
 /// Submits a job on `model` as the requester and runs to the block that
