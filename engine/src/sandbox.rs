@@ -69,6 +69,12 @@ pub enum Request {
 		/// Largest encoded output accepted, in bytes.
 		max_output: u64,
 	},
+	/// Compile a model for consensus mode ([`crate::consensus::compile`]):
+	/// the encoded graph, or why the model is outside the subset.
+	CompileConsensus {
+		/// The ONNX bytes.
+		bytes: Vec<u8>,
+	},
 }
 
 /// Makes an executor's outputs wrong on purpose, to exercise challenges.
@@ -254,6 +260,10 @@ impl Sandbox {
 		let cap = match req {
 			Request::Run { max_output, .. } => max_output.saturating_add(REPLY_SLACK),
 			Request::Load { .. } | Request::Describe { .. } | Request::Probe { .. } => REPLY_SLACK,
+			// A graph is no larger than the model it is compiled from.
+			Request::CompileConsensus { .. } => {
+				self.config.limits.max_model_bytes.saturating_add(REPLY_SLACK)
+			}
 		};
 		worker.frame_cap.store(cap, Ordering::SeqCst);
 		let sent = write_frame(&mut worker.stdin, &req.encode());
@@ -322,6 +332,16 @@ impl Sandbox {
 		let (reply, _) = self.request(&Request::Describe { bytes: bytes.to_vec() })?;
 		crate::Signature::decode(&mut &reply[..])
 			.map_err(|_| Failure::new(EngineError::Internal, "undecodable signature"))
+	}
+
+	/// Compiles the model in `bytes` for consensus mode, in the worker
+	/// process: the SCALE-encoded `verity_interp::Graph`.
+	pub fn compile_consensus(&self, bytes: &[u8]) -> Result<Vec<u8>, Failure> {
+		if bytes.len() as u64 > self.config.limits.max_model_bytes {
+			return Err(Failure::new(EngineError::ModelTooLarge, format!("{} bytes", bytes.len())));
+		}
+		let (reply, _) = self.request(&Request::CompileConsensus { bytes: bytes.to_vec() })?;
+		Ok(reply)
 	}
 
 	/// Runs model `id` on SCALE-encoded `input`, with no cap on the output
@@ -421,6 +441,10 @@ impl crate::InferenceEngine for Sandbox {
 	) -> Result<Vec<u8>, EngineError> {
 		self.run_for(id, input, purpose, max_output).map_err(|f| log_failure("run", f))
 	}
+
+	fn compile_consensus(&self, bytes: &[u8]) -> Result<Vec<u8>, EngineError> {
+		Sandbox::compile_consensus(self, bytes).map_err(|f| log_failure("compile_consensus", f))
+	}
 }
 
 fn log_failure(what: &str, failure: Failure) -> EngineError {
@@ -514,6 +538,9 @@ pub fn serve(arg: Option<&str>, threads: Option<usize>) -> std::io::Result<()> {
 			}
 			Ok(Request::Run { id, input, max_output }) => {
 				engine.run_encoded(&id, &input, max_output)
+			}
+			Ok(Request::CompileConsensus { bytes }) => {
+				crate::consensus::compile(&bytes).map(|g| g.encode())
 			}
 			Err(_) => Err(Failure::new(EngineError::Internal, "undecodable request")),
 		};

@@ -553,3 +553,25 @@ fn a_model_outside_the_subset_is_refused_with_its_reason() {
 	refused(one_op("Cast", &[2], &[], vec![attr("to", A::I(11))], vec![], 17), "cast");
 	refused(b"not a model".to_vec(), "not an ONNX model");
 }
+
+#[test]
+fn the_sandboxed_worker_compiles_as_the_library_does() {
+	use verity_engine::sandbox::{Fault, Sandbox, SandboxConfig};
+	let sandbox = Sandbox::new(SandboxConfig {
+		program: env!("CARGO_BIN_EXE_verity-inference-worker").into(),
+		args: vec![],
+		limits: Limits::default(),
+		fault: Fault::None,
+		threads: 1,
+		delay: std::time::Duration::ZERO,
+	});
+	let bytes = std::fs::read(models().join("iris-forest.onnx")).unwrap();
+	assert_eq!(
+		sandbox.compile_consensus(&bytes).unwrap(),
+		codec::Encode::encode(&compile(&bytes).unwrap())
+	);
+	let refused = sandbox.compile_consensus(&one_op("Erf", &[2], &[], vec![], vec![], 17));
+	assert_eq!(refused.unwrap_err().kind, EngineError::UnsupportedModel);
+	let garbage = sandbox.compile_consensus(b"\x0a\xff\xff\xff\xff\x0f");
+	assert_eq!(garbage.unwrap_err().kind, EngineError::InvalidModel);
+}

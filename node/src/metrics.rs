@@ -150,4 +150,10 @@ impl InferenceEngine for MeteredEngine {
 		self.after("run", &result);
 		result
 	}
+
+	fn compile_consensus(&self, bytes: &[u8]) -> Result<Vec<u8>, EngineError> {
+		let result = InferenceEngine::compile_consensus(&*self.sandbox, bytes);
+		self.after("compile_consensus", &result);
+		result
+	}
 }

@@ -55,6 +55,12 @@ pub trait InferenceEngine: Send + Sync {
 		purpose: u32,
 		max_output: u64,
 	) -> Result<Vec<u8>, EngineError>;
+
+	/// Compiles the ONNX model in `bytes` for consensus mode: the
+	/// SCALE-encoded compact graph (`verity_interp::Graph`), or
+	/// [`EngineError::UnsupportedModel`] for a model outside the subset.
+	/// Admission compares it with the graph its publisher uploaded.
+	fn compile_consensus(&self, bytes: &[u8]) -> Result<Vec<u8>, EngineError>;
 }
 
 sp_externalities::decl_extension! {
@@ -144,5 +150,16 @@ pub trait VerityInference {
 		max_output: u32,
 	) -> AllocateAndReturnByCodec<Result<Vec<u8>, EngineError>> {
 		engine(*self)?.run(&id, input, purpose, u64::from(max_output))
+	}
+
+	/// Compiles the ONNX model in `bytes` for consensus mode (a new
+	/// function: runtimes that do not call it do not import it): the
+	/// SCALE-encoded compact graph its publisher should have uploaded, or
+	/// `UnsupportedModel` for a model outside the interpreter's subset.
+	fn compile_consensus(
+		&mut self,
+		bytes: PassFatPointerAndRead<&[u8]>,
+	) -> AllocateAndReturnByCodec<Result<Vec<u8>, EngineError>> {
+		engine(*self)?.compile_consensus(bytes)
 	}
 }

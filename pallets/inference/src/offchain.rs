@@ -660,7 +660,11 @@ impl<T: Config> Pallet<T> {
 	/// declares exactly the registered inputs and outputs (names, element
 	/// types, ranks, fixed versus batch dimensions), draws no unseeded random
 	/// numbers, and each golden vector gives the same output twice, agreeing
-	/// with the publisher's expected output under the model's policy.
+	/// with the publisher's expected output under the model's policy. A
+	/// model with a consensus graph must also be exactly what the engine
+	/// compiles from its ONNX bytes, and give every golden vector, run
+	/// here through the interpreter, an output that agrees with the
+	/// engine's and the publisher's under the policy.
 	/// `Err` is a node-local failure: no vote.
 	pub fn check_model(model: &ModelId) -> Result<AdmissionVote, EngineError> {
 		let reject = |fault| Ok(AdmissionVote::Reject(fault));
@@ -685,6 +689,17 @@ impl<T: Config> Pallet<T> {
 		if !same(&info.inputs, &signature.inputs) || !same(&info.outputs, &signature.outputs) {
 			return reject(AdmissionFault::SpecMismatch);
 		}
+		let consensus = match T::Models::consensus_graph(model) {
+			None => None,
+			Some(uploaded) => match verity_inference::compile_consensus(&bytes) {
+				Ok(compiled) if compiled == uploaded => {
+					verity_interp::Graph::decode_checked(&uploaded).ok()
+				}
+				Err(e) if e.blame(1) == Blame::Node => return Err(e),
+				_ => return reject(AdmissionFault::ConsensusMismatch),
+			},
+		};
+		let peak = T::Models::consensus_info(model).map(|i| i.cost.peak_memory).unwrap_or(0);
 		for (input, expected) in T::Models::golden_vectors(model) {
 			let run = || match Self::infer(model, &input, PURPOSE_VERIFY) {
 				Ok(output) => Ok(Ok(output)),
@@ -703,6 +718,24 @@ impl<T: Config> Pallet<T> {
 			};
 			if !agrees {
 				return reject(AdmissionFault::WrongGoldenOutput);
+			}
+			if let Some(graph) = &consensus {
+				let limits = verity_interp::Limits { max_memory: peak };
+				let interpreted = decode_tensors(&input)
+					.ok()
+					.and_then(|t| verity_interp::run(graph, &t, &limits).ok())
+					.map(|(outputs, _)| outputs);
+				let agrees = match (interpreted, decode_tensors(&first), decode_tensors(&expected))
+				{
+					(Some(ours), Ok(engine), Ok(theirs)) => {
+						outputs_agree(&info.policy, &ours, &engine)
+							&& outputs_agree(&info.policy, &ours, &theirs)
+					}
+					_ => false,
+				};
+				if !agrees {
+					return reject(AdmissionFault::ConsensusMismatch);
+				}
 			}
 		}
 		Ok(AdmissionVote::Admit)

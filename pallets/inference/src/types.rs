@@ -554,6 +554,10 @@ pub enum AdmissionFault {
 	/// The engine cannot load or run the model (or a golden vector's input
 	/// passes its limits at batch 1).
 	Unrunnable,
+	/// The model's consensus graph is not the compilation of its ONNX
+	/// bytes, or gives a golden vector an output that disagrees with the
+	/// engine's or the publisher's under the model's policy.
+	ConsensusMismatch,
 }
 
 /// An admission committee member's vote on a model.

@@ -36,6 +36,8 @@ struct State {
 	execute: Option<Result<Vec<u8>, EngineError>>,
 	/// The answer to a verifier's run.
 	verify: Option<Result<Vec<u8>, EngineError>>,
+	/// Models compiled for consensus mode.
+	compiled: usize,
 }
 
 /// An engine that runs nothing: it answers what the test told it to and
@@ -83,6 +85,11 @@ impl InferenceEngine for FakeEngine {
 		}
 		let answer = if purpose == PURPOSE_EXECUTE { &s.execute } else { &s.verify };
 		answer.clone().unwrap_or(Err(EngineError::Internal))
+	}
+
+	fn compile_consensus(&self, _bytes: &[u8]) -> Result<Vec<u8>, EngineError> {
+		self.state().compiled += 1;
+		Err(EngineError::UnsupportedModel)
 	}
 }
 
