@@ -70,6 +70,9 @@ pub fn admission_vote(v: &AdmissionVote) -> &'static str {
 			AdmissionFault::NotReproducible => "reject: two runs gave different outputs",
 			AdmissionFault::WrongGoldenOutput => "reject: a golden vector's output differs",
 			AdmissionFault::Unrunnable => "reject: the engine cannot run it",
+			AdmissionFault::ConsensusMismatch => {
+				"reject: the consensus graph is not the model's compilation or disagrees with it"
+			}
 		},
 	}
 }
@@ -181,6 +184,15 @@ pub fn inference_event(e: &pallet_inference::Event<Runtime>) -> String {
 			"job {job}: result {} posted by {}; challengeable until block {challenge_until}",
 			hash(output_hash),
 			account(executor)
+		),
+		ConsensusJobEvaluated { job, model, requester, output_hash, cost } => format!(
+			"job {job}: evaluated by the runtime for {} on model {} in this block: output {} \
+			 ({} nodes, {} bytes made)",
+			account(requester),
+			hash(model),
+			hash(output_hash),
+			cost.nodes,
+			cost.bytes
 		),
 		JobSettled { job, executor, fee, price, protocol_fee } => format!(
 			"job {job}: settled; executor {} paid {}, publisher paid {}, treasury paid {}",

@@ -405,6 +405,55 @@ async fn publish_submit_and_settle_on_a_dev_node() {
 		));
 		job_matches_local(id.trim(), &file, &corpus_input(&dir, name));
 	}
+
+	// Consensus mode: a random forest registered with `--consensus` (the
+	// verifiers' admission compiles it again and compares), and a job the
+	// runtime evaluates in the block that includes it. Its output is this
+	// machine's engine's, bit for bit (both run the same tree code).
+	let forest = corpus_model("sk-random-forest");
+	let forest_id = run_ok(with(
+		&[
+			"model",
+			"register",
+			"--file",
+			&forest,
+			"--name",
+			"forest",
+			"--price",
+			"1",
+			"--consensus",
+			"--challenge-period",
+			"10",
+		],
+		"//Charlie",
+	));
+	let forest_input = corpus_input(&dir, "sk-random-forest");
+	let out = run_ok(with(
+		&["job", "submit", "--model", forest_id.trim(), "--input", &forest_input, "--mode", "consensus"],
+		"//Eve",
+	));
+	let mut lines = out.lines();
+	let job: u64 = lines.next().unwrap().parse().expect("first line: the job id");
+	let chain_output: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+	let local: serde_json::Value =
+		serde_json::from_str(&ok(&["infer-local", "--model", &forest, "--input", &forest_input]))
+			.unwrap();
+	assert_eq!(chain_output, local);
+	let shown = run_ok(with(&["job", "show", &job.to_string()], "//Eve"));
+	assert!(shown.contains("mode:       Consensus") && shown.contains("settled"), "{shown}");
+	// A model outside the interpreter's subset is refused before anything
+	// is sent; a model without a graph cannot take consensus jobs.
+	run_fails(
+		with(
+			&["model", "register", "--file", &corpus_model("pt-cnn"), "--name", "cnn", "--price", "1", "--consensus"],
+			"//Charlie",
+		),
+		"cannot run in consensus mode: operator PRelu",
+	);
+	run_fails(
+		with(&["job", "submit", "--model", &expected, "--input", &input, "--mode", "consensus"], "//Eve"),
+		"Inference.NotConsensusModel",
+	);
 	std::fs::remove_dir_all(dir).unwrap();
 }
 

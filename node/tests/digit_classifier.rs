@@ -3,6 +3,12 @@
 //! inference from the market; the executor's offchain worker runs the real
 //! model; the job settles after its challenge window; the market calls the
 //! pallet back, which stores the label.
+//!
+//! Then consensus mode on the same node: the model with its compact graph,
+//! admitted by verifiers that compile it again; a classification answered
+//! in the block that includes it; a job whose output is the interpreter's,
+//! run natively here, bit for bit; and a model whose uploaded graph is not
+//! its compilation, rejected by admission.
 
 mod common;
 
@@ -11,7 +17,8 @@ use std::time::Duration;
 use common::{
 	insert_inference_key,
 	market::{
-		argmax, digits_golden, digits_reference, models_dir, publish, tensor_spec, tolerance,
+		argmax, digits_golden, digits_reference, models_dir, publish, publish_consensus,
+		tensor_spec, tolerance,
 		wait_for_admission, wait_for_event,
 	},
 	submit, Node,
@@ -87,4 +94,148 @@ async fn a_consumer_pallet_receives_the_settled_label() {
 	let request = at.storage().fetch(addr, (0u64,)).await.unwrap().decode().unwrap();
 	let state = subxt::ext::scale_value::stringify::to_string(request.at("state").unwrap());
 	assert_eq!(state, format!("Label ({label})"));
+
+	consensus_mode(&api, &bytes, &reference).await;
+}
+
+/// `bytes` with a `doc_string` field appended: the same ONNX model under
+/// another id (a protobuf reader merges the field in).
+fn renamed(bytes: &[u8], doc: &str) -> Vec<u8> {
+	let mut renamed = bytes.to_vec();
+	renamed.extend([0x32, doc.len() as u8]);
+	renamed.extend(doc.as_bytes());
+	renamed
+}
+
+async fn consensus_mode(api: &common::Api, bytes: &[u8], reference: &common::market::Reference) {
+	use codec::{Decode, Encode};
+	let specs = || {
+		(
+			vec![tensor_spec("x", &[None, Some(64)])],
+			vec![tensor_spec("probabilities", &[None, Some(10)])],
+		)
+	};
+	let policy = || tolerance(10_000, 100_000);
+	// The digits model with its graph, compiled as the CLI compiles it.
+	let consensus_bytes = renamed(bytes, "consensus");
+	let graph = verity_engine::consensus::compile(&consensus_bytes).unwrap();
+	let model = publish_consensus(
+		api,
+		&dev::charlie(),
+		"digits-consensus",
+		&consensus_bytes,
+		specs(),
+		UNIT,
+		policy(),
+		digits_golden(),
+		Some(graph.encode()),
+	)
+	.await;
+	assert!(wait_for_admission(api, model).await, "the verifiers admit the compiled graph");
+
+	// The classifier answers in the block that includes the request.
+	let set_model = Value::unnamed_variant(
+		"DigitClassifier",
+		[Value::named_variant("set_model", [("model", Value::from_bytes(model))])],
+	);
+	submit(api, &dev::alice(), dynamic::transaction("Sudo", "sudo", (set_model,))).await;
+	let image = &reference.inputs[7];
+	let pixels: Vec<Value> =
+		(0..64).map(|i| Value::u128(image.element_f64(i).unwrap() as u128)).collect();
+	let events = submit(
+		api,
+		&dev::eve(),
+		dynamic::transaction(
+			"DigitClassifier",
+			"classify",
+			(
+				Value::unnamed_composite(pixels),
+				Value::u128(2 * UNIT),
+				Value::unnamed_variant("Consensus", []),
+			),
+		),
+	)
+	.await;
+	let label = events
+		.iter()
+		.map(|e| e.unwrap())
+		.find(|e| e.pallet_name() == "DigitClassifier" && e.event_name() == "DigitClassified")
+		.expect("classified in the block of the request")
+		.decode_fields_unchecked_as::<Value>()
+		.unwrap()
+		.at("label")
+		.and_then(|l| l.as_u128())
+		.unwrap() as u32;
+	assert_eq!(label, argmax(&reference.outputs[7]), "onnxruntime's answer");
+
+	// A job of four digits: its output on chain is the interpreter's, run
+	// natively here, bit for bit.
+	let batch = verity_primitives::Tensor {
+		name: b"x".to_vec(),
+		dtype: verity_primitives::DType::Float32,
+		shape: vec![4, 64],
+		data: reference.inputs[8..12].iter().flat_map(|t| t.data.clone()).collect(),
+	};
+	let input = vec![batch.clone()].encode();
+	let events = submit(
+		api,
+		&dev::eve(),
+		dynamic::transaction(
+			"Inference",
+			"submit_job",
+			(
+				Value::from_bytes(model),
+				Value::from_bytes(&input),
+				Value::u128(2 * UNIT),
+				Value::unnamed_variant("Consensus", []),
+			),
+		),
+	)
+	.await;
+	let job = events
+		.iter()
+		.map(|e| e.unwrap())
+		.find(|e| e.event_name() == "ConsensusJobEvaluated")
+		.expect("evaluated in the block of the submission")
+		.decode_fields_unchecked_as::<Value>()
+		.unwrap()
+		.at("job")
+		.and_then(|j| j.as_u128())
+		.unwrap() as u64;
+	let at = api.at_current_block().await.unwrap();
+	let on_chain: Vec<u8> = at
+		.storage()
+		.fetch(dynamic::storage::<(u64,), Vec<u8>>("Inference", "Outputs"), (job,))
+		.await
+		.unwrap()
+		.decode()
+		.unwrap();
+	let limits = verity_interp::Limits { max_memory: 16 << 20 };
+	let (native, _) = verity_interp::run(&graph, &[batch], &limits).unwrap();
+	assert_eq!(on_chain, native.encode(), "the runtime's output is the native interpreter's");
+	let scores = Vec::<verity_primitives::Tensor>::decode(&mut &on_chain[..]).unwrap();
+	for (row, label) in scores[0].argmax_rows().iter().zip(8..12) {
+		assert_eq!(*row, argmax(&reference.outputs[label]), "digit {label}");
+	}
+
+	// A publisher uploads a graph that is not its model's compilation (one
+	// weight changed): admission compiles the ONNX bytes again and rejects.
+	let tampered_bytes = renamed(bytes, "tampered");
+	let mut tampered = verity_engine::consensus::compile(&tampered_bytes).unwrap();
+	if let verity_interp::ConstData::F32(w) = &mut tampered.constants[0].data {
+		w[0] = (f32::from_bits(w[0]) + 1.0).to_bits();
+	}
+	let model = publish_consensus(
+		api,
+		&dev::charlie(),
+		"digits-tampered",
+		&tampered_bytes,
+		specs(),
+		UNIT,
+		policy(),
+		digits_golden(),
+		Some(tampered.encode()),
+	)
+	.await;
+	assert!(!wait_for_admission(api, model).await, "a graph that is not the model's is rejected");
 }

@@ -131,7 +131,7 @@ async fn jobs_and_a_dispute_in_flight_survive_an_upgrade_with_a_storage_migratio
 	.await;
 	assert!(upgraded.iter().any(|e| e.unwrap().event_name() == "CodeUpdated"), "the code was set");
 	common::eventually("the new runtime", Duration::from_secs(60), || async {
-		(spec_version(&rpc).await == 103).then_some(())
+		(spec_version(&rpc).await == 104).then_some(())
 	})
 	.await;
 	common::eventually("storage version 1", Duration::from_secs(30), || async {

@@ -22,6 +22,10 @@ pub enum Mode {
 	Optimistic,
 	/// Settles as soon as the result arrives; cannot be challenged; no protocol fee.
 	Vanilla,
+	/// Every validator evaluates the model in the block that includes the
+	/// job: the output is final in that block (models registered with
+	/// `--consensus` only).
+	Consensus,
 }
 
 impl From<Mode> for VerificationMode {
@@ -29,6 +33,7 @@ impl From<Mode> for VerificationMode {
 		match m {
 			Mode::Optimistic => VerificationMode::Optimistic,
 			Mode::Vanilla => VerificationMode::Vanilla,
+			Mode::Consensus => VerificationMode::Consensus,
 		}
 	}
 }
@@ -129,6 +134,7 @@ pub fn event_job(e: &pallet_inference::Event<Runtime>) -> Option<u64> {
 		| DisputeStalled { job }
 		| CallbackDelivered { job, .. }
 		| CallbackFailed { job, .. }
+		| ConsensusJobEvaluated { job, .. }
 		| JobPruned { job } => Some(*job),
 		_ => None,
 	}
@@ -233,6 +239,23 @@ async fn submit(
 	};
 	let call = pallet_inference::Call::submit_job { model, input, max_fee, mode: mode.into() };
 	let included = chain.submit(&signer, RuntimeCall::Inference(call)).await?;
+	if mode == Mode::Consensus {
+		// Evaluated and settled in the block that included it.
+		let mut job = None;
+		for e in &included.events {
+			if let RuntimeEvent::Inference(e) = e {
+				if let pallet_inference::Event::ConsensusJobEvaluated { job: j, .. } = e {
+					job = Some(*j);
+				}
+				if job.is_some() && event_job(e) == job {
+					eprintln!("{}", format::inference_event(e));
+				}
+			}
+		}
+		let job = job.ok_or_else(|| anyhow!("submit_job succeeded without ConsensusJobEvaluated"))?;
+		println!("{job}");
+		return print_output(job, fetch(&chain, job).await?.1, format);
+	}
 	let job = included
 		.events
 		.iter()

@@ -125,6 +125,13 @@ pub struct Register {
 	/// inputs and outputs against it and bounds their sizes with it.
 	#[arg(long, default_value_t = verity_primitives::DEFAULT_FREE_MAX)]
 	pub free_dim_max: u32,
+	/// Allow consensus mode: compile the model into the interpreter's graph
+	/// and upload it with the bytes, so that jobs may be evaluated by every
+	/// validator inside the block (`verity job submit --mode consensus`).
+	/// Refused, with the reason, for a model outside the interpreter's
+	/// subset or over the chain's `MaxConsensusParams`.
+	#[arg(long)]
+	pub consensus: bool,
 	/// Return once the bytes are uploaded instead of waiting for the
 	/// verifiers' admission (`verity model show` tells the outcome later).
 	#[arg(long)]
@@ -326,6 +333,7 @@ async fn register(ctx: &Context, r: Register) -> anyhow::Result<()> {
 	// here first, for free, which also gives the golden vectors' outputs.
 	let golden = golden_vectors(&r, &sig, &id, &bytes)?;
 	let chain = ctx.chain().await?;
+	let consensus = if r.consensus { Some(consensus_graph(&chain, &r.file, &bytes)?) } else { None };
 	let max_size: u32 = chain.constant("ModelRegistry", "MaxModelSize")?;
 	if bytes.len() as u64 > max_size as u64 {
 		bail!("{} has {} bytes; the chain accepts at most {max_size}", r.file, bytes.len());
@@ -387,6 +395,15 @@ async fn register(ctx: &Context, r: Register) -> anyhow::Result<()> {
 					id,
 					input: bounded(input)?,
 					output: bounded(output)?,
+				};
+				chain.submit(&signer, RuntimeCall::ModelRegistry(call)).await?;
+			}
+			if let Some(graph) = consensus {
+				let call = pallet_model_registry::Call::set_consensus_graph {
+					id,
+					graph: graph
+						.try_into()
+						.map_err(|_| anyhow!("the consensus graph is larger than the chain accepts"))?,
 				};
 				chain.submit(&signer, RuntimeCall::ModelRegistry(call)).await?;
 			}
@@ -452,6 +469,36 @@ async fn register(ctx: &Context, r: Register) -> anyhow::Result<()> {
 	);
 	println!("{}", format::hash(&id));
 	Ok(())
+}
+
+/// The model in `bytes` compiled for consensus mode, checked against the
+/// chain's caps: the encoded graph to upload.
+fn consensus_graph(chain: &crate::chain::Chain, file: &str, bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
+	let graph = verity_engine::consensus::compile(bytes)
+		.map_err(|e| anyhow!("{file} cannot run in consensus mode: {}", e.message))?;
+	let encoded = graph.encode();
+	let max_params: u32 = chain.constant("ModelRegistry", "MaxConsensusParams")?;
+	let max_size: u32 = chain.constant("ModelRegistry", "MaxConsensusGraphSize")?;
+	let params = graph.parameter_count();
+	if params > u64::from(max_params) {
+		bail!(
+			"{file} cannot run in consensus mode: {params} parameters, the chain's \
+			 MaxConsensusParams is {max_params}"
+		);
+	}
+	if encoded.len() as u64 > u64::from(max_size) {
+		bail!(
+			"{file} cannot run in consensus mode: its graph has {} bytes, the chain's \
+			 MaxConsensusGraphSize is {max_size}",
+			encoded.len()
+		);
+	}
+	eprintln!(
+		"consensus mode: {} operators, {params} parameters, a {}-byte graph",
+		graph.nodes.len(),
+		encoded.len()
+	);
+	Ok(encoded)
 }
 
 /// A model's admission as stored.

@@ -146,10 +146,27 @@ pub async fn publish_with(
 	publisher: &Keypair,
 	family: &str,
 	bytes: &[u8],
+	specs: (Vec<Value>, Vec<Value>),
+	price: u128,
+	policy: Value,
+	golden: (Vec<u8>, Vec<u8>),
+) -> [u8; 32] {
+	publish_consensus(api, publisher, family, bytes, specs, price, policy, golden, None).await
+}
+
+/// [`publish_with`], giving the model the consensus `graph` (encoded) before
+/// its bytes when there is one.
+#[allow(clippy::too_many_arguments)]
+pub async fn publish_consensus(
+	api: &Api,
+	publisher: &Keypair,
+	family: &str,
+	bytes: &[u8],
 	(inputs, outputs): (Vec<Value>, Vec<Value>),
 	price: u128,
 	policy: Value,
 	golden: (Vec<u8>, Vec<u8>),
+	graph: Option<Vec<u8>>,
 ) -> [u8; 32] {
 	let id = sp_crypto_hashing::blake2_256(bytes);
 	let spec = Value::named_composite([
@@ -179,6 +196,18 @@ pub async fn publish_with(
 		),
 	)
 	.await;
+	if let Some(graph) = graph {
+		submit(
+			api,
+			publisher,
+			dynamic::transaction(
+				"ModelRegistry",
+				"set_consensus_graph",
+				(Value::from_bytes(id), Value::from_bytes(graph)),
+			),
+		)
+		.await;
+	}
 	for (index, chunk) in bytes.chunks(1024 * 1024).enumerate() {
 		submit(
 			api,

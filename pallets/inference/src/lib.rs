@@ -72,6 +72,8 @@
 //! | A voting round (`DisputePeriod`) ends without a quorum | - | - | - | - | non-voters lose `VerifierPenalty` and are replaced by fresh draws; `MaxMissedDuties` missed duties in a row suspend a verifier until it resumes |
 //! | No quorum after `MaxDisputeRounds` rounds, or no committee could be drawn: ended by anyone ([`Pallet::end_dispute`]) | refunded | nothing | - | bond back | non-voters as above |
 //! | Decided by `ForceOrigin` ([`Pallet::resolve_dispute`], an override) | as the outcome it decides | as the outcome | as the outcome | as the outcome | no minority penalty |
+//! | `Consensus`: evaluated by the runtime in the submitting extrinsic, settled there | pays the price, and the evaluation's weight in the transaction fee | none: validators evaluate it | paid the price | - | - |
+//! | `Consensus`: refused (no graph, over `MaxConsensusWeight` or the model's registered price, or the interpreter fails on the input) | pays the transaction fee only; nothing is held or stored | - | - | - | - |
 //!
 //! In every case the requester's data deposit (`DataByteDeposit` per byte of
 //! input and largest output) is held until the job is pruned, then returned.
