@@ -429,7 +429,16 @@ async fn publish_submit_and_settle_on_a_dev_node() {
 	));
 	let forest_input = corpus_input(&dir, "sk-random-forest");
 	let out = run_ok(with(
-		&["job", "submit", "--model", forest_id.trim(), "--input", &forest_input, "--mode", "consensus"],
+		&[
+			"job",
+			"submit",
+			"--model",
+			forest_id.trim(),
+			"--input",
+			&forest_input,
+			"--mode",
+			"consensus",
+		],
 		"//Eve",
 	));
 	let mut lines = out.lines();
@@ -445,13 +454,26 @@ async fn publish_submit_and_settle_on_a_dev_node() {
 	// is sent; a model without a graph cannot take consensus jobs.
 	run_fails(
 		with(
-			&["model", "register", "--file", &corpus_model("pt-cnn"), "--name", "cnn", "--price", "1", "--consensus"],
+			&[
+				"model",
+				"register",
+				"--file",
+				&corpus_model("pt-cnn"),
+				"--name",
+				"cnn",
+				"--price",
+				"1",
+				"--consensus",
+			],
 			"//Charlie",
 		),
 		"cannot run in consensus mode: operator PRelu",
 	);
 	run_fails(
-		with(&["job", "submit", "--model", &expected, "--input", &input, "--mode", "consensus"], "//Eve"),
+		with(
+			&["job", "submit", "--model", &expected, "--input", &input, "--mode", "consensus"],
+			"//Eve",
+		),
 		"Inference.NotConsensusModel",
 	);
 	std::fs::remove_dir_all(dir).unwrap();

@@ -18,8 +18,7 @@ use common::{
 	insert_inference_key,
 	market::{
 		argmax, digits_golden, digits_reference, models_dir, publish, publish_consensus,
-		tensor_spec, tolerance,
-		wait_for_admission, wait_for_event,
+		tensor_spec, tolerance, wait_for_admission, wait_for_event,
 	},
 	submit, Node,
 };
@@ -213,6 +212,25 @@ async fn consensus_mode(api: &common::Api, bytes: &[u8], reference: &common::mar
 	let limits = verity_interp::Limits { max_memory: 16 << 20 };
 	let (native, _) = verity_interp::run(&graph, &[batch], &limits).unwrap();
 	assert_eq!(on_chain, native.encode(), "the runtime's output is the native interpreter's");
+	// The runtime API evaluates a graph without a job: the same bits again,
+	// and for a graph of every operator of the interpreter (the engine's
+	// consensus tests hold each against tract).
+	let interpret = |graph: Vec<u8>, input: Vec<u8>| async move {
+		let call = dynamic::runtime_api_call::<_, Value>(
+			"InferenceApi",
+			"interpret",
+			(Value::from_bytes(graph), Value::from_bytes(input)),
+		);
+		let answer = api.at_current_block().await.unwrap().runtime_apis().call(call).await.unwrap();
+		let ok = answer.at(0).and_then(|pair| pair.at(0)).expect("Ok((output, cost))");
+		common::market::value_bytes(ok)
+	};
+	assert_eq!(interpret(graph.encode(), input.clone()).await, native.encode());
+	let (every_op, x) = every_operator();
+	let (native, _) = verity_interp::run(&every_op, std::slice::from_ref(&x), &limits).unwrap();
+	assert_eq!(native.len(), 4);
+	let in_wasm = interpret(every_op.encode(), vec![x].encode()).await;
+	assert_eq!(in_wasm, native.encode(), "every operator: the runtime's WASM and native agree");
 	let scores = Vec::<verity_primitives::Tensor>::decode(&mut &on_chain[..]).unwrap();
 	for (row, label) in scores[0].argmax_rows().iter().zip(8..12) {
 		assert_eq!(*row, argmax(&reference.outputs[label]), "digit {label}");
@@ -238,4 +256,111 @@ async fn consensus_mode(api: &common::Api, bytes: &[u8], reference: &common::mar
 	)
 	.await;
 	assert!(!wait_for_admission(api, model).await, "a graph that is not the model's is rejected");
+}
+
+/// One graph through every operator of the interpreter, on an input with
+/// negative, zero and positive values: four outputs.
+fn every_operator() -> (verity_interp::Graph, verity_primitives::Tensor) {
+	use verity_interp::{
+		trees::{Aggregate, Child, Cmp, Ensemble, PostTransform, TreeNode},
+		ConstData, Constant, Elem, Graph, Input, Node, Op, Output, Pads,
+	};
+	let floats = |n: usize, k: usize| -> ConstData {
+		ConstData::F32((0..n).map(|i| (((i * k) % 13) as f32 / 6.0 - 1.0).to_bits()).collect())
+	};
+	let node = |op: Op, inputs: &[u32]| Node { op, inputs: inputs.to_vec() };
+	let window = |kernel: u32| ([kernel, kernel], [2, 2]);
+	let (k2, s2) = window(2);
+	let (k3, _) = window(3);
+	let tree = Ensemble {
+		roots: vec![Child::Node(0)],
+		nodes: vec![TreeNode {
+			feature: 2,
+			threshold: 0.3.into(),
+			cmp: Cmp::Leq,
+			missing_true: true,
+			if_true: Child::Leaf(0),
+			if_false: Child::Leaf(1),
+		}],
+		leaves: vec![vec![(0, 1.0.into())], vec![(0, 2.0.into())]],
+		n_targets: 1,
+		n_features: 3,
+		base_values: vec![0.5.into()],
+		aggregate: Aggregate::Sum,
+		post_transform: PostTransform::Logistic,
+	};
+	let graph = Graph {
+		version: verity_interp::FORMAT_VERSION,
+		inputs: vec![Input { name: b"x".to_vec(), elem: Elem::F32 }],
+		constants: vec![
+			Constant { shape: vec![4, 2, 3, 3], data: floats(72, 5) },
+			Constant { shape: vec![4], data: floats(4, 3) },
+			Constant { shape: vec![4, 3], data: floats(12, 7) },
+		],
+		nodes: vec![
+			node(
+				Op::Conv { strides: [1, 1], dilations: [1, 1], pads: Pads::SameUpper, group: 2 },
+				&[0, 1, 2],
+			),
+			node(Op::LeakyRelu { alpha: 0.1.into() }, &[4]),
+			node(
+				Op::MaxPool {
+					kernel: k2,
+					strides: s2,
+					pads: Pads::Explicit([0; 4]),
+					ceil_mode: true,
+				},
+				&[5],
+			),
+			node(
+				Op::AveragePool {
+					kernel: k3,
+					strides: s2,
+					pads: Pads::Explicit([1; 4]),
+					ceil_mode: false,
+					count_include_pad: true,
+				},
+				&[5],
+			),
+			node(Op::Sub, &[6, 7]),
+			node(Op::Sigmoid, &[8]),
+			node(Op::Tanh, &[8]),
+			node(Op::Mul, &[9, 10]),
+			node(Op::Exp, &[11]),
+			node(Op::Log, &[12]),
+			node(Op::Sqrt, &[12]),
+			node(Op::Div, &[13, 14]),
+			node(Op::Clip { min: Some((-0.5).into()), max: Some(0.5.into()) }, &[15]),
+			node(Op::GlobalAveragePool, &[16]),
+			node(Op::Flatten { axis: 1 }, &[17]),
+			node(
+				Op::Gemm { alpha: 1.5.into(), beta: 1.0.into(), trans_a: false, trans_b: false },
+				&[18, 3],
+			),
+			node(Op::Softmax { axis: -1, flat: false }, &[19]),
+			node(Op::Reshape { shape: vec![1, -1] }, &[16]),
+			node(Op::Transpose { perm: vec![] }, &[21]),
+			node(Op::MatMul, &[21, 22]),
+			node(Op::Concat { axis: 1 }, &[20, 23]),
+			node(Op::Relu, &[24]),
+			node(Op::Add, &[25, 18]),
+			node(Op::ArgMax { axis: 1, keepdims: false }, &[26]),
+			node(Op::Cast { to: Elem::F32 }, &[27]),
+			node(Op::Identity, &[26]),
+			node(Op::TreeRegressor(tree), &[26]),
+		],
+		outputs: [29u32, 28, 30, 20]
+			.iter()
+			.enumerate()
+			.map(|(i, v)| Output { name: format!("y{i}").into_bytes(), value: *v })
+			.collect(),
+	};
+	graph.check().unwrap();
+	let x = verity_primitives::Tensor {
+		name: b"x".to_vec(),
+		dtype: verity_primitives::DType::Float32,
+		shape: vec![1, 4, 6, 6],
+		data: (0..144).flat_map(|i| ((i % 9) as f32 / 4.0 - 1.0).to_le_bytes()).collect(),
+	};
+	(graph, x)
 }

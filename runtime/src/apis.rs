@@ -289,7 +289,7 @@ impl_runtime_apis! {
 		}
 	}
 
-	#[api_version(4)]
+	#[api_version(5)]
 	impl pallet_inference_runtime_api::InferenceApi<Block, AccountId, Balance, BlockNumber> for Runtime {
 		fn job(
 			id: pallet_inference::JobId,
@@ -327,6 +327,12 @@ impl_runtime_apis! {
 				sp_runtime::DispatchError::Other(why) => why.as_bytes().to_vec(),
 				other => alloc::format!("{other:?}").into_bytes(),
 			})
+		}
+
+		fn interpret(graph: Vec<u8>, input: Vec<u8>) -> Result<(Vec<u8>, verity_interp::Cost), Vec<u8>> {
+			use frame_support::traits::Get;
+			let memory: u32 = <Runtime as pallet_model_registry::Config>::MaxConsensusMemory::get();
+			Inference::interpret(&graph, &input, u64::from(memory))
 		}
 	}
 

@@ -252,7 +252,8 @@ async fn submit(
 				}
 			}
 		}
-		let job = job.ok_or_else(|| anyhow!("submit_job succeeded without ConsensusJobEvaluated"))?;
+		let job =
+			job.ok_or_else(|| anyhow!("submit_job succeeded without ConsensusJobEvaluated"))?;
 		println!("{job}");
 		return print_output(job, fetch(&chain, job).await?.1, format);
 	}

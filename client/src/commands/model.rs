@@ -333,7 +333,8 @@ async fn register(ctx: &Context, r: Register) -> anyhow::Result<()> {
 	// here first, for free, which also gives the golden vectors' outputs.
 	let golden = golden_vectors(&r, &sig, &id, &bytes)?;
 	let chain = ctx.chain().await?;
-	let consensus = if r.consensus { Some(consensus_graph(&chain, &r.file, &bytes)?) } else { None };
+	let consensus =
+		if r.consensus { Some(consensus_graph(&chain, &r.file, &bytes)?) } else { None };
 	let max_size: u32 = chain.constant("ModelRegistry", "MaxModelSize")?;
 	if bytes.len() as u64 > max_size as u64 {
 		bail!("{} has {} bytes; the chain accepts at most {max_size}", r.file, bytes.len());
@@ -401,9 +402,9 @@ async fn register(ctx: &Context, r: Register) -> anyhow::Result<()> {
 			if let Some(graph) = consensus {
 				let call = pallet_model_registry::Call::set_consensus_graph {
 					id,
-					graph: graph
-						.try_into()
-						.map_err(|_| anyhow!("the consensus graph is larger than the chain accepts"))?,
+					graph: graph.try_into().map_err(|_| {
+						anyhow!("the consensus graph is larger than the chain accepts")
+					})?,
 				};
 				chain.submit(&signer, RuntimeCall::ModelRegistry(call)).await?;
 			}
@@ -473,7 +474,11 @@ async fn register(ctx: &Context, r: Register) -> anyhow::Result<()> {
 
 /// The model in `bytes` compiled for consensus mode, checked against the
 /// chain's caps: the encoded graph to upload.
-fn consensus_graph(chain: &crate::chain::Chain, file: &str, bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
+fn consensus_graph(
+	chain: &crate::chain::Chain,
+	file: &str,
+	bytes: &[u8],
+) -> anyhow::Result<Vec<u8>> {
 	let graph = verity_engine::consensus::compile(bytes)
 		.map_err(|e| anyhow!("{file} cannot run in consensus mode: {}", e.message))?;
 	let encoded = graph.encode();

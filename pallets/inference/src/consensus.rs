@@ -63,6 +63,24 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
+	/// Evaluates an encoded consensus `graph` on `input` (SCALE-encoded
+	/// tensors) as a consensus job would, within `max_memory`: the encoded
+	/// output and the run's price, or why not, in words. Touches no
+	/// storage: for the runtime API (a publisher checks its compiled graph
+	/// in the runtime before uploading it; tests compare the runtime's
+	/// WebAssembly with native builds) and benchmarks.
+	pub fn interpret(
+		graph: &[u8],
+		input: &[u8],
+		max_memory: u64,
+	) -> Result<(Vec<u8>, Cost), Vec<u8>> {
+		let words = |e: verity_interp::Error| alloc::format!("{e}").into_bytes();
+		let graph = Graph::decode_checked(graph).map_err(words)?;
+		let tensors = decode_tensors(input).map_err(|e| alloc::format!("{e:?}").into_bytes())?;
+		let (outputs, cost) = run(&graph, &tensors, &Limits { max_memory }).map_err(words)?;
+		Ok((outputs.encode(), cost))
+	}
+
 	/// Runs a consensus job: evaluates `model`'s graph on `input` (whose
 	/// `tensors` passed the declarations' check), stores the output and
 	/// settles at once (see the module's docs). Returns the job and the

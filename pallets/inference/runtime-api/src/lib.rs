@@ -13,7 +13,8 @@ pub use verity_primitives::{ModelId, TensorError, TypedTensor};
 sp_api::decl_runtime_apis! {
 	/// Reads jobs. Version 2 added [`InferenceApi::quote`], version 3
 	/// [`InferenceApi::job_output`] and [`InferenceApi::encode_tensors`],
-	/// version 4 [`InferenceApi::check_invariants`].
+	/// version 4 [`InferenceApi::check_invariants`], version 5
+	/// [`InferenceApi::interpret`].
 	#[api_version(4)]
 	pub trait InferenceApi<AccountId, Balance, BlockNumber>
 	where
@@ -51,5 +52,15 @@ sp_api::decl_runtime_apis! {
 		/// market's storage.
 		#[api_version(4)]
 		fn check_invariants() -> Result<(), Vec<u8>>;
+
+		/// Evaluates an encoded consensus graph (`verity_interp::Graph`) on
+		/// `input` (SCALE-encoded tensors) in the runtime, as a consensus
+		/// job would, within the registry's `MaxConsensusMemory`: the
+		/// encoded output tensors and the run's price, or why not, in
+		/// words. It reads no storage. A publisher checks the graph it
+		/// compiled before uploading it; the output is the same bits as a
+		/// native run of the interpreter.
+		#[api_version(5)]
+		fn interpret(graph: Vec<u8>, input: Vec<u8>) -> Result<(Vec<u8>, verity_interp::Cost), Vec<u8>>;
 	}
 }
