@@ -206,6 +206,62 @@ pub struct TreeAttributes<'a> {
 	pub post_transform: Option<&'a str>,
 }
 
+/// Every leaf's contributions `(target, weight)`, in one array: leaf `l`'s
+/// are `weights[ends[l - 1]..ends[l]]` (from 0 for the first). One array
+/// rather than a list per leaf, so that decoding a forest allocates twice,
+/// not once per leaf.
+#[derive(Encode, Decode, DecodeWithMemTracking, TypeInfo, Clone, Debug, PartialEq, Default)]
+pub struct Leaves {
+	/// Where each leaf's contributions end in `weights`.
+	pub ends: Vec<u32>,
+	/// All contributions, leaf after leaf.
+	pub weights: Vec<(u32, F32)>,
+}
+
+impl Leaves {
+	/// Number of leaves.
+	pub fn len(&self) -> usize {
+		self.ends.len()
+	}
+
+	/// Whether there are none.
+	pub fn is_empty(&self) -> bool {
+		self.ends.is_empty()
+	}
+
+	/// Leaf `l`'s contributions (the ends were checked, [`Leaves::check`]).
+	#[inline]
+	pub fn get(&self, l: usize) -> &[(u32, F32)] {
+		let start = if l == 0 { 0 } else { self.ends[l - 1] as usize };
+		&self.weights[start..self.ends[l] as usize]
+	}
+
+	/// Whether the ends rise to exactly the contributions there are.
+	pub fn check(&self) -> bool {
+		self.ends.windows(2).all(|w| w[0] <= w[1])
+			&& self
+				.ends
+				.last()
+				.map_or(self.weights.is_empty(), |e| *e as usize == self.weights.len())
+	}
+
+	/// The most contributions one leaf has.
+	pub fn widest(&self) -> usize {
+		(0..self.len()).map(|l| self.get(l).len()).max().unwrap_or(0)
+	}
+}
+
+impl From<Vec<Vec<(u32, F32)>>> for Leaves {
+	fn from(lists: Vec<Vec<(u32, F32)>>) -> Leaves {
+		let mut leaves = Leaves::default();
+		for list in lists {
+			leaves.weights.extend(list);
+			leaves.ends.push(leaves.weights.len() as u32);
+		}
+		leaves
+	}
+}
+
 /// A tree ensemble.
 #[derive(Encode, Decode, DecodeWithMemTracking, TypeInfo, Clone, Debug, PartialEq)]
 pub struct Ensemble {
@@ -214,7 +270,7 @@ pub struct Ensemble {
 	/// Decision nodes; a child node's index is larger than its parent's.
 	pub nodes: Vec<TreeNode>,
 	/// Each leaf's contributions: `(target, weight)`.
-	pub leaves: Vec<Vec<(u32, F32)>>,
+	pub leaves: Leaves,
 	/// Targets (regressor) or classes (classifier).
 	pub n_targets: u32,
 	/// Features a row must have at least.
@@ -367,7 +423,7 @@ impl Ensemble {
 		let ensemble = Ensemble {
 			roots,
 			nodes,
-			leaves: leaf_weights,
+			leaves: leaf_weights.into(),
 			n_targets: n_targets as u32,
 			n_features,
 			base_values: a.base_values.iter().map(|b| F32::from(*b)).collect(),
@@ -411,7 +467,10 @@ impl Ensemble {
 				return Err(Error::Malformed("a feature index out of range"));
 			}
 		}
-		if self.leaves.iter().flatten().any(|(t, _)| *t >= self.n_targets) {
+		if !self.leaves.check() {
+			return Err(Error::Malformed("a leaf's weights out of range"));
+		}
+		if self.leaves.weights.iter().any(|(t, _)| *t >= self.n_targets) {
 			return Err(Error::Malformed("a leaf weight's target out of range"));
 		}
 		Ok(())
@@ -430,7 +489,7 @@ impl Ensemble {
 			let n = &self.nodes[i];
 			depth[i] = 1 + below(n.if_true, &depth).max(below(n.if_false, &depth));
 		}
-		let most_weights = self.leaves.iter().map(|l| l.len() as u64).max().unwrap_or(0);
+		let most_weights = self.leaves.widest() as u64;
 		self.roots
 			.iter()
 			.map(|r| below(*r, &depth).saturating_add(most_weights))
@@ -482,7 +541,7 @@ impl Ensemble {
 			for (r, row) in data.chunks_exact(features.max(1)).enumerate() {
 				let leaf = self.leaf_of(*root, row);
 				let (out, has) = (&mut out[r * n..(r + 1) * n], &mut has[r * n..(r + 1) * n]);
-				for (target, weight) in &self.leaves[leaf as usize] {
+				for (target, weight) in self.leaves.get(leaf as usize) {
 					let (t, w) = (*target as usize, weight.get());
 					out[t] = match self.aggregate {
 						Aggregate::Sum | Aggregate::Average => out[t] + w,
@@ -713,7 +772,7 @@ mod tests {
 				if_true: Child::Leaf(0),
 				if_false: Child::Leaf(1),
 			}],
-			leaves: vec![vec![(0, 1.0.into())], vec![(0, 2.0.into())]],
+			leaves: vec![vec![(0, 1.0.into())], vec![(0, 2.0.into())]].into(),
 			n_targets: 1,
 			n_features: 1,
 			base_values: vec![],
@@ -809,7 +868,7 @@ mod tests {
 	/// Three classes: the stump votes for class 0 or 2 only.
 	fn three_classes(left: f32, right: f32) -> Classifier {
 		let mut trees = stump(false);
-		trees.leaves = vec![vec![(0, left.into())], vec![(2, right.into())]];
+		trees.leaves = vec![vec![(0, left.into())], vec![(2, right.into())]].into();
 		trees.n_targets = 3;
 		Classifier {
 			trees,
@@ -841,7 +900,7 @@ mod tests {
 	#[test]
 	fn a_binary_probability_becomes_two_columns() {
 		let mut c = three_classes(0.3, 0.8);
-		c.trees.leaves = vec![vec![(0, 0.3.into())], vec![(0, 0.8.into())]];
+		c.trees.leaves = vec![vec![(0, 0.3.into())], vec![(0, 0.8.into())]].into();
 		c.trees.n_targets = 2;
 		c.labels = vec![0, 1];
 		c.binary = true;
@@ -862,7 +921,7 @@ mod tests {
 		// another order; rows through the batch path and one by one.
 		let mut e = stump(true);
 		e.roots = vec![Child::Node(0), Child::Node(0), Child::Node(0)];
-		e.leaves = vec![vec![(0, 0.1.into())], vec![(0, 1e8.into())]];
+		e.leaves = vec![vec![(0, 0.1.into())], vec![(0, 1e8.into())]].into();
 		e.post_transform = PostTransform::Logistic;
 		let rows = [0.1, 0.9, f32::NAN, 0.7];
 		let (_, batch) = e.eval(&rows, &[4, 1]).unwrap();

@@ -96,7 +96,7 @@ fn tree() -> impl Strategy<Value = Op> {
 				trees: Ensemble {
 					roots,
 					nodes,
-					leaves: vec![vec![(0, 1.0.into())], vec![(1, 2.0.into())]],
+					leaves: vec![vec![(0, 1.0.into())], vec![(1, 2.0.into())]].into(),
 					n_targets: 2,
 					n_features,
 					base_values: vec![],

@@ -282,7 +282,7 @@ fn every_operator() -> (verity_interp::Graph, verity_primitives::Tensor) {
 			if_true: Child::Leaf(0),
 			if_false: Child::Leaf(1),
 		}],
-		leaves: vec![vec![(0, 1.0.into())], vec![(0, 2.0.into())]],
+		leaves: vec![vec![(0, 1.0.into())], vec![(0, 2.0.into())]].into(),
 		n_targets: 1,
 		n_features: 3,
 		base_values: vec![0.5.into()],

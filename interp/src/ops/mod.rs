@@ -229,9 +229,7 @@ impl Op {
 
 	/// Parameters the operator carries itself (trees' nodes and weights).
 	pub fn parameter_count(&self) -> u64 {
-		let trees = |e: &Ensemble| {
-			e.nodes.len() as u64 + e.leaves.iter().map(|l| l.len() as u64).sum::<u64>()
-		};
+		let trees = |e: &Ensemble| e.nodes.len() as u64 + e.leaves.weights.len() as u64;
 		match self {
 			Op::TreeRegressor(e) => trees(e),
 			Op::TreeClassifier(c) => trees(&c.trees),

@@ -236,6 +236,33 @@ fn consensus_graph(
 	(graph, vec![x])
 }
 
+/// One tree of `depth` decision nodes in a chain (`x > 0.5` goes deeper; the
+/// benchmarks' rows are all 1.0), each with a leaf of one weight on its
+/// false branch and the last one's true branch.
+fn chain_tree(depth: u32) -> verity_interp::trees::Ensemble {
+	use verity_interp::trees::{Aggregate, Child, Cmp, Ensemble, PostTransform, TreeNode};
+	let nodes = (0..depth)
+		.map(|i| TreeNode {
+			feature: 0,
+			threshold: 0.5.into(),
+			cmp: Cmp::Gt,
+			missing_true: false,
+			if_true: if i + 1 < depth { Child::Node(i + 1) } else { Child::Leaf(depth) },
+			if_false: Child::Leaf(i),
+		})
+		.collect();
+	Ensemble {
+		roots: vec![Child::Node(0)],
+		nodes,
+		leaves: (0..=depth).map(|i| vec![(0, (i as f32).into())]).collect::<Vec<_>>().into(),
+		n_targets: 1,
+		n_features: 1,
+		base_values: vec![],
+		aggregate: Aggregate::Sum,
+		post_transform: PostTransform::None,
+	}
+}
+
 /// Runs `graph` on `inputs` as a consensus job does (plan, then run).
 fn evaluate(graph: &verity_interp::Graph, inputs: &[Tensor]) -> verity_interp::Cost {
 	let limits = verity_interp::Limits { max_memory: 256 << 20 };
@@ -755,23 +782,30 @@ mod benchmarks {
 		assert_eq!(NextDue::<T>::get(), now + 1u32.into());
 	}
 
-	/// Decoding and checking a graph of `b` KiB (`consensus::BYTES_PER_STEP`):
-	/// an int64 constant of that size.
+	/// Decoding, checking and planning a graph of about `b` KiB
+	/// (`consensus::BYTES_PER_STEP`): a tree ensemble, the content that
+	/// costs the most per byte (a field at a time, with every index
+	/// checked), here one tree of `32 b` decision nodes.
 	#[benchmark]
 	fn consensus_decode(b: Linear<1, 2048>) {
-		let fill = b * (BYTES_PER_STEP / 8);
-		let constant = verity_interp::Constant {
-			shape: vec![fill],
-			data: verity_interp::ConstData::I64(vec![7; fill as usize]),
-		};
-		let (graph, _) =
-			consensus_graph(vec![1], vec![constant], vec![(verity_interp::Op::Identity, vec![0])]);
+		let ensemble = chain_tree(b * 32);
+		let (graph, input) = consensus_graph(
+			vec![1, 1],
+			vec![],
+			vec![(verity_interp::Op::TreeRegressor(ensemble), vec![0])],
+		);
 		let bytes = graph.encode();
+		let meta = [verity_interp::Meta::new(verity_interp::Elem::F32, vec![1, 1])];
+		let limits = verity_interp::Limits { max_memory: 256 << 20 };
 
 		#[block]
 		{
-			verity_interp::Graph::decode_checked(&bytes).expect("a valid graph");
+			let graph = verity_interp::Graph::decode_checked(&bytes).expect("a valid graph");
+			verity_interp::plan(&graph, &meta, &limits).expect("it plans");
 		}
+
+		assert!(bytes.len() as u32 >= b * BYTES_PER_STEP * 3 / 4);
+		let _ = input;
 	}
 
 	/// `n` one-element nodes: the fixed time of a node (planning, the
@@ -863,28 +897,8 @@ mod benchmarks {
 	/// rows take every true branch) to a leaf of one weight.
 	#[benchmark]
 	fn consensus_tree(k: Linear<10, 1_000_000>) {
-		use verity_interp::trees::{Aggregate, Child, Cmp, Ensemble, PostTransform, TreeNode};
 		let rows = k / 10;
-		let nodes = (0..9u32)
-			.map(|i| TreeNode {
-				feature: 0,
-				threshold: 0.5.into(),
-				cmp: Cmp::Gt,
-				missing_true: false,
-				if_true: if i < 8 { Child::Node(i + 1) } else { Child::Leaf(9) },
-				if_false: Child::Leaf(i),
-			})
-			.collect();
-		let ensemble = Ensemble {
-			roots: vec![Child::Node(0)],
-			nodes,
-			leaves: (0..10).map(|i| vec![(0, (i as f32).into())]).collect(),
-			n_targets: 1,
-			n_features: 1,
-			base_values: vec![],
-			aggregate: Aggregate::Sum,
-			post_transform: PostTransform::None,
-		};
+		let ensemble = chain_tree(9);
 		let (graph, input) = consensus_graph(
 			vec![rows, 1],
 			vec![],
