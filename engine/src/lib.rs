@@ -21,7 +21,9 @@
 //!    running, and runs single-threaded, so that results are deterministic.
 //!
 //! [`engine::describe`] reads a model's declarations for publishers (the
-//! `verity` CLI) and for admission.
+//! `verity` CLI) and for admission; [`consensus::compile`] turns a model into
+//! the consensus interpreter's graph (`verity_interp`), for publishers and
+//! for admission, which compares.
 
 pub use verity_engine_interface::{
 	host::{InferenceEngine, InferenceExt, PURPOSE_EXECUTE, PURPOSE_VERIFY},

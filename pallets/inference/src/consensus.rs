@@ -64,20 +64,36 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Evaluates an encoded consensus `graph` on `input` (SCALE-encoded
-	/// tensors) as a consensus job would, within `max_memory`: the encoded
-	/// output and the run's price, or why not, in words. Touches no
-	/// storage: for the runtime API (a publisher checks its compiled graph
-	/// in the runtime before uploading it; tests compare the runtime's
-	/// WebAssembly with native builds) and benchmarks.
+	/// tensors) as a consensus job would, within `max_memory` and
+	/// `MaxConsensusWeight` (a node answering this over RPC does no more
+	/// work than a job): the encoded output and the run's price, or why
+	/// not, in words. Touches no storage: for the runtime API (a publisher
+	/// checks its compiled graph in the runtime before uploading it; tests
+	/// compare the runtime's WebAssembly with native builds) and benchmarks.
 	pub fn interpret(
-		graph: &[u8],
+		graph_bytes: &[u8],
 		input: &[u8],
 		max_memory: u64,
 	) -> Result<(Vec<u8>, Cost), Vec<u8>> {
 		let words = |e: verity_interp::Error| alloc::format!("{e}").into_bytes();
-		let graph = Graph::decode_checked(graph).map_err(words)?;
+		let graph = Graph::decode_checked(graph_bytes).map_err(words)?;
 		let tensors = decode_tensors(input).map_err(|e| alloc::format!("{e:?}").into_bytes())?;
-		let (outputs, cost) = run(&graph, &tensors, &Limits { max_memory }).map_err(words)?;
+		let limits = Limits { max_memory };
+		let metas = graph
+			.inputs
+			.iter()
+			.map(|i| {
+				let t = tensors.iter().find(|t| t.name == i.name);
+				t.map(|t| Meta::new(i.elem, t.shape.iter().map(|d| *d as usize).collect()))
+			})
+			.collect::<Option<Vec<_>>>()
+			.ok_or_else(|| words(verity_interp::Error::InputMismatch))?;
+		let planned = plan(&graph, &metas, &limits).map_err(words)?;
+		let weight = Self::consensus_weight(&planned.cost, graph_bytes.len() as u32);
+		if !weight.all_lte(T::MaxConsensusWeight::get()) {
+			return Err(b"over MaxConsensusWeight".to_vec());
+		}
+		let (outputs, cost) = run(&graph, &tensors, &limits).map_err(words)?;
 		Ok((outputs.encode(), cost))
 	}
 

@@ -216,3 +216,26 @@ fn a_consumer_hears_of_a_consensus_job_in_the_request_itself() {
 		);
 	});
 }
+
+#[test]
+fn interpret_evaluates_a_graph_without_a_job_and_no_more_than_a_job_may() {
+	new_test_ext(|_| {
+		let input = batch_input(2).into_inner();
+		let (output, cost) = Inference::interpret(&affine().encode(), &input, 1 << 20).unwrap();
+		let tensors = verity_primitives::decode_tensors(&input).unwrap();
+		let limits = verity_interp::Limits { max_memory: 1 << 20 };
+		assert_eq!((output, cost), {
+			let (o, c) = verity_interp::run(&affine(), &tensors, &limits).unwrap();
+			(o.encode(), c)
+		});
+		assert_eq!(
+			Inference::interpret(b"junk", &input, 1 << 20).unwrap_err(),
+			b"malformed graph: not a SCALE graph".to_vec()
+		);
+		MaxConsensusWeight::set(frame_support::weights::Weight::from_parts(1, u64::MAX));
+		assert_eq!(
+			Inference::interpret(&affine().encode(), &input, 1 << 20).unwrap_err(),
+			b"over MaxConsensusWeight".to_vec()
+		);
+	});
+}
