@@ -78,54 +78,54 @@ pub trait WeightInfo {
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn register_executor() -> Weight {
-		// Minimum execution time: 535_961_000 ps.
-		Weight::from_parts(744_920_000, 4056)
+		// Minimum execution time: 573_598_000 ps.
+		Weight::from_parts(921_684_000, 4056)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	fn top_up_executor() -> Weight {
-		// Minimum execution time: 503_391_000 ps.
-		Weight::from_parts(670_949_000, 4056)
+		// Minimum execution time: 429_858_000 ps.
+		Weight::from_parts(709_605_000, 4056)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	fn unbond_executor() -> Weight {
-		// Minimum execution time: 218_436_000 ps.
-		Weight::from_parts(322_297_000, 4056)
+		// Minimum execution time: 256_916_000 ps.
+		Weight::from_parts(386_987_000, 4056)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	fn withdraw_executor() -> Weight {
-		// Minimum execution time: 394_163_000 ps.
-		Weight::from_parts(575_555_000, 5563)
+		// Minimum execution time: 403_665_000 ps.
+		Weight::from_parts(683_400_000, 5563)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	fn register_verifier() -> Weight {
-		// Minimum execution time: 522_353_000 ps.
-		Weight::from_parts(727_176_000, 3640)
+		// Minimum execution time: 559_540_000 ps.
+		Weight::from_parts(931_942_000, 3640)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	fn unbond_verifier() -> Weight {
-		// Minimum execution time: 234_024_000 ps.
-		Weight::from_parts(310_569_000, 3538)
+		// Minimum execution time: 221_972_000 ps.
+		Weight::from_parts(348_597_000, 3538)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	fn withdraw_verifier() -> Weight {
-		// Minimum execution time: 389_337_000 ps.
-		Weight::from_parts(533_348_000, 5563)
+		// Minimum execution time: 389_668_000 ps.
+		Weight::from_parts(545_956_000, 5563)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// `i` in `[1, 262128]`.
 	/// `e` in `[1, 64]`.
 	fn submit_job(i: u32, e: u32, ) -> Weight {
-		// Minimum execution time: 2_057_558_000 ps.
-		Weight::from_parts(1_121_224_286, 7163)
-			.saturating_add(Weight::from_parts(5_006, 0).saturating_mul(i.into()))
-			.saturating_add(Weight::from_parts(57_649_089, 0).saturating_mul(e.into()))
+		// Minimum execution time: 2_543_052_000 ps.
+		Weight::from_parts(161_729_101, 7163)
+			.saturating_add(Weight::from_parts(10_049, 0).saturating_mul(i.into()))
+			.saturating_add(Weight::from_parts(85_105_940, 0).saturating_mul(e.into()))
 			.saturating_add(T::DbWeight::get().reads(12_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(e.into())))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
@@ -133,9 +133,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	}
 	/// `e` in `[1, 64]`.
 	fn draw_assignment(e: u32, ) -> Weight {
-		// Minimum execution time: 212_421_000 ps.
-		Weight::from_parts(216_375_229, 4503)
-			.saturating_add(Weight::from_parts(49_672_884, 0).saturating_mul(e.into()))
+		// Minimum execution time: 247_855_000 ps.
+		Weight::from_parts(335_462_768, 4503)
+			.saturating_add(Weight::from_parts(59_110_839, 0).saturating_mul(e.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(e.into())))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
@@ -143,96 +143,96 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	}
 	/// `e` in `[2, 64]`.
 	fn decline_job(e: u32, ) -> Weight {
-		// Minimum execution time: 367_644_000 ps.
-		Weight::from_parts(377_701_442, 4503)
-			.saturating_add(Weight::from_parts(61_046_655, 0).saturating_mul(e.into()))
+		// Minimum execution time: 379_265_000 ps.
+		Weight::from_parts(459_726_962, 4503)
+			.saturating_add(Weight::from_parts(65_746_291, 0).saturating_mul(e.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(e.into())))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 			.saturating_add(Weight::from_parts(0, 4573).saturating_mul(e.into()))
 	}
 	fn set_capacity() -> Weight {
-		// Minimum execution time: 92_937_000 ps.
-		Weight::from_parts(134_576_000, 4056)
+		// Minimum execution time: 100_113_000 ps.
+		Weight::from_parts(164_958_000, 4056)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	fn resume_verifier() -> Weight {
-		// Minimum execution time: 87_024_000 ps.
-		Weight::from_parts(147_601_000, 3538)
+		// Minimum execution time: 96_455_000 ps.
+		Weight::from_parts(172_489_000, 3538)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	fn commit_verdict() -> Weight {
-		// Minimum execution time: 222_356_000 ps.
-		Weight::from_parts(345_009_000, 4503)
+		// Minimum execution time: 228_448_000 ps.
+		Weight::from_parts(360_653_000, 4503)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	fn end_dispute() -> Weight {
-		// Minimum execution time: 896_061_000 ps.
-		Weight::from_parts(1_176_717_000, 10101)
+		// Minimum execution time: 944_265_000 ps.
+		Weight::from_parts(1_242_877_000, 10101)
 			.saturating_add(T::DbWeight::get().reads(12_u64))
 			.saturating_add(T::DbWeight::get().writes(14_u64))
 	}
 	fn commit_audit() -> Weight {
-		// Minimum execution time: 152_659_000 ps.
-		Weight::from_parts(223_316_000, 4503)
+		// Minimum execution time: 164_914_000 ps.
+		Weight::from_parts(234_383_000, 4503)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	/// `o` in `[1, 65520]`.
 	fn reveal_audit(o: u32, ) -> Weight {
-		// Minimum execution time: 607_905_000 ps.
-		Weight::from_parts(856_622_186, 265629)
-			.saturating_add(Weight::from_parts(21_233, 0).saturating_mul(o.into()))
+		// Minimum execution time: 604_678_000 ps.
+		Weight::from_parts(837_161_509, 265629)
+			.saturating_add(Weight::from_parts(21_148, 0).saturating_mul(o.into()))
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
 	fn commit_result() -> Weight {
-		// Minimum execution time: 245_024_000 ps.
-		Weight::from_parts(355_324_000, 4503)
+		// Minimum execution time: 280_609_000 ps.
+		Weight::from_parts(446_981_000, 4503)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 	/// `o` in `[1, 65520]`.
 	fn reveal_result(o: u32, ) -> Weight {
-		// Minimum execution time: 213_868_000 ps.
-		Weight::from_parts(279_540_169, 7163)
-			.saturating_add(Weight::from_parts(12_779, 0).saturating_mul(o.into()))
+		// Minimum execution time: 238_010_000 ps.
+		Weight::from_parts(403_013_041, 7163)
+			.saturating_add(Weight::from_parts(14_952, 0).saturating_mul(o.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	fn set_audit_rate() -> Weight {
-		// Minimum execution time: 65_934_000 ps.
-		Weight::from_parts(86_389_000, 0)
+		// Minimum execution time: 78_208_000 ps.
+		Weight::from_parts(113_152_000, 0)
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	fn draw_audit() -> Weight {
-		// Minimum execution time: 2_826_356_000 ps.
-		Weight::from_parts(3_960_563_000, 195358)
+		// Minimum execution time: 3_579_727_000 ps.
+		Weight::from_parts(5_155_163_000, 195358)
 			.saturating_add(T::DbWeight::get().reads(134_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	fn resume_executor() -> Weight {
-		// Minimum execution time: 89_862_000 ps.
-		Weight::from_parts(134_761_000, 4056)
+		// Minimum execution time: 109_437_000 ps.
+		Weight::from_parts(180_348_000, 4056)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// `o` in `[1, 65520]`.
 	fn submit_result(o: u32, ) -> Weight {
-		// Minimum execution time: 1_015_659_000 ps.
-		Weight::from_parts(1_284_523_120, 8799)
-			.saturating_add(Weight::from_parts(10_264, 0).saturating_mul(o.into()))
+		// Minimum execution time: 1_341_155_000 ps.
+		Weight::from_parts(1_764_710_614, 8799)
+			.saturating_add(Weight::from_parts(11_747, 0).saturating_mul(o.into()))
 			.saturating_add(T::DbWeight::get().reads(10_u64))
 			.saturating_add(T::DbWeight::get().writes(11_u64))
 	}
 	/// `v` in `[3, 64]`.
 	fn challenge(v: u32, ) -> Weight {
-		// Minimum execution time: 736_056_000 ps.
-		Weight::from_parts(834_559_970, 4503)
-			.saturating_add(Weight::from_parts(59_815_469, 0).saturating_mul(v.into()))
+		// Minimum execution time: 987_880_000 ps.
+		Weight::from_parts(974_627_641, 4503)
+			.saturating_add(Weight::from_parts(80_157_471, 0).saturating_mul(v.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(v.into())))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
@@ -240,267 +240,283 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	}
 	/// `o` in `[1, 65520]`.
 	fn submit_verdict(o: u32, ) -> Weight {
-		// Minimum execution time: 457_088_000 ps.
-		Weight::from_parts(651_772_891, 530286)
-			.saturating_add(Weight::from_parts(21_914, 0).saturating_mul(o.into()))
+		// Minimum execution time: 696_702_000 ps.
+		Weight::from_parts(809_785_263, 530286)
+			.saturating_add(Weight::from_parts(23_954, 0).saturating_mul(o.into()))
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	fn resolve() -> Weight {
-		// Minimum execution time: 2_000_889_000 ps.
-		Weight::from_parts(2_797_759_000, 530286)
+		// Minimum execution time: 2_104_836_000 ps.
+		Weight::from_parts(3_838_415_000, 530286)
 			.saturating_add(T::DbWeight::get().reads(23_u64))
-			.saturating_add(T::DbWeight::get().writes(22_u64))
+			.saturating_add(T::DbWeight::get().writes(23_u64))
 	}
 	fn submit_admission_vote() -> Weight {
-		// Minimum execution time: 369_468_000 ps.
-		Weight::from_parts(519_362_000, 7163)
+		// Minimum execution time: 513_662_000 ps.
+		Weight::from_parts(706_873_000, 7163)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 	/// `s` in `[0, 128]`.
 	/// `b` in `[1, 64]`.
 	fn on_initialize(s: u32, b: u32, ) -> Weight {
-		// Minimum execution time: 951_276_000 ps.
-		Weight::from_parts(951_276_000, 11402)
-			.saturating_add(Weight::from_parts(982_682_938, 0).saturating_mul(s.into()))
-			.saturating_add(Weight::from_parts(54_919_039, 0).saturating_mul(b.into()))
+		// Minimum execution time: 1_203_170_000 ps.
+		Weight::from_parts(2_113_667_767, 11402)
+			.saturating_add(Weight::from_parts(1_293_571_817, 0).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(12_876_348, 0).saturating_mul(b.into()))
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(b.into())))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(s.into())))
 			.saturating_add(Weight::from_parts(0, 3519).saturating_mul(b.into()))
-			.saturating_add(Weight::from_parts(0, 2810).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(0, 2815).saturating_mul(s.into()))
 	}
 	/// `p` in `[10, 100000]`.
-	fn on_initialize_pending(_p: u32, ) -> Weight {
-		// Minimum execution time: 108_047_530_000 ps.
-		Weight::from_parts(128_533_123_696, 360670)
+	fn on_initialize_pending(p: u32, ) -> Weight {
+		// Minimum execution time: 160_411_479_000 ps.
+		Weight::from_parts(193_027_137_486, 361310)
+			.saturating_add(Weight::from_parts(139_062, 0).saturating_mul(p.into()))
 			.saturating_add(T::DbWeight::get().reads(140_u64))
 			.saturating_add(T::DbWeight::get().writes(266_u64))
 	}
+	/// `b` in `[1, 2048]`.
 	fn consensus_decode(b: u32, ) -> Weight {
-		Weight::from_parts(50_000_000, 0)
-			.saturating_add(Weight::from_parts(5_000_000, 0).saturating_mul(b.into()))
+		// Minimum execution time: 30_021_000 ps.
+		Weight::from_parts(34_639_000, 0)
+			.saturating_add(Weight::from_parts(1_817_597, 0).saturating_mul(b.into()))
 	}
+	/// `n` in `[1, 1000]`.
 	fn consensus_nodes(n: u32, ) -> Weight {
-		Weight::from_parts(50_000_000, 0)
-			.saturating_add(Weight::from_parts(2_000_000, 0).saturating_mul(n.into()))
+		// Minimum execution time: 32_606_000 ps.
+		Weight::from_parts(37_186_242, 0)
+			.saturating_add(Weight::from_parts(11_802_972, 0).saturating_mul(n.into()))
 	}
+	/// `k` in `[1000, 1000000]`.
 	fn consensus_linear(k: u32, ) -> Weight {
-		Weight::from_parts(50_000_000, 0)
-			.saturating_add(Weight::from_parts(2_000_000, 0).saturating_mul(k.into()))
+		// Minimum execution time: 36_732_000 ps.
+		Weight::from_parts(46_569_748, 0)
+			.saturating_add(Weight::from_parts(823, 0).saturating_mul(k.into()))
 	}
+	/// `k` in `[1, 1000000]`.
 	fn consensus_elementwise(k: u32, ) -> Weight {
-		Weight::from_parts(50_000_000, 0)
-			.saturating_add(Weight::from_parts(3_000_000, 0).saturating_mul(k.into()))
+		// Minimum execution time: 30_334_000 ps.
+		Weight::from_parts(5_219_674, 0)
+			.saturating_add(Weight::from_parts(5_780, 0).saturating_mul(k.into()))
 	}
+	/// `k` in `[1, 1000000]`.
 	fn consensus_transcendental(k: u32, ) -> Weight {
-		Weight::from_parts(50_000_000, 0)
-			.saturating_add(Weight::from_parts(20_000_000, 0).saturating_mul(k.into()))
+		// Minimum execution time: 30_037_000 ps.
+		Weight::from_parts(36_407_000, 0)
+			.saturating_add(Weight::from_parts(6_820, 0).saturating_mul(k.into()))
 	}
+	/// `k` in `[1000, 4000000]`.
 	fn consensus_movement(k: u32, ) -> Weight {
-		Weight::from_parts(50_000_000, 0)
-			.saturating_add(Weight::from_parts(1_000_000, 0).saturating_mul(k.into()))
+		// Minimum execution time: 38_675_000 ps.
+		Weight::from_parts(50_281_000, 0)
+			.saturating_add(Weight::from_parts(1_675, 0).saturating_mul(k.into()))
 	}
+	/// `k` in `[10, 1000000]`.
 	fn consensus_tree(k: u32, ) -> Weight {
-		Weight::from_parts(50_000_000, 0)
-			.saturating_add(Weight::from_parts(5_000_000, 0).saturating_mul(k.into()))
+		// Minimum execution time: 34_920_000 ps.
+		Weight::from_parts(44_185_507, 0)
+			.saturating_add(Weight::from_parts(2_910, 0).saturating_mul(k.into()))
 	}
 }
 
 /// The same measurements with RocksDB's database weights, for tests.
 impl WeightInfo for () {
 	fn register_executor() -> Weight {
-		Weight::from_parts(744_920_000, 4056)
+		Weight::from_parts(921_684_000, 4056)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn top_up_executor() -> Weight {
-		Weight::from_parts(670_949_000, 4056)
+		Weight::from_parts(709_605_000, 4056)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn unbond_executor() -> Weight {
-		Weight::from_parts(322_297_000, 4056)
+		Weight::from_parts(386_987_000, 4056)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn withdraw_executor() -> Weight {
-		Weight::from_parts(575_555_000, 5563)
+		Weight::from_parts(683_400_000, 5563)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn register_verifier() -> Weight {
-		Weight::from_parts(727_176_000, 3640)
+		Weight::from_parts(931_942_000, 3640)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn unbond_verifier() -> Weight {
-		Weight::from_parts(310_569_000, 3538)
+		Weight::from_parts(348_597_000, 3538)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn withdraw_verifier() -> Weight {
-		Weight::from_parts(533_348_000, 5563)
+		Weight::from_parts(545_956_000, 5563)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn submit_job(i: u32, e: u32, ) -> Weight {
-		Weight::from_parts(1_121_224_286, 7163)
-			.saturating_add(Weight::from_parts(5_006, 0).saturating_mul(i.into()))
-			.saturating_add(Weight::from_parts(57_649_089, 0).saturating_mul(e.into()))
+		Weight::from_parts(161_729_101, 7163)
+			.saturating_add(Weight::from_parts(10_049, 0).saturating_mul(i.into()))
+			.saturating_add(Weight::from_parts(85_105_940, 0).saturating_mul(e.into()))
 			.saturating_add(RocksDbWeight::get().reads(12_u64))
 			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(e.into())))
 			.saturating_add(RocksDbWeight::get().writes(9_u64))
 			.saturating_add(Weight::from_parts(0, 4573).saturating_mul(e.into()))
 	}
 	fn draw_assignment(e: u32, ) -> Weight {
-		Weight::from_parts(216_375_229, 4503)
-			.saturating_add(Weight::from_parts(49_672_884, 0).saturating_mul(e.into()))
+		Weight::from_parts(335_462_768, 4503)
+			.saturating_add(Weight::from_parts(59_110_839, 0).saturating_mul(e.into()))
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(e.into())))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 			.saturating_add(Weight::from_parts(0, 4573).saturating_mul(e.into()))
 	}
 	fn decline_job(e: u32, ) -> Weight {
-		Weight::from_parts(377_701_442, 4503)
-			.saturating_add(Weight::from_parts(61_046_655, 0).saturating_mul(e.into()))
+		Weight::from_parts(459_726_962, 4503)
+			.saturating_add(Weight::from_parts(65_746_291, 0).saturating_mul(e.into()))
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(e.into())))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 			.saturating_add(Weight::from_parts(0, 4573).saturating_mul(e.into()))
 	}
 	fn set_capacity() -> Weight {
-		Weight::from_parts(134_576_000, 4056)
+		Weight::from_parts(164_958_000, 4056)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn resume_verifier() -> Weight {
-		Weight::from_parts(147_601_000, 3538)
+		Weight::from_parts(172_489_000, 3538)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn commit_verdict() -> Weight {
-		Weight::from_parts(345_009_000, 4503)
+		Weight::from_parts(360_653_000, 4503)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn end_dispute() -> Weight {
-		Weight::from_parts(1_176_717_000, 10101)
+		Weight::from_parts(1_242_877_000, 10101)
 			.saturating_add(RocksDbWeight::get().reads(12_u64))
 			.saturating_add(RocksDbWeight::get().writes(14_u64))
 	}
 	fn commit_audit() -> Weight {
-		Weight::from_parts(223_316_000, 4503)
+		Weight::from_parts(234_383_000, 4503)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn reveal_audit(o: u32, ) -> Weight {
-		Weight::from_parts(856_622_186, 265629)
-			.saturating_add(Weight::from_parts(21_233, 0).saturating_mul(o.into()))
+		Weight::from_parts(837_161_509, 265629)
+			.saturating_add(Weight::from_parts(21_148, 0).saturating_mul(o.into()))
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn commit_result() -> Weight {
-		Weight::from_parts(355_324_000, 4503)
+		Weight::from_parts(446_981_000, 4503)
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn reveal_result(o: u32, ) -> Weight {
-		Weight::from_parts(279_540_169, 7163)
-			.saturating_add(Weight::from_parts(12_779, 0).saturating_mul(o.into()))
+		Weight::from_parts(403_013_041, 7163)
+			.saturating_add(Weight::from_parts(14_952, 0).saturating_mul(o.into()))
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn set_audit_rate() -> Weight {
-		Weight::from_parts(86_389_000, 0)
+		Weight::from_parts(113_152_000, 0)
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn draw_audit() -> Weight {
-		Weight::from_parts(3_960_563_000, 195358)
+		Weight::from_parts(5_155_163_000, 195358)
 			.saturating_add(RocksDbWeight::get().reads(134_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn resume_executor() -> Weight {
-		Weight::from_parts(134_761_000, 4056)
+		Weight::from_parts(180_348_000, 4056)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn submit_result(o: u32, ) -> Weight {
-		Weight::from_parts(1_284_523_120, 8799)
-			.saturating_add(Weight::from_parts(10_264, 0).saturating_mul(o.into()))
+		Weight::from_parts(1_764_710_614, 8799)
+			.saturating_add(Weight::from_parts(11_747, 0).saturating_mul(o.into()))
 			.saturating_add(RocksDbWeight::get().reads(10_u64))
 			.saturating_add(RocksDbWeight::get().writes(11_u64))
 	}
 	fn challenge(v: u32, ) -> Weight {
-		Weight::from_parts(834_559_970, 4503)
-			.saturating_add(Weight::from_parts(59_815_469, 0).saturating_mul(v.into()))
+		Weight::from_parts(974_627_641, 4503)
+			.saturating_add(Weight::from_parts(80_157_471, 0).saturating_mul(v.into()))
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().reads((2_u64).saturating_mul(v.into())))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 			.saturating_add(Weight::from_parts(0, 3037).saturating_mul(v.into()))
 	}
 	fn submit_verdict(o: u32, ) -> Weight {
-		Weight::from_parts(651_772_891, 530286)
-			.saturating_add(Weight::from_parts(21_914, 0).saturating_mul(o.into()))
+		Weight::from_parts(809_785_263, 530286)
+			.saturating_add(Weight::from_parts(23_954, 0).saturating_mul(o.into()))
 			.saturating_add(RocksDbWeight::get().reads(8_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn resolve() -> Weight {
-		Weight::from_parts(2_797_759_000, 530286)
+		Weight::from_parts(3_838_415_000, 530286)
 			.saturating_add(RocksDbWeight::get().reads(23_u64))
-			.saturating_add(RocksDbWeight::get().writes(22_u64))
+			.saturating_add(RocksDbWeight::get().writes(23_u64))
 	}
 	fn submit_admission_vote() -> Weight {
-		Weight::from_parts(519_362_000, 7163)
+		Weight::from_parts(706_873_000, 7163)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn on_initialize(s: u32, b: u32, ) -> Weight {
-		Weight::from_parts(951_276_000, 11402)
-			.saturating_add(Weight::from_parts(982_682_938, 0).saturating_mul(s.into()))
-			.saturating_add(Weight::from_parts(54_919_039, 0).saturating_mul(b.into()))
+		Weight::from_parts(2_113_667_767, 11402)
+			.saturating_add(Weight::from_parts(1_293_571_817, 0).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(12_876_348, 0).saturating_mul(b.into()))
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(s.into())))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(b.into())))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 			.saturating_add(RocksDbWeight::get().writes((2_u64).saturating_mul(s.into())))
 			.saturating_add(Weight::from_parts(0, 3519).saturating_mul(b.into()))
-			.saturating_add(Weight::from_parts(0, 2810).saturating_mul(s.into()))
+			.saturating_add(Weight::from_parts(0, 2815).saturating_mul(s.into()))
 	}
-	fn on_initialize_pending(_p: u32, ) -> Weight {
-		Weight::from_parts(128_533_123_696, 360670)
+	fn on_initialize_pending(p: u32, ) -> Weight {
+		Weight::from_parts(193_027_137_486, 361310)
+			.saturating_add(Weight::from_parts(139_062, 0).saturating_mul(p.into()))
 			.saturating_add(RocksDbWeight::get().reads(140_u64))
 			.saturating_add(RocksDbWeight::get().writes(266_u64))
 	}
 	fn consensus_decode(b: u32, ) -> Weight {
-		Weight::from_parts(50_000_000, 0)
-			.saturating_add(Weight::from_parts(5_000_000, 0).saturating_mul(b.into()))
+		Weight::from_parts(34_639_000, 0)
+			.saturating_add(Weight::from_parts(1_817_597, 0).saturating_mul(b.into()))
 	}
 	fn consensus_nodes(n: u32, ) -> Weight {
-		Weight::from_parts(50_000_000, 0)
-			.saturating_add(Weight::from_parts(2_000_000, 0).saturating_mul(n.into()))
+		Weight::from_parts(37_186_242, 0)
+			.saturating_add(Weight::from_parts(11_802_972, 0).saturating_mul(n.into()))
 	}
 	fn consensus_linear(k: u32, ) -> Weight {
-		Weight::from_parts(50_000_000, 0)
-			.saturating_add(Weight::from_parts(2_000_000, 0).saturating_mul(k.into()))
+		Weight::from_parts(46_569_748, 0)
+			.saturating_add(Weight::from_parts(823, 0).saturating_mul(k.into()))
 	}
 	fn consensus_elementwise(k: u32, ) -> Weight {
-		Weight::from_parts(50_000_000, 0)
-			.saturating_add(Weight::from_parts(3_000_000, 0).saturating_mul(k.into()))
+		Weight::from_parts(5_219_674, 0)
+			.saturating_add(Weight::from_parts(5_780, 0).saturating_mul(k.into()))
 	}
 	fn consensus_transcendental(k: u32, ) -> Weight {
-		Weight::from_parts(50_000_000, 0)
-			.saturating_add(Weight::from_parts(20_000_000, 0).saturating_mul(k.into()))
+		Weight::from_parts(36_407_000, 0)
+			.saturating_add(Weight::from_parts(6_820, 0).saturating_mul(k.into()))
 	}
 	fn consensus_movement(k: u32, ) -> Weight {
-		Weight::from_parts(50_000_000, 0)
-			.saturating_add(Weight::from_parts(1_000_000, 0).saturating_mul(k.into()))
+		Weight::from_parts(50_281_000, 0)
+			.saturating_add(Weight::from_parts(1_675, 0).saturating_mul(k.into()))
 	}
 	fn consensus_tree(k: u32, ) -> Weight {
-		Weight::from_parts(50_000_000, 0)
-			.saturating_add(Weight::from_parts(5_000_000, 0).saturating_mul(k.into()))
+		Weight::from_parts(44_185_507, 0)
+			.saturating_add(Weight::from_parts(2_910, 0).saturating_mul(k.into()))
 	}
 }
