@@ -350,13 +350,11 @@ impl Ensemble {
 		// they first appear.
 		let mut root_entries = Vec::new();
 		let mut trees_seen = BTreeMap::new();
-		for i in 0..n {
-			if parents[i] == 0 && trees_seen.insert(a.tree_ids[i], ()).is_some() {
+		for (i, tree) in a.tree_ids.iter().enumerate().filter(|(i, _)| parents[*i] == 0) {
+			if trees_seen.insert(*tree, ()).is_some() {
 				return Err(Error::Malformed("a tree has more than one root"));
 			}
-			if parents[i] == 0 {
-				root_entries.push(i);
-			}
+			root_entries.push(i);
 		}
 		// Decision nodes numbered depth-first from each root: a child after
 		// its parent. Every node has at most one parent, so each is reached
