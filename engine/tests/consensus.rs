@@ -8,8 +8,11 @@
 //! reference outputs, and a model outside the subset must be refused with
 //! its reason.
 
+mod common;
+
 use std::path::PathBuf;
 
+use common::{i64_tensor, model};
 use prost::Message;
 use tract_onnx::pb::{self, tensor_proto::DataType};
 use verity_engine::{consensus::compile, engine::Engine, EngineError, Limits};
@@ -131,16 +134,6 @@ fn floats(name: &str, dims: &[i64], seed: u32) -> pb::TensorProto {
 	}
 }
 
-fn int64s(name: &str, values: &[i64]) -> pb::TensorProto {
-	pb::TensorProto {
-		name: name.into(),
-		dims: vec![values.len() as i64],
-		data_type: DataType::Int64 as i32,
-		int64_data: values.to_vec(),
-		..Default::default()
-	}
-}
-
 /// A one-node model: input `x` of `shape`, output `y`, with `inits`.
 fn one_op(
 	op: &str,
@@ -166,13 +159,7 @@ fn one_op(
 		initializer: inits,
 		..Default::default()
 	};
-	pb::ModelProto {
-		ir_version: 8,
-		opset_import: vec![pb::OperatorSetIdProto { domain: String::new(), version: opset }],
-		graph: Some(graph),
-		..Default::default()
-	}
-	.encode_to_vec()
+	model(graph, opset).encode_to_vec()
 }
 
 #[test]
@@ -259,7 +246,7 @@ fn every_operator_of_the_subset_agrees_with_tract() {
 		),
 		(
 			"Reshape",
-			one_op("Reshape", &[2, 3, 4], &["s"], vec![], vec![int64s("s", &[0, -1])], 17),
+			one_op("Reshape", &[2, 3, 4], &["s"], vec![], vec![i64_tensor("s", &[0, -1])], 17),
 			x(&[2, 3, 4]),
 			true,
 		),

@@ -34,6 +34,9 @@ use tract_onnx::pb::{
 	self, attribute_proto::AttributeType, tensor_proto::DataType,
 	tensor_shape_proto::dimension::Value as DimValue, type_proto,
 };
+mod common;
+
+use common::{i64_tensor, model};
 use verity_engine::{
 	sandbox::{Fault, Sandbox, SandboxConfig},
 	EngineError, Limits,
@@ -235,30 +238,6 @@ fn graph_attr(name: &str, g: pb::GraphProto) -> pb::AttributeProto {
 		name: name.into(),
 		r#type: AttributeType::Graph as i32,
 		g: Some(g),
-		..Default::default()
-	}
-}
-
-fn i64_tensor(name: &str, values: &[i64]) -> pb::TensorProto {
-	pb::TensorProto {
-		name: name.into(),
-		dims: vec![values.len() as i64],
-		data_type: DataType::Int64 as i32,
-		int64_data: values.to_vec(),
-		..Default::default()
-	}
-}
-
-/// A model around `graph`, importing `opset` of the default domain and
-/// the ai.onnx.ml domain.
-fn model(graph: pb::GraphProto, opset: i64) -> pb::ModelProto {
-	pb::ModelProto {
-		ir_version: 8,
-		opset_import: vec![
-			pb::OperatorSetIdProto { domain: String::new(), version: opset },
-			pb::OperatorSetIdProto { domain: "ai.onnx.ml".into(), version: 3 },
-		],
-		graph: Some(graph),
 		..Default::default()
 	}
 }
