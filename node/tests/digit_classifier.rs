@@ -108,29 +108,35 @@ fn renamed(bytes: &[u8], doc: &str) -> Vec<u8> {
 
 async fn consensus_mode(api: &common::Api, bytes: &[u8], reference: &common::market::Reference) {
 	use codec::{Decode, Encode};
-	let specs = || {
-		(
+	// The digits model (under another id: `doc`) published as `family` with
+	// `graph` as its consensus graph; whether admission admits it.
+	let publish = |family: &'static str, bytes: Vec<u8>, graph: verity_interp::Graph| async move {
+		let specs = (
 			vec![tensor_spec("x", &[None, Some(64)])],
 			vec![tensor_spec("probabilities", &[None, Some(10)])],
+		);
+		let policy = tolerance(10_000, 100_000);
+		let golden = digits_golden();
+		let graph = Some(graph.encode());
+		let model = publish_consensus(
+			api,
+			&dev::charlie(),
+			family,
+			&bytes,
+			specs,
+			UNIT,
+			policy,
+			golden,
+			graph,
 		)
+		.await;
+		(model, wait_for_admission(api, model).await)
 	};
-	let policy = || tolerance(10_000, 100_000);
 	// The digits model with its graph, compiled as the CLI compiles it.
 	let consensus_bytes = renamed(bytes, "consensus");
 	let graph = verity_engine::consensus::compile(&consensus_bytes).unwrap();
-	let model = publish_consensus(
-		api,
-		&dev::charlie(),
-		"digits-consensus",
-		&consensus_bytes,
-		specs(),
-		UNIT,
-		policy(),
-		digits_golden(),
-		Some(graph.encode()),
-	)
-	.await;
-	assert!(wait_for_admission(api, model).await, "the verifiers admit the compiled graph");
+	let (model, admitted) = publish("digits-consensus", consensus_bytes, graph.clone()).await;
+	assert!(admitted, "the verifiers admit the compiled graph");
 
 	// The classifier answers in the block that includes the request.
 	let set_model = Value::unnamed_variant(
@@ -243,19 +249,8 @@ async fn consensus_mode(api: &common::Api, bytes: &[u8], reference: &common::mar
 	if let verity_interp::ConstData::F32(w) = &mut tampered.constants[0].data {
 		w[0] = (f32::from_bits(w[0]) + 1.0).to_bits();
 	}
-	let model = publish_consensus(
-		api,
-		&dev::charlie(),
-		"digits-tampered",
-		&tampered_bytes,
-		specs(),
-		UNIT,
-		policy(),
-		digits_golden(),
-		Some(tampered.encode()),
-	)
-	.await;
-	assert!(!wait_for_admission(api, model).await, "a graph that is not the model's is rejected");
+	let (_, admitted) = publish("digits-tampered", tampered_bytes, tampered).await;
+	assert!(!admitted, "a graph that is not the model's is rejected");
 }
 
 /// One graph through every operator of the interpreter, on an input with
