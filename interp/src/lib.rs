@@ -48,5 +48,5 @@ pub use cost::{Cost, OpClass, OP_CLASSES};
 pub use error::Error;
 pub use graph::{ConstData, Constant, Elem, Graph, Input, Node, Output, Pads, F32, FORMAT_VERSION};
 pub use ops::Op;
-pub use run::{plan, run, Limits, Plan};
+pub use run::{input_metas, plan, run, Limits, Plan};
 pub use value::{Data, Meta, Value};

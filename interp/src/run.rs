@@ -62,6 +62,19 @@ fn last_uses(graph: &Graph) -> Vec<usize> {
 	last
 }
 
+/// The types and shapes of a job's `inputs` (one tensor per graph input,
+/// matched by name), in the graph's input order: what [`plan`] takes.
+pub fn input_metas(graph: &Graph, inputs: &[Tensor]) -> Result<Vec<Meta>> {
+	graph
+		.inputs
+		.iter()
+		.map(|i| {
+			let t = inputs.iter().find(|t| t.name == i.name).ok_or(Error::InputMismatch)?;
+			Ok(Meta::new(i.elem, t.shape.iter().map(|d| *d as usize).collect()))
+		})
+		.collect()
+}
+
 /// Infers every value's type and shape from the inputs' (`inputs`, in the
 /// graph's input order), prices the run, and refuses it when the values
 /// alive at some point would exceed `limits.max_memory`. The graph must

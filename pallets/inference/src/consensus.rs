@@ -14,7 +14,7 @@
 //! benchmarks.
 
 use super::*;
-use verity_interp::{plan, run, Cost, Graph, Limits, Meta, OpClass};
+use verity_interp::{input_metas, plan, run, Cost, Graph, Limits, OpClass};
 
 /// Units of work per step of the `consensus_*` benchmarks' components
 /// (one: a component counts FLOPs, calls, bytes or tree steps themselves).
@@ -79,15 +79,7 @@ impl<T: Config> Pallet<T> {
 		let graph = Graph::decode_checked(graph_bytes).map_err(words)?;
 		let tensors = decode_tensors(input).map_err(|e| alloc::format!("{e:?}").into_bytes())?;
 		let limits = Limits { max_memory };
-		let metas = graph
-			.inputs
-			.iter()
-			.map(|i| {
-				let t = tensors.iter().find(|t| t.name == i.name);
-				t.map(|t| Meta::new(i.elem, t.shape.iter().map(|d| *d as usize).collect()))
-			})
-			.collect::<Option<Vec<_>>>()
-			.ok_or_else(|| words(verity_interp::Error::InputMismatch))?;
+		let metas = input_metas(&graph, &tensors).map_err(words)?;
 		let planned = plan(&graph, &metas, &limits).map_err(words)?;
 		let weight = Self::consensus_weight(&planned.cost, graph_bytes.len() as u32);
 		if !weight.all_lte(T::MaxConsensusWeight::get()) {
@@ -120,17 +112,7 @@ impl<T: Config> Pallet<T> {
 			frame_support::defensive!("a stored consensus graph does not decode");
 			Error::<T>::ConsensusFailed
 		})?;
-		let metas = graph
-			.inputs
-			.iter()
-			.map(|i| {
-				tensors
-					.iter()
-					.find(|t| t.name == i.name)
-					.map(|t| Meta::new(i.elem, t.shape.iter().map(|d| *d as usize).collect()))
-					.ok_or(Error::<T>::InvalidInput)
-			})
-			.collect::<Result<Vec<_>, _>>()?;
+		let metas = input_metas(&graph, tensors).map_err(|_| Error::<T>::InvalidInput)?;
 		// Priced before anything runs: within the registered price (the
 		// largest batch's) and the per-call cap.
 		let limits = Limits { max_memory: info.cost.peak_memory };
