@@ -1,8 +1,8 @@
 //! Operators of tract's optimized plans that profiling showed slow, run by
 //! code of ours.
 //!
-//! After tract optimizes a plan ([`crate::engine`]), [`rewrite`] swaps three
-//! of its operators for ours, each keeping tract's operator inside to run the
+//! After tract optimizes a plan ([`crate::engine`]), [`rewrite`] swaps four
+//! kinds of its operators for ours, each keeping tract's operator inside to run the
 //! cases ours does not take (other element types, strided tensors):
 //!
 //! * `OptBinChain` of per-channel steps: what a `BatchNormalization` and a
@@ -24,10 +24,16 @@
 //!   fixed polynomial in plain IEEE arithmetic), so its results are the same
 //!   bits on every machine, where tract's depend on the SIMD kernel the CPU
 //!   gets.
+//! * `OptMatMul` of a convolution whose weights are large: tract gathers
+//!   the input's patches again for each block of weights; ours
+//!   ([`im2col`]) gathers them once. Same panels, same kernel: tract's bits.
 //!
 //! The rewrite depends only on the plan (model and input shapes), so every
 //! node makes the same one.
 
+mod im2col;
+
+use im2col::GatherOnce;
 use tract_linalg::multithread::BShare;
 use tract_onnx::{
 	prelude::*,
@@ -37,6 +43,7 @@ use tract_onnx::{
 			binary::OptBinChain,
 			cnn::pools::ConcretePoolGeometry,
 			cnn::OptMaxPool,
+			matmul::optimized::OptMatMul,
 			nn::{DataFormat, Softmax, SoftmaxKind},
 		},
 	},
@@ -64,6 +71,11 @@ pub fn rewrite(model: &mut TypedModel) -> TractResult<()> {
 				&& spec.kernel_shape.len() == 2
 				&& spec.dilations.as_ref().is_none_or(|d| d.iter().all(|d| *d == 1)))
 			.then(|| Box::new(MaxPool2d { inner: pool.clone() }) as _)
+		} else if let Some(product) = node.op_as::<OptMatMul>() {
+			let lazy = |i: usize| {
+				node.inputs.get(i).is_some_and(|o| model.nodes[o.node].op.name() == "LazyIm2col")
+			};
+			GatherOnce::of(product, lazy).map(|op| Box::new(op) as _)
 		} else if let Some(softmax) = node.op_as::<Softmax>() {
 			(f32_in && softmax.kind == SoftmaxKind::Softmax && softmax.quant_output_dt.is_none())
 				.then(|| Box::new(RowSoftmax { inner: softmax.clone() }) as _)
@@ -154,6 +166,7 @@ macro_rules! fast_op {
 fast_op!(ChannelChain);
 fast_op!(MaxPool2d);
 fast_op!(RowSoftmax);
+fast_op!(GatherOnce);
 
 /// One step of a [`ChannelChain`]: `a = a op b`, `b` one scalar per block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -430,7 +443,7 @@ fn softmax_row(row: &mut [f32]) {
 mod tests {
 	use super::*;
 	use tract_onnx::tract_core::ops::{
-		cnn::{MaxPool, PaddingSpec, PoolSpec},
+		cnn::{Conv, KernelFormat, MaxPool, PaddingSpec, PoolSpec},
 		math,
 	};
 
@@ -461,7 +474,9 @@ mod tests {
 		let swapped = ours
 			.nodes
 			.iter()
-			.filter(|n| ["ChannelChain", "MaxPool2d", "RowSoftmax"].contains(&&*n.op.name()))
+			.filter(|n| {
+				["ChannelChain", "MaxPool2d", "RowSoftmax", "GatherOnce"].contains(&&*n.op.name())
+			})
 			.count();
 		let run = |m: TypedModel| {
 			m.into_runnable().unwrap().run(tvec!(x.clone().into_tvalue())).unwrap()[0]
@@ -572,6 +587,55 @@ mod tests {
 					assert!(close(theirs), "case {i} at {at}: tract {theirs} vs {exact}");
 				}
 			}
+		}
+	}
+
+	#[test]
+	fn convolutions_gathered_once_are_tracts_bit_for_bit() {
+		// (input shape, output channels, kernel, strides, group): weights
+		// over a MiB (gathered because tract would gather again per block),
+		// few patches (gathered because they fit), patches too many for
+		// small weights (tract's lazy panels kept), and a grouped
+		// convolution (a product per group, which tract keeps).
+		let cases: [([usize; 4], usize, [usize; 2], [usize; 2], usize, Option<bool>); 4] = [
+			([1, 256, 7, 7], 512, [3, 3], [1, 1], 1, Some(true)),
+			([1, 3, 31, 29], 16, [3, 3], [2, 2], 1, Some(true)),
+			([1, 64, 120, 120], 16, [3, 3], [1, 1], 1, Some(false)),
+			([1, 8, 9, 9], 8, [3, 3], [1, 1], 2, None),
+		];
+		for (i, (shape, co, kernel, strides, group, gathered)) in cases.into_iter().enumerate() {
+			let ci = shape[1];
+			let mut model = TypedModel::default();
+			let x = model.add_source("x", f32::fact(shape)).unwrap();
+			let w_shape = [co, ci / group, kernel[0], kernel[1]];
+			// Small weights, so that the sums stay in range and every bit
+			// counts.
+			let w: Vec<f32> =
+				flat(&input(&w_shape, 11 + i as u32)).unwrap().iter().map(|v| v / 64.0).collect();
+			let w = model.add_const("w", Tensor::from_shape(&w_shape, &w).unwrap()).unwrap();
+			let bias = model.add_const("b", input(&[co], 5)).unwrap();
+			let spec = PoolSpec {
+				data_format: DataFormat::NCHW,
+				kernel_shape: kernel[..].into(),
+				padding: PaddingSpec::Explicit(tvec![1, 1], tvec![1, 1]),
+				dilations: None,
+				strides: Some(strides[..].into()),
+				input_channels: ci,
+				output_channels: co,
+			};
+			let conv =
+				Conv { pool_spec: spec, kernel_fmt: KernelFormat::OIHW, group, q_params: None };
+			let y = model.wire_node("conv", conv, &[x, w, bias]).unwrap();
+			let zero = model.add_const("zero", tensor4(&[[[[0f32]]]])).unwrap();
+			let r = model.wire_node("relu", math::max(), &[y[0], zero]).unwrap();
+			model.select_output_outlets(&r).unwrap();
+			let before = im2col::GATHERED.with(|g| g.get());
+			let (theirs, ours, swapped) = both_ways(model, &input(&shape, i as u32));
+			let runs_gathered = im2col::GATHERED.with(|g| g.get()) > before;
+			assert_eq!(swapped, gathered.is_some() as usize, "case {i}: swapped or not");
+			assert_eq!(runs_gathered, gathered == Some(true), "case {i}: gathered or not");
+			assert_eq!(theirs.shape(), ours.shape(), "case {i}");
+			assert_eq!(bits(&theirs), bits(&ours), "case {i}");
 		}
 	}
 
