@@ -340,8 +340,9 @@ fn plan(
 			model.into_typed().and_then(|m| m.into_decluttered()).map_err(unsupported)?
 		}
 	};
+	let convolutions = crate::fast::Convolutions::of(&concrete);
 	let mut optimized = concrete.into_optimized().map_err(unsupported)?;
-	crate::fast::rewrite(&mut optimized).map_err(unsupported)?;
+	crate::fast::rewrite(&mut optimized, &convolutions).map_err(unsupported)?;
 	// Every shape is concrete now: each tensor's size is known before the
 	// plan runs (this is the check for graphs typed only per shape).
 	check_model_tensors(&optimized, &SymbolValues::default(), limits)?;

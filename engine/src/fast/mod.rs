@@ -31,8 +31,12 @@
 //! The rewrite depends only on the plan (model and input shapes), so every
 //! node makes the same one.
 
+mod depthwise;
 mod im2col;
 
+use std::collections::HashMap;
+
+use depthwise::{DepthWise2d, Geometry};
 use im2col::GatherOnce;
 use tract_linalg::multithread::BShare;
 use tract_onnx::{
@@ -42,15 +46,38 @@ use tract_onnx::{
 		ops::{
 			binary::OptBinChain,
 			cnn::pools::ConcretePoolGeometry,
-			cnn::OptMaxPool,
+			cnn::{Conv, OptMaxPool, PoolSpec},
 			matmul::optimized::OptMatMul,
 			nn::{DataFormat, Softmax, SoftmaxKind},
 		},
 	},
 };
 
-/// Swaps the operators of `model` (an optimized plan) that ours run faster.
-pub fn rewrite(model: &mut TypedModel) -> TractResult<()> {
+/// What [`rewrite`] needs to know of a model before tract optimizes it: the
+/// geometry of its depth-wise convolutions (one filter per channel), by node
+/// name, which tract's optimized operator keeps to itself.
+#[derive(Debug, Clone, Default)]
+pub struct Convolutions(HashMap<String, PoolSpec>);
+
+impl Convolutions {
+	/// The depth-wise convolutions of `model` (decluttered, not optimized).
+	pub fn of(model: &TypedModel) -> Convolutions {
+		let specs = model.nodes.iter().filter_map(|node| {
+			let conv = node.op_as::<Conv>()?;
+			let spec = &conv.pool_spec;
+			let depth_wise = conv.q_params.is_none()
+				&& conv.group == spec.input_channels
+				&& spec.input_channels == spec.output_channels;
+			depth_wise.then(|| (node.name.clone(), spec.clone()))
+		});
+		Convolutions(specs.collect())
+	}
+}
+
+/// Swaps the operators of `model` (an optimized plan) that ours run faster;
+/// `convolutions` are its depth-wise convolutions, from before it was
+/// optimized.
+pub fn rewrite(model: &mut TypedModel, convolutions: &Convolutions) -> TractResult<()> {
 	for id in 0..model.nodes.len() {
 		let node = &model.nodes[id];
 		let f32_in = node.inputs.iter().all(|i| {
@@ -71,6 +98,15 @@ pub fn rewrite(model: &mut TypedModel) -> TractResult<()> {
 				&& spec.kernel_shape.len() == 2
 				&& spec.dilations.as_ref().is_none_or(|d| d.iter().all(|d| *d == 1)))
 			.then(|| Box::new(MaxPool2d { inner: pool.clone() }) as _)
+		} else if node.op.name() == "DepthWiseConv" {
+			let spec = convolutions.0.get(&node.name);
+			let shape = node.inputs.first().and_then(|i| model.outlet_fact(*i).ok());
+			let shape = shape.and_then(|f| f.shape.as_concrete());
+			let geometry = spec.zip(shape).and_then(|(spec, shape)| Geometry::of(spec, shape));
+			let inner = node.op.clone();
+			geometry
+				.filter(|_| f32_in)
+				.map(|geometry| Box::new(DepthWise2d { geometry, inner }) as _)
 		} else if let Some(product) = node.op_as::<OptMatMul>() {
 			let lazy = |i: usize| {
 				node.inputs.get(i).is_some_and(|o| model.nodes[o.node].op.name() == "LazyIm2col")
@@ -167,6 +203,7 @@ fast_op!(ChannelChain);
 fast_op!(MaxPool2d);
 fast_op!(RowSoftmax);
 fast_op!(GatherOnce);
+fast_op!(DepthWise2d);
 
 /// One step of a [`ChannelChain`]: `a = a op b`, `b` one scalar per block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -468,14 +505,16 @@ mod tests {
 	/// `model` optimized and run as tract runs it, then with [`rewrite`]:
 	/// both outputs, and how many operators the rewrite swapped.
 	fn both_ways(model: TypedModel, x: &Tensor) -> (Tensor, Tensor, usize) {
+		let convolutions = Convolutions::of(&model.clone().into_decluttered().unwrap());
 		let optimized = model.into_optimized().unwrap();
 		let mut ours = optimized.clone();
-		rewrite(&mut ours).unwrap();
+		rewrite(&mut ours, &convolutions).unwrap();
 		let swapped = ours
 			.nodes
 			.iter()
 			.filter(|n| {
-				["ChannelChain", "MaxPool2d", "RowSoftmax", "GatherOnce"].contains(&&*n.op.name())
+				["ChannelChain", "MaxPool2d", "RowSoftmax", "GatherOnce", "DepthWise2d"]
+					.contains(&&*n.op.name())
 			})
 			.count();
 		let run = |m: TypedModel| {
@@ -636,6 +675,76 @@ mod tests {
 			assert_eq!(runs_gathered, gathered == Some(true), "case {i}: gathered or not");
 			assert_eq!(theirs.shape(), ours.shape(), "case {i}");
 			assert_eq!(bits(&theirs), bits(&ours), "case {i}");
+		}
+	}
+
+	#[test]
+	fn depth_wise_convolutions_agree_with_the_definition() {
+		// (input shape, kernel, strides, pads before, pads after)
+		let cases: [([usize; 4], [usize; 2], [usize; 2], [usize; 2], [usize; 2]); 6] = [
+			([1, 6, 9, 9], [3, 3], [1, 1], [1, 1], [1, 1]),
+			([1, 4, 12, 11], [3, 3], [2, 2], [1, 1], [1, 1]),
+			([2, 3, 7, 7], [3, 3], [1, 1], [1, 1], [1, 1]),
+			([1, 5, 10, 8], [5, 3], [2, 1], [2, 0], [1, 2]),
+			([1, 2, 4, 4], [3, 3], [3, 3], [0, 0], [0, 0]),
+			([1, 3, 2, 3], [3, 3], [1, 2], [2, 2], [2, 2]),
+		];
+		for (i, (shape, kernel, strides, before, after)) in cases.into_iter().enumerate() {
+			let c = shape[1];
+			let mut model = TypedModel::default();
+			let x = model.add_source("x", f32::fact(shape)).unwrap();
+			let w_shape = [c, 1, kernel[0], kernel[1]];
+			let w = input(&w_shape, 21 + i as u32);
+			let b = input(&[c], 23);
+			let wc = model.add_const("w", w.clone()).unwrap();
+			let bc = model.add_const("b", b.clone()).unwrap();
+			let spec = PoolSpec {
+				data_format: DataFormat::NCHW,
+				kernel_shape: kernel[..].into(),
+				padding: PaddingSpec::Explicit(before[..].into(), after[..].into()),
+				dilations: None,
+				strides: Some(strides[..].into()),
+				input_channels: c,
+				output_channels: c,
+			};
+			let conv =
+				Conv { pool_spec: spec, kernel_fmt: KernelFormat::OIHW, group: c, q_params: None };
+			let y = model.wire_node("conv", conv, &[x, wc, bc]).unwrap();
+			model.select_output_outlets(&y).unwrap();
+			let x = input(&shape, 3 + i as u32);
+			let (theirs, ours, swapped) = both_ways(model, &x);
+			assert_eq!(swapped, 1, "case {i}: the convolution was not swapped");
+			assert_eq!(theirs.shape(), ours.shape(), "case {i}");
+			let (xs, ws, bs) = (flat(&x).unwrap(), flat(&w).unwrap(), flat(&b).unwrap());
+			let (oh, ow) = (ours.shape()[2], ours.shape()[3]);
+			let (o, t) = (flat(&ours).unwrap(), flat(&theirs).unwrap());
+			for (at, (ours, theirs)) in o.iter().zip(t).enumerate() {
+				let (plane, oy, ox) = (at / (oh * ow), at / ow % oh, at % ow);
+				let ch = plane % c;
+				let mut exact = bs[ch] as f64;
+				let mut scale = exact.abs();
+				for ky in 0..kernel[0] {
+					for kx in 0..kernel[1] {
+						let iy = (oy * strides[0] + ky) as isize - before[0] as isize;
+						let ix = (ox * strides[1] + kx) as isize - before[1] as isize;
+						if iy < 0 || ix < 0 || iy >= shape[2] as isize || ix >= shape[3] as isize {
+							continue;
+						}
+						let v = xs[(plane * shape[2] + iy as usize) * shape[3] + ix as usize];
+						let term = ws[(ch * kernel[0] + ky) * kernel[1] + kx] as f64 * v as f64;
+						exact += term;
+						scale += term.abs();
+					}
+				}
+				// A few roundings of the terms' magnitude, for ours and
+				// tract's alike.
+				let tolerance = 1e-6 * scale + 1e-12;
+				assert!(
+					(*ours as f64 - exact).abs() <= tolerance,
+					"case {i} at {at}: {ours} vs {exact}"
+				);
+				assert!((*theirs as f64 - exact).abs() <= tolerance, "case {i} at {at}: tract");
+			}
 		}
 	}
 
