@@ -153,7 +153,7 @@ impl Fast for GatherOnce {
 /// A lazy operand's panels, all gathered: the packed layout the lazy
 /// operand writes one panel at a time (`format`, the kernel's).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct Gathered {
+pub(super) struct Gathered {
 	buffer: std::sync::Arc<Buffer>,
 	/// Bytes from one panel to the next.
 	stride: usize,
@@ -161,7 +161,11 @@ struct Gathered {
 }
 
 impl Gathered {
-	fn of(lazy: &dyn MMMInputValue, format: Box<dyn MMMInputFormat>) -> TractResult<Gathered> {
+	/// All of `lazy`'s panels, as the kernel reads them (`format`).
+	pub(super) fn of(
+		lazy: &dyn MMMInputValue,
+		format: Box<dyn MMMInputFormat>,
+	) -> TractResult<Gathered> {
 		let panel = lazy.scratch_panel_buffer_layout().context("operand is not lazy")?;
 		let count = lazy.panels_count();
 		let stride = panel.pad_to_align().size();

@@ -32,11 +32,13 @@
 //! node makes the same one.
 
 mod depthwise;
+mod gemm;
 mod im2col;
 
 use std::collections::HashMap;
 
 use depthwise::{DepthWise2d, Geometry};
+use gemm::WideGemm;
 use im2col::GatherOnce;
 use tract_linalg::multithread::BShare;
 use tract_onnx::{
@@ -111,7 +113,9 @@ pub fn rewrite(model: &mut TypedModel, convolutions: &Convolutions) -> TractResu
 			let lazy = |i: usize| {
 				node.inputs.get(i).is_some_and(|o| model.nodes[o.node].op.name() == "LazyIm2col")
 			};
-			GatherOnce::of(product, lazy).map(|op| Box::new(op) as _)
+			WideGemm::of(product)
+				.map(|op| Box::new(op) as _)
+				.or_else(|| GatherOnce::of(product, lazy).map(|op| Box::new(op) as _))
 		} else if let Some(softmax) = node.op_as::<Softmax>() {
 			(f32_in && softmax.kind == SoftmaxKind::Softmax && softmax.quant_output_dt.is_none())
 				.then(|| Box::new(RowSoftmax { inner: softmax.clone() }) as _)
@@ -204,6 +208,7 @@ fast_op!(MaxPool2d);
 fast_op!(RowSoftmax);
 fast_op!(GatherOnce);
 fast_op!(DepthWise2d);
+fast_op!(WideGemm);
 
 /// One step of a [`ChannelChain`]: `a = a op b`, `b` one scalar per block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -513,7 +518,7 @@ mod tests {
 			.nodes
 			.iter()
 			.filter(|n| {
-				["ChannelChain", "MaxPool2d", "RowSoftmax", "GatherOnce", "DepthWise2d"]
+				["ChannelChain", "MaxPool2d", "RowSoftmax", "GatherOnce", "DepthWise2d", "WideGemm"]
 					.contains(&&*n.op.name())
 			})
 			.count();
@@ -629,17 +634,82 @@ mod tests {
 		}
 	}
 
+	/// How many products this thread ran through [`GatherOnce`] or
+	/// [`WideGemm`].
+	fn fast_products() -> usize {
+		im2col::GATHERED.with(|g| g.get()) + gemm::WIDE.with(|w| w.get())
+	}
+
+	/// A convolution of `x_shape` into `co` channels with a bias, then (if
+	/// `residual`) plus a 1 x 1 convolution of the input, then a `Relu`;
+	/// seeded weights.
+	fn conv_model(x_shape: [usize; 4], co: usize, kernel: usize, residual: bool) -> TypedModel {
+		let ci = x_shape[1];
+		let mut model = TypedModel::default();
+		let x = model.add_source("x", f32::fact(x_shape)).unwrap();
+		let w_shape = [co, ci, kernel, kernel];
+		let w: Vec<f32> = flat(&input(&w_shape, 31)).unwrap().iter().map(|v| v / 64.0).collect();
+		let w = model.add_const("w", Tensor::from_shape(&w_shape, &w).unwrap()).unwrap();
+		let bias = model.add_const("b", input(&[co], 5)).unwrap();
+		let pad = kernel / 2;
+		let spec = PoolSpec {
+			data_format: DataFormat::NCHW,
+			kernel_shape: tvec![kernel, kernel],
+			padding: PaddingSpec::Explicit(tvec![pad, pad], tvec![pad, pad]),
+			dilations: None,
+			strides: None,
+			input_channels: ci,
+			output_channels: co,
+		};
+		let conv =
+			Conv { pool_spec: spec, kernel_fmt: KernelFormat::OIHW, group: 1, q_params: None };
+		let mut y = model.wire_node("conv", conv, &[x, w, bias]).unwrap()[0];
+		if residual {
+			y = model.wire_node("residual", math::add(), &[y, x]).unwrap()[0];
+		}
+		let zero = model.add_const("zero", tensor4(&[[[[0f32]]]])).unwrap();
+		let r = model.wire_node("relu", math::max(), &[y, zero]).unwrap();
+		model.select_output_outlets(&r).unwrap();
+		model
+	}
+
+	#[test]
+	fn products_in_wide_tiles_are_tracts_bit_for_bit() {
+		// Left panels in pairs and one alone, right panels cut short at the
+		// edge, bias and Relu in registers; a 1 x 1 convolution (eager
+		// patches) plus another (the sum fused into one product); a long
+		// reduction (left panels in several blocks, patches gathered up
+		// front).
+		let cases = [
+			([1, 64, 9, 10], 48, 3, false),
+			([1, 128, 28, 28], 128, 1, true),
+			([1, 512, 14, 14], 96, 3, false),
+		];
+		for (i, (shape, co, kernel, residual)) in cases.into_iter().enumerate() {
+			let before = gemm::WIDE.with(|w| w.get());
+			let x = input(&shape, 40 + i as u32);
+			let (theirs, ours, _) = both_ways(conv_model(shape, co, kernel, residual), &x);
+			if !gemm::avx512() {
+				continue;
+			}
+			assert!(gemm::WIDE.with(|w| w.get()) > before, "case {i}: not in wide tiles");
+			assert_eq!(theirs.shape(), ours.shape(), "case {i}");
+			assert_eq!(bits(&theirs), bits(&ours), "case {i}");
+		}
+	}
+
 	#[test]
 	fn convolutions_gathered_once_are_tracts_bit_for_bit() {
-		// (input shape, output channels, kernel, strides, group): weights
-		// over a MiB (gathered because tract would gather again per block),
-		// few patches (gathered because they fit), patches too many for
-		// small weights (tract's lazy panels kept), and a grouped
-		// convolution (a product per group, which tract keeps).
+		// (input shape, output channels, kernel, strides, group, run by
+		// ours): weights over a MiB (gathered because tract would gather
+		// again per block), few patches (gathered because they fit), patches
+		// too many for small weights (with tract's 16 x 12 kernel, run in
+		// wide tiles, a patch panel gathered as the walk reaches it), and a
+		// grouped convolution (a product per group, which tract keeps).
 		let cases: [([usize; 4], usize, [usize; 2], [usize; 2], usize, Option<bool>); 4] = [
 			([1, 256, 7, 7], 512, [3, 3], [1, 1], 1, Some(true)),
 			([1, 3, 31, 29], 16, [3, 3], [2, 2], 1, Some(true)),
-			([1, 64, 120, 120], 16, [3, 3], [1, 1], 1, Some(false)),
+			([1, 64, 120, 120], 16, [3, 3], [1, 1], 1, Some(true)),
 			([1, 8, 9, 9], 8, [3, 3], [1, 1], 2, None),
 		];
 		for (i, (shape, co, kernel, strides, group, gathered)) in cases.into_iter().enumerate() {
@@ -668,11 +738,11 @@ mod tests {
 			let zero = model.add_const("zero", tensor4(&[[[[0f32]]]])).unwrap();
 			let r = model.wire_node("relu", math::max(), &[y[0], zero]).unwrap();
 			model.select_output_outlets(&r).unwrap();
-			let before = im2col::GATHERED.with(|g| g.get());
+			let before = fast_products();
 			let (theirs, ours, swapped) = both_ways(model, &input(&shape, i as u32));
-			let runs_gathered = im2col::GATHERED.with(|g| g.get()) > before;
+			let runs_gathered = fast_products() > before;
 			assert_eq!(swapped, gathered.is_some() as usize, "case {i}: swapped or not");
-			assert_eq!(runs_gathered, gathered == Some(true), "case {i}: gathered or not");
+			assert_eq!(runs_gathered, gathered == Some(true), "case {i}: ours or not");
 			assert_eq!(theirs.shape(), ours.shape(), "case {i}");
 			assert_eq!(bits(&theirs), bits(&ours), "case {i}");
 		}

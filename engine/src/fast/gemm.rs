@@ -1,0 +1,453 @@
+//! Matrix products in tiles twice as tall as tract's, on AVX-512.
+//!
+//! On AVX-512 tract runs most products (convolutions as im2col products,
+//! fully-connected layers) with its `16 × 12` kernel: per step of the
+//! reduction, one 16-float load of the left panel, twelve broadcasts of the
+//! right panel and twelve fused multiply-adds. Thirteen loads for twelve
+//! multiply-adds keep the load ports, not the arithmetic units, busy:
+//! measured here at 40-48 GMAC/s on inception_v2's convolutions, where
+//! onnxruntime's kernels (24 accumulators) run the network at about 75.
+//!
+//! [`WideGemm`] runs the same product, on the panels tract packed for its
+//! kernel, with `32 × 12` tiles (two left panels at once): fourteen loads
+//! for twenty-four multiply-adds, 70 GMAC/s on the same layers. Each output
+//! element is accumulated as tract's kernel does it, one fused multiply-add
+//! per step of the reduction in order from zero, so the product is tract's
+//! bit for bit; the operator's fused steps (bias, residual, activation)
+//! then run through tract's own kernel over the output, as
+//! `load, steps, store` per tile: tract's bits again (a unit test compares
+//! the bits). Lazily gathered convolution patches are gathered once
+//! ([`super::im2col`]).
+//!
+//! Only where tract chose its `16 × 12` kernel (so the panels are packed
+//! for it) and the CPU has AVX-512, which is where tract's choice is that
+//! kernel; elsewhere tract's operator runs.
+
+use tract_linalg::{
+	mmm::{FusedSpec, MMMInputFormat, MMMInputValue},
+	pack::PackedFormat,
+};
+use tract_onnx::{
+	prelude::*,
+	tract_core::ops::matmul::optimized::{OptMatMul, ProtoFusedSpec},
+};
+
+use tract_linalg::BinOp;
+
+use super::{dense_f32, flat, im2col::Gathered, Fast};
+
+/// Rows of tract's left panels, and of half of one of our tiles.
+const MR: usize = 16;
+/// Columns of tract's right panels, and of our tiles.
+const NR: usize = 12;
+/// The most bytes of left panels a block of tiles streams while a right
+/// panel stays in the first-level cache: a quarter of a typical
+/// second-level cache, so that the block stays there too.
+const BLOCK_BYTES: usize = 512 << 10;
+
+#[cfg(test)]
+thread_local! {
+	/// How many products this thread ran in wide tiles (tests only).
+	pub(super) static WIDE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// tract's `OptMatMul` with its `16 × 12` packing, run in `32 × 12` tiles:
+/// see the module's documentation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WideGemm {
+	pub(super) inner: OptMatMul,
+}
+
+impl WideGemm {
+	/// `op` as a [`WideGemm`], if it is a product that can be: AVX-512,
+	/// `f32`, one kernel packing `16 × 12` plain panels, no batch axes to
+	/// loop over, one product of a known `k` first among its steps, one
+	/// store last.
+	pub fn of(op: &OptMatMul) -> Option<WideGemm> {
+		if !avx512() || !op.trivial_path || op.mmm.len() != 1 {
+			return None;
+		}
+		if op.c_fact.datum_type != f32::datum_type() || op.c_m_axis.is_none() {
+			return None;
+		}
+		let products =
+			op.micro_ops.iter().filter(|o| matches!(o, ProtoFusedSpec::AddMatMul { .. }));
+		let stores = op.micro_ops.iter().filter(|o| matches!(o, ProtoFusedSpec::Store(_)));
+		let (Some(ProtoFusedSpec::AddMatMul { geo, packings, .. }), Some(ProtoFusedSpec::Store(_))) =
+			(op.micro_ops.first(), op.micro_ops.last())
+		else {
+			return None;
+		};
+		let [(packing, None)] = packings[..] else { return None };
+		(products.count() == 1
+			&& stores.count() == 1
+			&& geo.k.as_i64().is_some()
+			&& wide_packing(&*op.mmm[0], packing))
+		.then(|| WideGemm { inner: op.clone() })
+	}
+}
+
+/// Whether this CPU runs AVX-512 (foundation) instructions.
+pub(super) fn avx512() -> bool {
+	#[cfg(target_arch = "x86_64")]
+	return std::arch::is_x86_feature_detected!("avx512f");
+	#[cfg(not(target_arch = "x86_64"))]
+	return false;
+}
+
+/// Whether `mmm`'s packing `packing` is plain `f32` panels of 16 rows on
+/// the left and 12 columns on the right.
+fn wide_packing(mmm: &dyn tract_linalg::mmm::MatMatMul, packing: usize) -> bool {
+	let plain = |f: &dyn MMMInputFormat, r: usize| {
+		f.downcast_ref::<PackedFormat>().is_some_and(|p| p.dt == f32::datum_type() && p.r == r)
+	};
+	mmm.packings().get(packing).is_some_and(|(a, b)| plain(&**a, MR) && plain(&**b, NR))
+}
+
+/// An operand's panels: where each starts, and the gathered copy they are
+/// in if the operand was lazy.
+struct Panels {
+	starts: Vec<*const f32>,
+	_gathered: Option<Gathered>,
+}
+
+impl Panels {
+	/// `v`'s panels (eager), or all of them gathered as `format` says.
+	fn of(v: &dyn MMMInputValue, format: Box<dyn MMMInputFormat>) -> TractResult<Panels> {
+		let starts = |v: &dyn MMMInputValue| {
+			(0..v.panels_count())
+				.map(|i| v.panel_bytes(i, None).map(|p| p as *const f32))
+				.collect::<TractResult<Vec<_>>>()
+		};
+		if v.scratch_panel_buffer_layout().is_none() {
+			return Ok(Panels { starts: starts(v)?, _gathered: None });
+		}
+		// The panels are in the gathered copy's heap buffer, which stays
+		// where it is while the copy moves.
+		let gathered = Gathered::of(v, format)?;
+		Ok(Panels { starts: starts(&gathered)?, _gathered: Some(gathered) })
+	}
+}
+
+/// The right operand as the tile walk reads it: panels in memory, or a
+/// lazy operand whose panel is gathered when the walk reaches it (once
+/// each, when the left panels fit one block).
+enum Right<'a> {
+	Panels(Panels),
+	Lazy(&'a dyn MMMInputValue, Vec<f32>),
+}
+
+impl Right<'_> {
+	/// Where right panel `jb` starts.
+	fn panel(&mut self, jb: usize) -> TractResult<*const f32> {
+		match self {
+			Right::Panels(p) => Ok(p.starts[jb]),
+			Right::Lazy(v, buffer) => {
+				Ok(v.panel_bytes(jb, Some(buffer.as_mut_ptr() as *mut u8))? as *const f32)
+			}
+		}
+	}
+}
+
+/// A step after the product, applied in registers as tract's kernel
+/// applies it (the same IEEE operation, the same operand order).
+#[derive(Clone, Copy)]
+enum Step {
+	/// `op(value, acc)`: one value per row of the output, per column, or
+	/// one for all.
+	PerRow(BinOp, *const f32),
+	PerCol(BinOp, *const f32),
+	Scalar(BinOp, f32),
+	/// `acc + other[at]`, `other` laid out as the output.
+	AddUnicast(*const f32),
+}
+
+/// The steps of `op` between its product and its store as [`Step`]s, if
+/// each is one ours applies: `Add`, `Mul`, `Max`, `Min` by row, column or
+/// scalar, and the addition of a tensor laid out as the output `c`.
+fn steps(op: &OptMatMul, inputs: &[TValue], c: &Tensor, m: usize, n: usize) -> Option<Vec<Step>> {
+	let ours = |op: &BinOp| matches!(op, BinOp::Add | BinOp::Mul | BinOp::Max | BinOp::Min);
+	let vector = |t: &Tensor, len: usize| flat(t).filter(|v| v.len() == len).map(|v| v.as_ptr());
+	let middle = &op.micro_ops[1..op.micro_ops.len() - 1];
+	middle
+		.iter()
+		.map(|proto| match proto {
+			ProtoFusedSpec::BinPerRow(i, op, _) if ours(op) => {
+				Some(Step::PerRow(*op, vector(&inputs[*i], m)?))
+			}
+			ProtoFusedSpec::BinPerCol(i, op, _) if ours(op) => {
+				Some(Step::PerCol(*op, vector(&inputs[*i], n)?))
+			}
+			ProtoFusedSpec::BinScalar(i, op) if ours(op) => {
+				Some(Step::Scalar(*op, *flat(&inputs[*i]).filter(|v| v.len() == 1)?.first()?))
+			}
+			ProtoFusedSpec::AddUnicast(_, i, _) => {
+				let other = &inputs[*i];
+				(dense_f32(other) && other.shape() == c.shape())
+					.then(|| Some(Step::AddUnicast(flat(other)?.as_ptr())))
+					.flatten()
+			}
+			_ => None,
+		})
+		.collect()
+}
+
+impl Fast for WideGemm {
+	fn fast(&self, inputs: &mut TVec<TValue>) -> TractResult<Option<TValue>> {
+		let op = &self.inner;
+		let (Some(c_shape), Some(m_axis)) = (op.c_fact.shape.as_concrete(), op.c_m_axis) else {
+			return Ok(None);
+		};
+		let m = c_shape[m_axis];
+		let n = op.c_n_axis.map(|ax| c_shape[ax]).unwrap_or(1);
+		let mode = op.mode_picker.pick(n)?;
+		let mmm = &*op.mmm[mode];
+		let mut c = unsafe { Tensor::uninitialized_dt(f32::datum_type(), c_shape)? };
+		let uops: Vec<FusedSpec> =
+			op.micro_ops.iter().map(|o| o.resolve_trivial(inputs, &mut c, mmm, mode)).collect();
+		let (Some(FusedSpec::AddMatMul { a, b, packing }), Some(FusedSpec::Store(store))) =
+			(uops.first(), uops.last())
+		else {
+			return Ok(None);
+		};
+		if !wide_packing(mmm, *packing) || a.k() != b.k() || a.k() == 0 {
+			return Ok(None);
+		}
+		let k = a.k();
+		let (pa, pb) = &mmm.packings()[*packing];
+		let left = Panels::of(&**a, pa.clone())?;
+		let pairs_per_block = (BLOCK_BYTES / (2 * MR * k * 4)).max(1);
+		let one_block = left.starts.len() <= 2 * pairs_per_block;
+		let mut right = match b.scratch_panel_buffer_layout() {
+			Some(layout) if one_block => {
+				Right::Lazy(&**b, vec![0f32; layout.size().div_ceil(4) + 16])
+			}
+			_ => Right::Panels(Panels::of(&**b, pb.clone())?),
+		};
+		if left.starts.len() != m.div_ceil(MR) || b.panels_count() != n.div_ceil(NR) {
+			return Ok(None);
+		}
+		// The steps between product and store: ours in registers, or all
+		// of them through tract's kernel afterwards.
+		let ours = steps(op, inputs, &c, m, n);
+		let rs = c.strides()[m_axis];
+		let cs = op.c_n_axis.map(|ax| c.strides()[ax]).unwrap_or(0);
+		let out = c.as_ptr_mut::<f32>()?;
+		let walk = Walk { m, n, k, rs, cs, pairs_per_block };
+		#[cfg(target_arch = "x86_64")]
+		unsafe {
+			walk.run(&left.starts, &mut right, out, ours.as_deref().unwrap_or(&[]))?
+		};
+		#[cfg(test)]
+		WIDE.with(|w| w.set(w.get() + 1));
+		if ours.is_none() {
+			// The steps through tract's kernel: each tile of the output
+			// loaded, stepped and stored again.
+			let mut steps = vec![FusedSpec::AddUnicast(*store)];
+			steps.extend(uops[1..].iter().cloned());
+			unsafe {
+				let mut scratch = mmm.allocate_scratch_space();
+				mmm.run_with_scratch_space(m, n, scratch.as_mut(), &steps)?;
+			}
+		}
+		drop(uops);
+		Ok(Some(c.into_tvalue()))
+	}
+}
+
+/// The walk over the output's tiles: sizes, the output's strides (in
+/// elements), how many pairs of left panels a block holds.
+struct Walk {
+	m: usize,
+	n: usize,
+	k: usize,
+	rs: isize,
+	cs: isize,
+	pairs_per_block: usize,
+}
+
+/// Where a tile is in the output, and how much of it is.
+struct Tile {
+	row0: usize,
+	col0: usize,
+	rows: usize,
+	cols: usize,
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Walk {
+	/// `c = steps(a · b)`: for each block of left panels, each right panel
+	/// against each pair of the block's left panels (the right panel stays
+	/// in the first-level cache, the block in the second).
+	#[target_feature(enable = "avx512f")]
+	unsafe fn run(
+		&self,
+		a: &[*const f32],
+		b: &mut Right,
+		c: *mut f32,
+		steps: &[Step],
+	) -> TractResult<()> {
+		let mut tile = [0f32; 2 * MR * NR];
+		let mut first = 0;
+		while first < a.len() {
+			let end = (first + 2 * self.pairs_per_block).min(a.len());
+			for jb in 0..self.n.div_ceil(NR) {
+				let bp = b.panel(jb)?;
+				let mut ia = first;
+				while ia < end {
+					let pair = ia + 1 < end;
+					let (row0, col0) = (ia * MR, jb * NR);
+					let rows = (if pair { 2 * MR } else { MR }).min(self.m - row0);
+					let cols = NR.min(self.n - col0);
+					let a1 = if pair { a[ia + 1] } else { a[ia] };
+					let at = Tile { row0, col0, rows, cols };
+					unsafe { self.tile(a[ia], a1, pair, bp, &at, steps, &mut tile) };
+					let corner =
+						unsafe { c.offset(col0 as isize * self.cs + row0 as isize * self.rs) };
+					// Along the output's contiguous axis innermost.
+					if self.cs.unsigned_abs() <= self.rs.unsigned_abs() {
+						for i in 0..rows {
+							let row = unsafe { corner.offset(i as isize * self.rs) };
+							for j in 0..cols {
+								unsafe { *row.offset(j as isize * self.cs) = tile[j * 2 * MR + i] };
+							}
+						}
+					} else {
+						for j in 0..cols {
+							let column = unsafe { corner.offset(j as isize * self.cs) };
+							for i in 0..rows {
+								unsafe {
+									*column.offset(i as isize * self.rs) = tile[j * 2 * MR + i]
+								};
+							}
+						}
+					}
+					ia += if pair { 2 } else { 1 };
+				}
+			}
+			first = end;
+		}
+		Ok(())
+	}
+
+	/// One tile of up to `32 × 12` (16 rows if not `pair`) from the left
+	/// panels at `a0`, `a1` and the right panel at `b`, stepped, into
+	/// `tile` (column `j`'s 32 rows at `32 j`).
+	#[target_feature(enable = "avx512f")]
+	#[allow(clippy::too_many_arguments)]
+	unsafe fn tile(
+		&self,
+		a0: *const f32,
+		a1: *const f32,
+		pair: bool,
+		b: *const f32,
+		at: &Tile,
+		steps: &[Step],
+		tile: &mut [f32; 2 * MR * NR],
+	) {
+		use std::arch::x86_64::*;
+		let mut acc = [[_mm512_setzero_ps(); 2]; NR];
+		if pair {
+			for step in 0..self.k {
+				let (x0, x1) = unsafe {
+					(_mm512_loadu_ps(a0.add(step * MR)), _mm512_loadu_ps(a1.add(step * MR)))
+				};
+				for (j, acc) in acc.iter_mut().enumerate() {
+					let y = _mm512_set1_ps(unsafe { *b.add(step * NR + j) });
+					acc[0] = _mm512_fmadd_ps(x0, y, acc[0]);
+					acc[1] = _mm512_fmadd_ps(x1, y, acc[1]);
+				}
+			}
+		} else {
+			for step in 0..self.k {
+				let x0 = unsafe { _mm512_loadu_ps(a0.add(step * MR)) };
+				for (j, acc) in acc.iter_mut().enumerate() {
+					let y = _mm512_set1_ps(unsafe { *b.add(step * NR + j) });
+					acc[0] = _mm512_fmadd_ps(x0, y, acc[0]);
+				}
+			}
+		}
+		// The rows of each half that are in the output.
+		let masks: [__mmask16; 2] = [0, 1].map(|h| {
+			let valid = at.rows.saturating_sub(h * MR).min(MR);
+			((1u32 << valid) - 1) as __mmask16
+		});
+		let lanes = _mm512_mullo_epi32(
+			_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+			_mm512_set1_epi32(self.rs as i32),
+		);
+		for step in steps {
+			for (h, &mask) in masks.iter().enumerate() {
+				if mask == 0 {
+					continue;
+				}
+				let row = at.row0 + h * MR;
+				match *step {
+					Step::PerRow(op, v) => {
+						let v = unsafe { _mm512_maskz_loadu_ps(mask, v.add(row)) };
+						for acc in acc.iter_mut() {
+							acc[h] = apply(op, v, acc[h]);
+						}
+					}
+					Step::PerCol(op, v) => {
+						for (j, acc) in acc.iter_mut().enumerate().take(at.cols) {
+							let v = _mm512_set1_ps(unsafe { *v.add(at.col0 + j) });
+							acc[h] = apply(op, v, acc[h]);
+						}
+					}
+					Step::Scalar(op, v) => {
+						let v = _mm512_set1_ps(v);
+						for acc in acc.iter_mut() {
+							acc[h] = apply(op, v, acc[h]);
+						}
+					}
+					Step::AddUnicast(other) => {
+						for (j, acc) in acc.iter_mut().enumerate().take(at.cols) {
+							let at = row as isize * self.rs + (at.col0 + j) as isize * self.cs;
+							let base = unsafe { other.offset(at) };
+							let v = if self.rs == 1 {
+								unsafe { _mm512_maskz_loadu_ps(mask, base) }
+							} else {
+								unsafe {
+									_mm512_mask_i32gather_ps::<4>(
+										_mm512_setzero_ps(),
+										mask,
+										lanes,
+										base,
+									)
+								}
+							};
+							acc[h] = _mm512_add_ps(acc[h], v);
+						}
+					}
+				}
+			}
+		}
+		for (j, acc) in acc.iter().enumerate() {
+			unsafe {
+				_mm512_storeu_ps(tile.as_mut_ptr().add(j * 2 * MR), acc[0]);
+				_mm512_storeu_ps(tile.as_mut_ptr().add(j * 2 * MR + MR), acc[1]);
+			}
+		}
+	}
+}
+
+/// `op(v, acc)` as tract's kernel computes it: `vmaxps v, acc` is `v` where
+/// `v > acc`, else `acc` (NaNs and signed zeros included).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn apply(
+	op: BinOp,
+	v: std::arch::x86_64::__m512,
+	acc: std::arch::x86_64::__m512,
+) -> std::arch::x86_64::__m512 {
+	use std::arch::x86_64::*;
+	match op {
+		BinOp::Add => _mm512_add_ps(v, acc),
+		BinOp::Mul => _mm512_mul_ps(v, acc),
+		BinOp::Max => _mm512_max_ps(v, acc),
+		BinOp::Min => _mm512_min_ps(v, acc),
+		// Not taken (see `steps`).
+		BinOp::Sub | BinOp::SubF => acc,
+	}
+}
