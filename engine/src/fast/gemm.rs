@@ -13,11 +13,14 @@
 //! for twenty-four multiply-adds, 70 GMAC/s on the same layers. Each output
 //! element is accumulated as tract's kernel does it, one fused multiply-add
 //! per step of the reduction in order from zero, so the product is tract's
-//! bit for bit; the operator's fused steps (bias, residual, activation)
-//! then run through tract's own kernel over the output, as
-//! `load, steps, store` per tile: tract's bits again (a unit test compares
-//! the bits). Lazily gathered convolution patches are gathered once
-//! ([`super::im2col`]).
+//! bit for bit. The operator's fused steps (bias, scale, residual, `Relu`)
+//! are applied to the tile in registers as tract's kernel applies them (the
+//! same IEEE operation, the same operand order), steps ours does not take
+//! through tract's own kernel over the output afterwards (`load, steps,
+//! store` per tile): tract's bits either way (a unit test compares the
+//! bits). Lazily gathered convolution patches are gathered panel by panel
+//! as the walk reaches them, or all at once ([`super::im2col`]) where the
+//! left panels take several blocks.
 //!
 //! Only where tract chose its `16 × 12` kernel (so the panels are packed
 //! for it) and the CPU has AVX-512, which is where tract's choice is that
@@ -26,13 +29,12 @@
 use tract_linalg::{
 	mmm::{FusedSpec, MMMInputFormat, MMMInputValue},
 	pack::PackedFormat,
+	BinOp,
 };
 use tract_onnx::{
 	prelude::*,
 	tract_core::ops::matmul::optimized::{OptMatMul, ProtoFusedSpec},
 };
-
-use tract_linalg::BinOp;
 
 use super::{dense_f32, flat, im2col::Gathered, Fast};
 
@@ -129,21 +131,40 @@ impl Panels {
 	}
 }
 
-/// The right operand as the tile walk reads it: panels in memory, or a
-/// lazy operand whose panel is gathered when the walk reaches it (once
-/// each, when the left panels fit one block).
-enum Right<'a> {
+/// The right operand: panels in memory, or a lazy operand whose panels
+/// the walk gathers as it reaches them (once each, when the left panels fit
+/// one block), into buffers of `floats` floats.
+enum RightSource<'a> {
 	Panels(Panels),
+	Lazy(&'a dyn MMMInputValue, usize),
+}
+
+/// A walk's reader of the right operand ([`RightSource`]), with its own
+/// buffer if the operand is lazy.
+enum Right<'a> {
+	Panels(&'a [*const f32]),
 	Lazy(&'a dyn MMMInputValue, Vec<f32>),
+}
+
+impl RightSource<'_> {
+	fn reader(&self) -> Right<'_> {
+		match self {
+			RightSource::Panels(p) => Right::Panels(&p.starts),
+			// 16 floats more, to start the panel on a 64-byte boundary.
+			RightSource::Lazy(v, floats) => Right::Lazy(*v, vec![0f32; floats + 16]),
+		}
+	}
 }
 
 impl Right<'_> {
 	/// Where right panel `jb` starts.
 	fn panel(&mut self, jb: usize) -> TractResult<*const f32> {
 		match self {
-			Right::Panels(p) => Ok(p.starts[jb]),
+			Right::Panels(starts) => Ok(starts[jb]),
 			Right::Lazy(v, buffer) => {
-				Ok(v.panel_bytes(jb, Some(buffer.as_mut_ptr() as *mut u8))? as *const f32)
+				let skip = buffer.as_ptr().align_offset(64).min(16);
+				let at = buffer[skip..].as_mut_ptr() as *mut u8;
+				Ok(v.panel_bytes(jb, Some(at))? as *const f32)
 			}
 		}
 	}
@@ -218,11 +239,9 @@ impl Fast for WideGemm {
 		let left = Panels::of(&**a, pa.clone())?;
 		let pairs_per_block = (BLOCK_BYTES / (2 * MR * k * 4)).max(1);
 		let one_block = left.starts.len() <= 2 * pairs_per_block;
-		let mut right = match b.scratch_panel_buffer_layout() {
-			Some(layout) if one_block => {
-				Right::Lazy(&**b, vec![0f32; layout.size().div_ceil(4) + 16])
-			}
-			_ => Right::Panels(Panels::of(&**b, pb.clone())?),
+		let right = match b.scratch_panel_buffer_layout() {
+			Some(layout) if one_block => RightSource::Lazy(&**b, layout.size().div_ceil(4)),
+			_ => RightSource::Panels(Panels::of(&**b, pb.clone())?),
 		};
 		if left.starts.len() != m.div_ceil(MR) || b.panels_count() != n.div_ceil(NR) {
 			return Ok(None);
@@ -234,10 +253,9 @@ impl Fast for WideGemm {
 		let cs = op.c_n_axis.map(|ax| c.strides()[ax]).unwrap_or(0);
 		let out = c.as_ptr_mut::<f32>()?;
 		let walk = Walk { m, n, k, rs, cs, pairs_per_block };
+		let steps = ours.as_deref().unwrap_or(&[]);
 		#[cfg(target_arch = "x86_64")]
-		unsafe {
-			walk.run(&left.starts, &mut right, out, ours.as_deref().unwrap_or(&[]))?
-		};
+		walk.run_all(&left.starts, &right, out, steps)?;
 		#[cfg(test)]
 		WIDE.with(|w| w.set(w.get() + 1));
 		if ours.is_none() {
@@ -266,6 +284,29 @@ struct Walk {
 	pairs_per_block: usize,
 }
 
+/// What the threads of [`Walk::run_all`] share: read-only operands, and an
+/// output each writes its own tiles of.
+struct Shared<'a> {
+	walk: &'a Walk,
+	a: &'a [*const f32],
+	b: &'a RightSource<'a>,
+	c: *mut f32,
+	steps: &'a [Step],
+}
+
+// The pointers are into tensors and buffers that outlive the walk; the
+// operands are only read, and each thread writes only its own tiles.
+unsafe impl Sync for Shared<'_> {}
+
+#[cfg(target_arch = "x86_64")]
+impl Shared<'_> {
+	fn run(&self, jbs: std::ops::Range<usize>) -> TractResult<()> {
+		let mut reader = self.b.reader();
+		// `WideGemm::of` took the product only where the CPU has AVX-512.
+		unsafe { self.walk.run(self.a, &mut reader, self.c, self.steps, jbs) }
+	}
+}
+
 /// Where a tile is in the output, and how much of it is.
 struct Tile {
 	row0: usize,
@@ -276,9 +317,54 @@ struct Tile {
 
 #[cfg(target_arch = "x86_64")]
 impl Walk {
-	/// `c = steps(a · b)`: for each block of left panels, each right panel
-	/// against each pair of the block's left panels (the right panel stays
-	/// in the first-level cache, the block in the second).
+	/// `c = steps(a · b)`, on the threads of tract's executor if it has
+	/// several and the product is over its threshold, each walking a share
+	/// of the right panels (the tiles are independent: the same bits on
+	/// any number of threads).
+	fn run_all(
+		&self,
+		a: &[*const f32],
+		b: &RightSource,
+		c: *mut f32,
+		steps: &[Step],
+	) -> TractResult<()> {
+		use tract_linalg::multithread::{current_tract_executor, Executor};
+		let panels = self.n.div_ceil(NR);
+		let pool = match current_tract_executor() {
+			Executor::MultiThread(pool)
+				if self.m * self.n * self.k
+					>= tract_linalg::multithread::current_threading_mac_threshold() =>
+			{
+				Some(pool)
+			}
+			_ => None,
+		};
+		let parts = pool.as_ref().map_or(1, |p| p.current_num_threads()).min(panels).max(1);
+		let share = |t: usize| t * panels / parts..(t + 1) * panels / parts;
+		let shared = Shared { walk: self, a, b, c, steps };
+		match pool {
+			Some(pool) if parts > 1 => {
+				let failure = std::sync::Mutex::new(None);
+				pool.scope(|scope| {
+					for t in 0..parts {
+						let (shared, failure) = (&shared, &failure);
+						scope.spawn(move |_| {
+							if let Err(e) = shared.run(share(t)) {
+								*failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+							}
+						});
+					}
+				});
+				failure.into_inner().unwrap_or_else(|p| p.into_inner()).map_or(Ok(()), Err)
+			}
+			_ => shared.run(0..panels),
+		}
+	}
+
+	/// `c = steps(a · b)` over right panels `jbs`: for each block of left
+	/// panels, each right panel against each pair of the block's left
+	/// panels (the right panel stays in the first-level cache, the block in
+	/// the second).
 	#[target_feature(enable = "avx512f")]
 	unsafe fn run(
 		&self,
@@ -286,12 +372,13 @@ impl Walk {
 		b: &mut Right,
 		c: *mut f32,
 		steps: &[Step],
+		jbs: std::ops::Range<usize>,
 	) -> TractResult<()> {
 		let mut tile = [0f32; 2 * MR * NR];
 		let mut first = 0;
 		while first < a.len() {
 			let end = (first + 2 * self.pairs_per_block).min(a.len());
-			for jb in 0..self.n.div_ceil(NR) {
+			for jb in jbs.clone() {
 				let bp = b.panel(jb)?;
 				let mut ia = first;
 				while ia < end {

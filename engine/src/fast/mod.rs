@@ -695,6 +695,15 @@ mod tests {
 			assert!(gemm::WIDE.with(|w| w.get()) > before, "case {i}: not in wide tiles");
 			assert_eq!(theirs.shape(), ours.shape(), "case {i}");
 			assert_eq!(bits(&theirs), bits(&ours), "case {i}");
+			// On two threads (each walking half of the right panels), the
+			// same bits.
+			use tract_linalg::multithread::{multithread_tract_scope, Executor};
+			let model = conv_model(shape, co, kernel, residual);
+			let (_, two, _) = multithread_tract_scope(Executor::multithread(2), || {
+				tract_linalg::multithread::set_threading_mac_threshold(0);
+				both_ways(model, &x)
+			});
+			assert_eq!(bits(&two), bits(&ours), "case {i}: two threads");
 		}
 	}
 
