@@ -33,15 +33,21 @@ use tract_linalg::{
 };
 use tract_onnx::{
 	prelude::*,
-	tract_core::ops::matmul::optimized::{OptMatMul, ProtoFusedSpec},
+	tract_core::{
+		internal::bail,
+		ops::matmul::optimized::{OptMatMul, ProtoFusedSpec},
+	},
 };
 
 use super::{dense_f32, flat, im2col::Gathered, Fast};
 
-/// Rows of tract's left panels, and of half of one of our tiles.
-const MR: usize = 16;
-/// Columns of tract's right panels, and of our tiles.
-const NR: usize = 12;
+/// tract's AVX-512 `f32` kernels whose packing ours reads, as (rows of a
+/// left panel, columns of a right panel): ours runs each with tiles of two
+/// left panels (16-24 accumulators where tract's have 10-12).
+const KERNELS: [(usize, usize); 7] =
+	[(16, 12), (16, 8), (32, 5), (32, 6), (48, 4), (64, 3), (80, 2)];
+/// The most floats of one of our tiles (two left panels by a right one).
+const TILE_FLOATS: usize = 2 * 16 * 12;
 /// The most bytes of left panels a block of tiles streams while a right
 /// panel stays in the first-level cache: a quarter of a typical
 /// second-level cache, so that the block stays there too.
@@ -84,7 +90,7 @@ impl WideGemm {
 		(products.count() == 1
 			&& stores.count() == 1
 			&& geo.k.as_i64().is_some()
-			&& wide_packing(&*op.mmm[0], packing))
+			&& wide_packing(&*op.mmm[0], packing).is_some())
 		.then(|| WideGemm { inner: op.clone() })
 	}
 }
@@ -97,13 +103,15 @@ pub(super) fn avx512() -> bool {
 	return false;
 }
 
-/// Whether `mmm`'s packing `packing` is plain `f32` panels of 16 rows on
-/// the left and 12 columns on the right.
-fn wide_packing(mmm: &dyn tract_linalg::mmm::MatMatMul, packing: usize) -> bool {
-	let plain = |f: &dyn MMMInputFormat, r: usize| {
-		f.downcast_ref::<PackedFormat>().is_some_and(|p| p.dt == f32::datum_type() && p.r == r)
+/// The rows and columns of `mmm`'s packing `packing`'s panels, if they are
+/// plain `f32` panels of one of the [`KERNELS`].
+fn wide_packing(mmm: &dyn tract_linalg::mmm::MatMatMul, packing: usize) -> Option<(usize, usize)> {
+	let plain = |f: &dyn MMMInputFormat| {
+		f.downcast_ref::<PackedFormat>().filter(|p| p.dt == f32::datum_type()).map(|p| p.r)
 	};
-	mmm.packings().get(packing).is_some_and(|(a, b)| plain(&**a, MR) && plain(&**b, NR))
+	let (a, b) = mmm.packings().get(packing)?;
+	let rc = (plain(&**a)?, plain(&**b)?);
+	KERNELS.contains(&rc).then_some(rc)
 }
 
 /// An operand's panels: where each starts, and the gathered copy they are
@@ -231,19 +239,20 @@ impl Fast for WideGemm {
 		else {
 			return Ok(None);
 		};
-		if !wide_packing(mmm, *packing) || a.k() != b.k() || a.k() == 0 {
+		let Some((mr, nr)) = wide_packing(mmm, *packing) else { return Ok(None) };
+		if a.k() != b.k() || a.k() == 0 {
 			return Ok(None);
 		}
 		let k = a.k();
 		let (pa, pb) = &mmm.packings()[*packing];
 		let left = Panels::of(&**a, pa.clone())?;
-		let pairs_per_block = (BLOCK_BYTES / (2 * MR * k * 4)).max(1);
+		let pairs_per_block = (BLOCK_BYTES / (2 * mr * k * 4)).max(1);
 		let one_block = left.starts.len() <= 2 * pairs_per_block;
 		let right = match b.scratch_panel_buffer_layout() {
 			Some(layout) if one_block => RightSource::Lazy(&**b, layout.size().div_ceil(4)),
 			_ => RightSource::Panels(Panels::of(&**b, pb.clone())?),
 		};
-		if left.starts.len() != m.div_ceil(MR) || b.panels_count() != n.div_ceil(NR) {
+		if left.starts.len() != m.div_ceil(mr) || b.panels_count() != n.div_ceil(nr) {
 			return Ok(None);
 		}
 		// The steps between product and store: ours in registers, or all
@@ -252,7 +261,7 @@ impl Fast for WideGemm {
 		let rs = c.strides()[m_axis];
 		let cs = op.c_n_axis.map(|ax| c.strides()[ax]).unwrap_or(0);
 		let out = c.as_ptr_mut::<f32>()?;
-		let walk = Walk { m, n, k, rs, cs, pairs_per_block };
+		let walk = Walk { m, n, k, mr, nr, rs, cs, pairs_per_block };
 		let steps = ours.as_deref().unwrap_or(&[]);
 		#[cfg(target_arch = "x86_64")]
 		walk.run_all(&left.starts, &right, out, steps)?;
@@ -273,12 +282,15 @@ impl Fast for WideGemm {
 	}
 }
 
-/// The walk over the output's tiles: sizes, the output's strides (in
-/// elements), how many pairs of left panels a block holds.
+/// The walk over the output's tiles: sizes, the panels' rows and columns,
+/// the output's strides (in elements), how many pairs of left panels a
+/// block holds.
 struct Walk {
 	m: usize,
 	n: usize,
 	k: usize,
+	mr: usize,
+	nr: usize,
 	rs: isize,
 	cs: isize,
 	pairs_per_block: usize,
@@ -307,12 +319,17 @@ impl Shared<'_> {
 	}
 }
 
-/// Where a tile is in the output, and how much of it is.
+/// A tile: where it is in the output, how much of it is, and its panels
+/// (the left ones at `a0` and, if `pair`, `a1`; the right one at `b`).
 struct Tile {
 	row0: usize,
 	col0: usize,
 	rows: usize,
 	cols: usize,
+	a0: *const f32,
+	a1: *const f32,
+	pair: bool,
+	b: *const f32,
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -329,7 +346,7 @@ impl Walk {
 		steps: &[Step],
 	) -> TractResult<()> {
 		use tract_linalg::multithread::{current_tract_executor, Executor};
-		let panels = self.n.div_ceil(NR);
+		let panels = self.n.div_ceil(self.nr);
 		let pool = match current_tract_executor() {
 			Executor::MultiThread(pool)
 				if self.m * self.n * self.k
@@ -374,7 +391,8 @@ impl Walk {
 		steps: &[Step],
 		jbs: std::ops::Range<usize>,
 	) -> TractResult<()> {
-		let mut tile = [0f32; 2 * MR * NR];
+		let (mr, nr) = (self.mr, self.nr);
+		let mut tile = [0f32; TILE_FLOATS];
 		let mut first = 0;
 		while first < a.len() {
 			let end = (first + 2 * self.pairs_per_block).min(a.len());
@@ -383,12 +401,28 @@ impl Walk {
 				let mut ia = first;
 				while ia < end {
 					let pair = ia + 1 < end;
-					let (row0, col0) = (ia * MR, jb * NR);
-					let rows = (if pair { 2 * MR } else { MR }).min(self.m - row0);
-					let cols = NR.min(self.n - col0);
+					let (row0, col0) = (ia * mr, jb * nr);
+					let rows = (if pair { 2 * mr } else { mr }).min(self.m - row0);
+					let cols = nr.min(self.n - col0);
 					let a1 = if pair { a[ia + 1] } else { a[ia] };
-					let at = Tile { row0, col0, rows, cols };
-					unsafe { self.tile(a[ia], a1, pair, bp, &at, steps, &mut tile) };
+					let at = Tile { row0, col0, rows, cols, a0: a[ia], a1, pair, b: bp };
+					let tile = &mut tile;
+					unsafe {
+						match (mr, nr) {
+							(16, 12) => {
+								self.tile(&at, steps, tile, accumulate_2::<12>, accumulate_1)
+							}
+							(16, 8) => self.tile(&at, steps, tile, accumulate_2::<8>, accumulate_1),
+							(32, 5) => self.tile(&at, steps, tile, accumulate_4::<5>, accumulate_2),
+							(32, 6) => self.tile(&at, steps, tile, accumulate_4::<6>, accumulate_2),
+							(48, 4) => self.tile(&at, steps, tile, accumulate_6::<4>, accumulate_3),
+							(64, 3) => self.tile(&at, steps, tile, accumulate_8::<3>, accumulate_4),
+							(80, 2) => {
+								self.tile(&at, steps, tile, accumulate_10::<2>, accumulate_5)
+							}
+							_ => bail!("no tile for {mr} x {nr} panels"),
+						}
+					};
 					let corner =
 						unsafe { c.offset(col0 as isize * self.cs + row0 as isize * self.rs) };
 					// Along the output's contiguous axis innermost.
@@ -396,7 +430,7 @@ impl Walk {
 						for i in 0..rows {
 							let row = unsafe { corner.offset(i as isize * self.rs) };
 							for j in 0..cols {
-								unsafe { *row.offset(j as isize * self.cs) = tile[j * 2 * MR + i] };
+								unsafe { *row.offset(j as isize * self.cs) = tile[j * 2 * mr + i] };
 							}
 						}
 					} else {
@@ -404,7 +438,7 @@ impl Walk {
 							let column = unsafe { corner.offset(j as isize * self.cs) };
 							for i in 0..rows {
 								unsafe {
-									*column.offset(i as isize * self.rs) = tile[j * 2 * MR + i]
+									*column.offset(i as isize * self.rs) = tile[j * 2 * mr + i]
 								};
 							}
 						}
@@ -417,46 +451,39 @@ impl Walk {
 		Ok(())
 	}
 
-	/// One tile of up to `32 × 12` (16 rows if not `pair`) from the left
-	/// panels at `a0`, `a1` and the right panel at `b`, stepped, into
-	/// `tile` (column `j`'s 32 rows at `32 j`).
+	/// One tile (`W` vectors of 16 rows by `N` columns; half the rows if
+	/// not `at.pair`), stepped, into `tile` (column `j`'s rows from
+	/// `16 W j`). `H` is `W / 2`, the vectors of one left panel; `pair` and
+	/// `single` accumulate two left panels and one.
 	#[target_feature(enable = "avx512f")]
-	#[allow(clippy::too_many_arguments)]
-	unsafe fn tile(
+	unsafe fn tile<const W: usize, const H: usize, const N: usize>(
 		&self,
-		a0: *const f32,
-		a1: *const f32,
-		pair: bool,
-		b: *const f32,
 		at: &Tile,
 		steps: &[Step],
-		tile: &mut [f32; 2 * MR * NR],
+		tile: &mut [f32; TILE_FLOATS],
+		pair: Accumulate<W, N>,
+		single: Accumulate<H, N>,
 	) {
 		use std::arch::x86_64::*;
-		let mut acc = [[_mm512_setzero_ps(); 2]; NR];
-		if pair {
-			for step in 0..self.k {
-				let (x0, x1) = unsafe {
-					(_mm512_loadu_ps(a0.add(step * MR)), _mm512_loadu_ps(a1.add(step * MR)))
-				};
-				for (j, acc) in acc.iter_mut().enumerate() {
-					let y = _mm512_set1_ps(unsafe { *b.add(step * NR + j) });
-					acc[0] = _mm512_fmadd_ps(x0, y, acc[0]);
-					acc[1] = _mm512_fmadd_ps(x1, y, acc[1]);
-				}
-			}
+		let mut acc = [[_mm512_setzero_ps(); W]; N];
+		let vector = |z: usize| {
+			let panel = if z < H { at.a0 } else { at.a1 };
+			unsafe { panel.add((z % H) * 16) }
+		};
+		if at.pair {
+			let rows: [*const f32; W] = std::array::from_fn(vector);
+			unsafe { pair(self.k, self.mr, rows, at.b, &mut acc) };
 		} else {
-			for step in 0..self.k {
-				let x0 = unsafe { _mm512_loadu_ps(a0.add(step * MR)) };
-				for (j, acc) in acc.iter_mut().enumerate() {
-					let y = _mm512_set1_ps(unsafe { *b.add(step * NR + j) });
-					acc[0] = _mm512_fmadd_ps(x0, y, acc[0]);
-				}
+			let rows: [*const f32; H] = std::array::from_fn(vector);
+			let mut half = [[_mm512_setzero_ps(); H]; N];
+			unsafe { single(self.k, self.mr, rows, at.b, &mut half) };
+			for (acc, half) in acc.iter_mut().zip(&half) {
+				acc[..H].copy_from_slice(half);
 			}
 		}
-		// The rows of each half that are in the output.
-		let masks: [__mmask16; 2] = [0, 1].map(|h| {
-			let valid = at.rows.saturating_sub(h * MR).min(MR);
+		// The rows of each vector that are in the output.
+		let masks: [__mmask16; W] = std::array::from_fn(|z| {
+			let valid = at.rows.saturating_sub(z * 16).min(16);
 			((1u32 << valid) - 1) as __mmask16
 		});
 		let lanes = _mm512_mullo_epi32(
@@ -464,28 +491,28 @@ impl Walk {
 			_mm512_set1_epi32(self.rs as i32),
 		);
 		for step in steps {
-			for (h, &mask) in masks.iter().enumerate() {
+			for (z, &mask) in masks.iter().enumerate() {
 				if mask == 0 {
 					continue;
 				}
-				let row = at.row0 + h * MR;
+				let row = at.row0 + z * 16;
 				match *step {
 					Step::PerRow(op, v) => {
 						let v = unsafe { _mm512_maskz_loadu_ps(mask, v.add(row)) };
 						for acc in acc.iter_mut() {
-							acc[h] = apply(op, v, acc[h]);
+							acc[z] = apply(op, v, acc[z]);
 						}
 					}
 					Step::PerCol(op, v) => {
 						for (j, acc) in acc.iter_mut().enumerate().take(at.cols) {
 							let v = _mm512_set1_ps(unsafe { *v.add(at.col0 + j) });
-							acc[h] = apply(op, v, acc[h]);
+							acc[z] = apply(op, v, acc[z]);
 						}
 					}
 					Step::Scalar(op, v) => {
 						let v = _mm512_set1_ps(v);
 						for acc in acc.iter_mut() {
-							acc[h] = apply(op, v, acc[h]);
+							acc[z] = apply(op, v, acc[z]);
 						}
 					}
 					Step::AddUnicast(other) => {
@@ -504,20 +531,60 @@ impl Walk {
 									)
 								}
 							};
-							acc[h] = _mm512_add_ps(acc[h], v);
+							acc[z] = _mm512_add_ps(acc[z], v);
 						}
 					}
 				}
 			}
 		}
 		for (j, acc) in acc.iter().enumerate() {
-			unsafe {
-				_mm512_storeu_ps(tile.as_mut_ptr().add(j * 2 * MR), acc[0]);
-				_mm512_storeu_ps(tile.as_mut_ptr().add(j * 2 * MR + MR), acc[1]);
+			for (z, acc) in acc.iter().enumerate() {
+				unsafe { _mm512_storeu_ps(tile.as_mut_ptr().add(j * 16 * W + z * 16), *acc) };
 			}
 		}
 	}
 }
+
+/// `acc[j][z] += rows[z][16 s..] × b[N s + j]` for each step `s` of `k`
+/// (left panels of `mr` rows), one fused multiply-add per step in order, as
+/// tract's kernels accumulate.
+type Accumulate<const Z: usize, const N: usize> =
+	unsafe fn(usize, usize, [*const f32; Z], *const f32, &mut [[std::arch::x86_64::__m512; Z]; N]);
+
+/// An [`Accumulate`] for `Z` vectors, written out (a loop over the vectors,
+/// or a closure, leaves the compiler free to broadcast each right value
+/// once per vector, as many loads as tract's kernel).
+macro_rules! accumulate {
+	($name:ident, $z:literal, [$($i:literal)*]) => {
+		#[cfg(target_arch = "x86_64")]
+		#[target_feature(enable = "avx512f")]
+		unsafe fn $name<const N: usize>(
+			k: usize,
+			mr: usize,
+			rows: [*const f32; $z],
+			b: *const f32,
+			acc: &mut [[std::arch::x86_64::__m512; $z]; N],
+		) {
+			use std::arch::x86_64::*;
+			for step in 0..k {
+				let x = unsafe { [$(_mm512_loadu_ps(rows[$i].add(step * mr))),*] };
+				for (j, acc) in acc.iter_mut().enumerate() {
+					let y = _mm512_set1_ps(unsafe { *b.add(step * N + j) });
+					$(acc[$i] = _mm512_fmadd_ps(x[$i], y, acc[$i]);)*
+				}
+			}
+		}
+	};
+}
+
+accumulate!(accumulate_1, 1, [0]);
+accumulate!(accumulate_2, 2, [0 1]);
+accumulate!(accumulate_3, 3, [0 1 2]);
+accumulate!(accumulate_4, 4, [0 1 2 3]);
+accumulate!(accumulate_5, 5, [0 1 2 3 4]);
+accumulate!(accumulate_6, 6, [0 1 2 3 4 5]);
+accumulate!(accumulate_8, 8, [0 1 2 3 4 5 6 7]);
+accumulate!(accumulate_10, 10, [0 1 2 3 4 5 6 7 8 9]);
 
 /// `op(v, acc)` as tract's kernel computes it: `vmaxps v, acc` is `v` where
 /// `v > acc`, else `acc` (NaNs and signed zeros included).
