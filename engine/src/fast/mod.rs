@@ -31,12 +31,14 @@
 //! The rewrite depends only on the plan (model and input shapes), so every
 //! node makes the same one.
 
+mod avgpool;
 mod depthwise;
 mod gemm;
 mod im2col;
 
 use std::collections::HashMap;
 
+use avgpool::AvgPool2d;
 use depthwise::{DepthWise2d, Geometry};
 use gemm::WideGemm;
 use im2col::GatherOnce;
@@ -48,7 +50,7 @@ use tract_onnx::{
 		ops::{
 			binary::OptBinChain,
 			cnn::pools::ConcretePoolGeometry,
-			cnn::{Conv, OptMaxPool, PoolSpec},
+			cnn::{Conv, OptMaxPool, OptSumPool, PoolSpec},
 			matmul::optimized::OptMatMul,
 			nn::{DataFormat, Softmax, SoftmaxKind},
 		},
@@ -100,6 +102,8 @@ pub fn rewrite(model: &mut TypedModel, convolutions: &Convolutions) -> TractResu
 				&& spec.kernel_shape.len() == 2
 				&& spec.dilations.as_ref().is_none_or(|d| d.iter().all(|d| *d == 1)))
 			.then(|| Box::new(MaxPool2d { inner: pool.clone() }) as _)
+		} else if let Some(pool) = node.op_as::<OptSumPool>() {
+			AvgPool2d::of(pool).filter(|_| f32_in).map(|op| Box::new(op) as _)
 		} else if node.op.name() == "DepthWiseConv" {
 			let spec = convolutions.0.get(&node.name);
 			let shape = node.inputs.first().and_then(|i| model.outlet_fact(*i).ok());
@@ -209,6 +213,7 @@ fast_op!(RowSoftmax);
 fast_op!(GatherOnce);
 fast_op!(DepthWise2d);
 fast_op!(WideGemm);
+fast_op!(AvgPool2d);
 
 /// One step of a [`ChannelChain`]: `a = a op b`, `b` one scalar per block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -485,7 +490,7 @@ fn softmax_row(row: &mut [f32]) {
 mod tests {
 	use super::*;
 	use tract_onnx::tract_core::ops::{
-		cnn::{Conv, KernelFormat, MaxPool, PaddingSpec, PoolSpec},
+		cnn::{Conv, KernelFormat, MaxPool, PaddingSpec, PoolSpec, SumPool},
 		math,
 	};
 
@@ -518,8 +523,16 @@ mod tests {
 			.nodes
 			.iter()
 			.filter(|n| {
-				["ChannelChain", "MaxPool2d", "RowSoftmax", "GatherOnce", "DepthWise2d", "WideGemm"]
-					.contains(&&*n.op.name())
+				[
+					"ChannelChain",
+					"MaxPool2d",
+					"AvgPool2d",
+					"RowSoftmax",
+					"GatherOnce",
+					"DepthWise2d",
+					"WideGemm",
+				]
+				.contains(&&*n.op.name())
 			})
 			.count();
 		let run = |m: TypedModel| {
@@ -818,6 +831,67 @@ mod tests {
 				// A few roundings of the terms' magnitude, for ours and
 				// tract's alike.
 				let tolerance = 1e-6 * scale + 1e-12;
+				assert!(
+					(*ours as f64 - exact).abs() <= tolerance,
+					"case {i} at {at}: {ours} vs {exact}"
+				);
+				assert!((*theirs as f64 - exact).abs() <= tolerance, "case {i} at {at}: tract");
+			}
+		}
+	}
+
+	#[test]
+	fn average_pools_agree_with_the_definition() {
+		// (input, kernel, strides, padding before, after): the padding not
+		// counted, as ONNX's AveragePool by default.
+		let cases: [([usize; 4], [usize; 2], [usize; 2], [usize; 2], [usize; 2]); 5] = [
+			([1, 4, 9, 9], [3, 3], [1, 1], [1, 1], [1, 1]),
+			([2, 3, 12, 11], [3, 3], [2, 2], [0, 0], [1, 1]),
+			([1, 2, 7, 8], [5, 3], [1, 2], [2, 1], [2, 1]),
+			([1, 3, 4, 4], [2, 2], [2, 2], [0, 0], [0, 0]),
+			([1, 1, 3, 5], [3, 3], [3, 1], [2, 2], [2, 2]),
+		];
+		for (i, (shape, kernel, strides, before, after)) in cases.into_iter().enumerate() {
+			let mut model = TypedModel::default();
+			let x = model.add_source("x", f32::fact(shape)).unwrap();
+			let spec = PoolSpec {
+				data_format: DataFormat::NCHW,
+				kernel_shape: kernel[..].into(),
+				padding: PaddingSpec::Explicit(before[..].into(), after[..].into()),
+				dilations: None,
+				strides: Some(strides[..].into()),
+				input_channels: shape[1],
+				output_channels: shape[1],
+			};
+			let pool = SumPool { pool_spec: spec, count_include_pad: false, normalize: true };
+			let y = model.wire_node("pool", pool, &[x]).unwrap();
+			model.select_output_outlets(&y).unwrap();
+			let x = input(&shape, 50 + i as u32);
+			let (theirs, ours, swapped) = both_ways(model, &x);
+			assert_eq!(swapped, 1, "case {i}: the pool was not swapped");
+			assert_eq!(theirs.shape(), ours.shape(), "case {i}");
+			let (xs, (oh, ow)) = (flat(&x).unwrap(), (ours.shape()[2], ours.shape()[3]));
+			for (at, (ours, theirs)) in
+				flat(&ours).unwrap().iter().zip(flat(&theirs).unwrap()).enumerate()
+			{
+				let (plane, oy, ox) = (at / (oh * ow), at / ow % oh, at % ow);
+				let (mut sum, mut scale, mut count) = (0f64, 0f64, 0);
+				for ky in 0..kernel[0] {
+					for kx in 0..kernel[1] {
+						let iy = (oy * strides[0] + ky) as isize - before[0] as isize;
+						let ix = (ox * strides[1] + kx) as isize - before[1] as isize;
+						if iy < 0 || ix < 0 || iy >= shape[2] as isize || ix >= shape[3] as isize {
+							continue;
+						}
+						let v =
+							xs[(plane * shape[2] + iy as usize) * shape[3] + ix as usize] as f64;
+						sum += v;
+						scale += v.abs();
+						count += 1;
+					}
+				}
+				let exact = sum / count as f64;
+				let tolerance = 1e-6 * scale / count as f64 + 1e-12;
 				assert!(
 					(*ours as f64 - exact).abs() <= tolerance,
 					"case {i} at {at}: {ours} vs {exact}"
