@@ -423,16 +423,20 @@ impl RowSoftmax {
 /// Below the smallest normal result it returns 0, above the largest
 /// infinity, NaN for NaN. Written without branches, so that a loop over it
 /// vectorizes (the same operations on each lane: the same bits).
+#[inline(always)]
 pub fn exp(x: f32) -> f32 {
 	const LOG2E: f32 = std::f32::consts::LOG2_E;
 	const LN2_HI: f32 = 0.693_359_4;
 	const LN2_LO: f32 = -2.121_944_4e-4;
 	const LOW: f32 = -87.336_55;
 	const HIGH: f32 = 88.722_83;
-	let c = x.clamp(LOW, HIGH);
+	// (A NaN is answered below; 0 keeps the arithmetic in range.)
+	let c = if x.is_nan() { 0.0 } else { x.clamp(LOW, HIGH) };
 	// floor(c * log2(e) + 1/2), by truncation and a correction below zero.
 	let t = c * LOG2E + 0.5;
-	let n = t as i32;
+	// SAFETY: `t` is finite and within [-126, 129]: `c` is clamped above.
+	// (The unchecked conversion is what lets a loop over `exp` vectorize.)
+	let n: i32 = unsafe { t.to_int_unchecked() };
 	let n = n - i32::from(t < n as f32);
 	let nf = n as f32;
 	let r = c - nf * LN2_HI - nf * LN2_LO;
@@ -468,8 +472,7 @@ impl Fast for RowSoftmax {
 		};
 		let Some(len) = len else { return Ok(None) };
 		let mut t = inputs.remove(0).into_tensor();
-		if with_flat_mut(&mut t, |data| data.chunks_exact_mut(len).for_each(softmax_row)).is_some()
-		{
+		if with_flat_mut(&mut t, |data| softmax_rows(data, len)).is_some() {
 			return Ok(Some(t.into_tvalue()));
 		}
 		inputs.push(t.into_tvalue());
@@ -477,11 +480,49 @@ impl Fast for RowSoftmax {
 	}
 }
 
-/// Normalizes one row in place: `e^(x - max) / sum`, the sum in row order.
+/// Normalizes each row of `len` of `data` in place ([`softmax_row`]), with
+/// AVX-512 where the CPU has it: the same operations on each element, so
+/// the same bits, sixteen at a time.
+fn softmax_rows(data: &mut [f32], len: usize) {
+	#[cfg(target_arch = "x86_64")]
+	if std::arch::is_x86_feature_detected!("avx512f") {
+		#[target_feature(enable = "avx512f")]
+		fn rows(data: &mut [f32], len: usize) {
+			for row in data.chunks_exact_mut(len) {
+				softmax_row(row);
+			}
+		}
+		// SAFETY: the CPU has AVX-512 (checked above).
+		return unsafe { rows(data, len) };
+	}
+	for row in data.chunks_exact_mut(len) {
+		softmax_row(row);
+	}
+}
+
+/// Normalizes one row in place: `e^(x - max) / sum`. The maximum and the
+/// sum run in eight lanes (element `i` in lane `i % 8`, each lane in row
+/// order, the lanes then added pairwise), so that neither is one long
+/// chain of dependent operations; the order is fixed, so are the bits.
+#[inline(always)]
 fn softmax_row(row: &mut [f32]) {
-	let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+	const LANES: usize = 8;
+	let mut lanes = [f32::NEG_INFINITY; LANES];
+	for chunk in row.chunks(LANES) {
+		for (m, v) in lanes.iter_mut().zip(chunk) {
+			*m = m.max(*v);
+		}
+	}
+	let max = lanes.iter().copied().fold(f32::NEG_INFINITY, f32::max);
 	row.iter_mut().for_each(|v| *v = exp(*v - max));
-	let sum: f32 = row.iter().sum();
+	let mut lanes = [0f32; LANES];
+	for chunk in row.chunks(LANES) {
+		for (s, v) in lanes.iter_mut().zip(chunk) {
+			*s += v;
+		}
+	}
+	let [a, b, c, d, e, f, g, h] = lanes;
+	let sum = ((a + b) + (c + d)) + ((e + f) + (g + h));
 	let scale = 1.0 / sum;
 	row.iter_mut().for_each(|v| *v *= scale);
 }
@@ -899,6 +940,19 @@ mod tests {
 				assert!((*theirs as f64 - exact).abs() <= tolerance, "case {i} at {at}: tract");
 			}
 		}
+	}
+
+	#[test]
+	fn softmax_is_the_same_bits_with_and_without_avx512() {
+		let data: Vec<f32> = flat(&input(&[7, 37], 9)).unwrap().to_vec();
+		let mut wide = data.clone();
+		softmax_rows(&mut wide, 37);
+		let mut baseline = data;
+		for row in baseline.chunks_exact_mut(37) {
+			softmax_row(row);
+		}
+		let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+		assert_eq!(bits(&wide), bits(&baseline));
 	}
 
 	#[test]
