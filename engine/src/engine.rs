@@ -341,6 +341,8 @@ fn plan(
 		}
 	};
 	let convolutions = crate::fast::Convolutions::of(&concrete);
+	let mut concrete = concrete;
+	crate::fast::replace_before_optimizing(&mut concrete).map_err(unsupported)?;
 	let mut optimized = concrete.into_optimized().map_err(unsupported)?;
 	crate::fast::rewrite(&mut optimized, &convolutions).map_err(unsupported)?;
 	// Every shape is concrete now: each tensor's size is known before the

@@ -1,8 +1,8 @@
 //! Operators of tract's optimized plans that profiling showed slow, run by
 //! code of ours.
 //!
-//! After tract optimizes a plan ([`crate::engine`]), [`rewrite`] swaps four
-//! kinds of its operators for ours, each keeping tract's operator inside to run the
+//! After tract optimizes a plan ([`crate::engine`]), [`rewrite`] swaps its
+//! slow operators for ours, each keeping tract's operator inside to run the
 //! cases ours does not take (other element types, strided tensors):
 //!
 //! * `OptBinChain` of per-channel steps: what a `BatchNormalization` and a
@@ -24,9 +24,16 @@
 //!   fixed polynomial in plain IEEE arithmetic), so its results are the same
 //!   bits on every machine, where tract's depend on the SIMD kernel the CPU
 //!   gets.
-//! * `OptMatMul` of a convolution whose weights are large: tract gathers
-//!   the input's patches again for each block of weights; ours
-//!   ([`im2col`]) gathers them once. Same panels, same kernel: tract's bits.
+//! * `OptMatMul` with an AVX-512 packing: ours (`gemm.rs`) runs it in tiles
+//!   of twice as many rows, tract's bits; otherwise, where it is a
+//!   convolution whose patches tract would gather again per block of
+//!   weights, ours (`im2col.rs`) gathers them once, tract's bits again.
+//! * `DepthWiseConv` (`depthwise.rs`) and `OptSumPool` (`avgpool.rs`): flat
+//!   passes instead of a walk point by point.
+//!
+//! Before tract optimizes, [`replace_before_optimizing`] takes the grouped
+//! 1 × 1 convolutions, which tract would run as an im2col and a batched
+//! product (`pointwise.rs`).
 //!
 //! The rewrite depends only on the plan (model and input shapes), so every
 //! node makes the same one.
@@ -35,6 +42,7 @@ mod avgpool;
 mod depthwise;
 mod gemm;
 mod im2col;
+mod pointwise;
 
 use std::collections::HashMap;
 
@@ -42,6 +50,7 @@ use avgpool::AvgPool2d;
 use depthwise::{DepthWise2d, Geometry};
 use gemm::WideGemm;
 use im2col::GatherOnce;
+pub use pointwise::replace as replace_before_optimizing;
 use tract_linalg::multithread::BShare;
 use tract_onnx::{
 	prelude::*,
@@ -556,10 +565,14 @@ mod tests {
 	/// `model` optimized and run as tract runs it, then with [`rewrite`]:
 	/// both outputs, and how many operators the rewrite swapped.
 	fn both_ways(model: TypedModel, x: &Tensor) -> (Tensor, Tensor, usize) {
-		let convolutions = Convolutions::of(&model.clone().into_decluttered().unwrap());
-		let optimized = model.into_optimized().unwrap();
-		let mut ours = optimized.clone();
+		// Ours as the engine plans: replaced before optimizing, rewritten
+		// after.
+		let mut decluttered = model.clone().into_decluttered().unwrap();
+		let convolutions = Convolutions::of(&decluttered);
+		replace_before_optimizing(&mut decluttered).unwrap();
+		let mut ours = decluttered.into_optimized().unwrap();
 		rewrite(&mut ours, &convolutions).unwrap();
+		let optimized = model.into_optimized().unwrap();
 		let swapped = ours
 			.nodes
 			.iter()
@@ -572,6 +585,7 @@ mod tests {
 					"GatherOnce",
 					"DepthWise2d",
 					"WideGemm",
+					"GroupedPointwise",
 				]
 				.contains(&&*n.op.name())
 			})
@@ -953,6 +967,63 @@ mod tests {
 		}
 		let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
 		assert_eq!(bits(&wide), bits(&baseline));
+	}
+
+	#[test]
+	fn grouped_pointwise_convolutions_agree_with_the_definition() {
+		// (input, output channels, groups): pixels not a multiple of the
+		// tile's 64, outputs per group not a multiple of its 4, two images.
+		let cases = [([1, 24, 7, 9], 112, 4), ([2, 12, 10, 10], 18, 3), ([1, 8, 1, 70], 8, 2)];
+		for (i, (shape, co, group)) in cases.into_iter().enumerate() {
+			let ci = shape[1];
+			let mut model = TypedModel::default();
+			let x = model.add_source("x", f32::fact(shape)).unwrap();
+			let w_shape = [co, ci / group, 1, 1];
+			let w = input(&w_shape, 61 + i as u32);
+			let b = input(&[co], 63);
+			let wc = model.add_const("w", w.clone()).unwrap();
+			let bc = model.add_const("b", b.clone()).unwrap();
+			let spec = PoolSpec {
+				data_format: DataFormat::NCHW,
+				kernel_shape: tvec![1, 1],
+				padding: PaddingSpec::Valid,
+				dilations: None,
+				strides: None,
+				input_channels: ci,
+				output_channels: co,
+			};
+			let conv =
+				Conv { pool_spec: spec, kernel_fmt: KernelFormat::OIHW, group, q_params: None };
+			let y = model.wire_node("conv", conv, &[x, wc, bc]).unwrap();
+			model.select_output_outlets(&y).unwrap();
+			let x = input(&shape, 65 + i as u32);
+			let (theirs, ours, swapped) = both_ways(model, &x);
+			if gemm::avx512() {
+				assert_eq!(swapped, 1, "case {i}: the convolution was not replaced");
+			}
+			assert_eq!(theirs.shape(), ours.shape(), "case {i}");
+			let (xs, ws, bs) = (flat(&x).unwrap(), flat(&w).unwrap(), flat(&b).unwrap());
+			let (hw, per_group) = (shape[2] * shape[3], ci / group);
+			for (at, (ours, theirs)) in
+				flat(&ours).unwrap().iter().zip(flat(&theirs).unwrap()).enumerate()
+			{
+				let (image, o, p) = (at / (co * hw), at / hw % co, at % hw);
+				let g = o / (co / group);
+				let (mut exact, mut scale) = (bs[o] as f64, (bs[o] as f64).abs());
+				for c in 0..per_group {
+					let v = xs[(image * ci + g * per_group + c) * hw + p] as f64;
+					let term = ws[o * per_group + c] as f64 * v;
+					exact += term;
+					scale += term.abs();
+				}
+				let tolerance = 1e-6 * scale + 1e-12;
+				assert!(
+					(*ours as f64 - exact).abs() <= tolerance,
+					"case {i} at {at}: {ours} vs {exact}"
+				);
+				assert!((*theirs as f64 - exact).abs() <= tolerance, "case {i} at {at}: tract");
+			}
+		}
 	}
 
 	#[test]
