@@ -47,7 +47,7 @@ pub struct GroupedPointwise {
 }
 
 /// Replaces, in `model` (decluttered, not yet optimized), each grouped
-/// 1 × 1 convolution [`GroupedPointwise`] runs, if the CPU has AVX-512.
+/// 1 × 1 convolution ours runs (`GroupedPointwise`), if the CPU has AVX-512.
 pub fn replace(model: &mut TypedModel) -> TractResult<()> {
 	if !super::gemm::avx512() {
 		return Ok(());
