@@ -785,7 +785,7 @@ mod tests {
 		// grouped convolution (a product per group, which tract keeps).
 		let cases: [([usize; 4], usize, [usize; 2], [usize; 2], usize, Option<bool>); 4] = [
 			([1, 256, 7, 7], 512, [3, 3], [1, 1], 1, Some(true)),
-			([1, 3, 31, 29], 16, [3, 3], [2, 2], 1, Some(true)),
+			([1, 8, 31, 29], 16, [3, 3], [2, 2], 1, Some(true)),
 			([1, 64, 120, 120], 16, [3, 3], [1, 1], 1, Some(true)),
 			([1, 8, 9, 9], 8, [3, 3], [1, 1], 2, None),
 		];
@@ -970,25 +970,36 @@ mod tests {
 	}
 
 	#[test]
-	fn grouped_pointwise_convolutions_agree_with_the_definition() {
-		// (input, output channels, groups): pixels not a multiple of the
-		// tile's 64, outputs per group not a multiple of its 4, two images.
-		let cases = [([1, 24, 7, 9], 112, 4), ([2, 12, 10, 10], 18, 3), ([1, 8, 1, 70], 8, 2)];
-		for (i, (shape, co, group)) in cases.into_iter().enumerate() {
+	fn direct_convolutions_agree_with_the_definition() {
+		// (input, output channels, groups, kernel, strides, pads before and
+		// after): grouped 1 x 1 (pixels not a multiple of the tile's 64,
+		// outputs per group not a multiple of its 4, two images); ungrouped
+		// with a short reduction, strided and padded (squeezenet's first
+		// layer), unpadded, and 1 x 1 strided.
+		type Case = ([usize; 4], usize, usize, [usize; 2], [usize; 2], [usize; 2]);
+		let cases: [Case; 6] = [
+			([1, 24, 7, 9], 112, 4, [1, 1], [1, 1], [0, 0]),
+			([2, 12, 10, 10], 18, 3, [1, 1], [1, 1], [0, 0]),
+			([1, 8, 1, 70], 8, 2, [1, 1], [1, 1], [0, 0]),
+			([1, 3, 23, 21], 10, 1, [3, 3], [2, 2], [1, 1]),
+			([2, 2, 9, 11], 5, 1, [3, 5], [1, 2], [0, 0]),
+			([1, 16, 9, 9], 8, 1, [1, 1], [2, 2], [0, 0]),
+		];
+		for (i, (shape, co, group, kernel, strides, pads)) in cases.into_iter().enumerate() {
 			let ci = shape[1];
 			let mut model = TypedModel::default();
 			let x = model.add_source("x", f32::fact(shape)).unwrap();
-			let w_shape = [co, ci / group, 1, 1];
+			let w_shape = [co, ci / group, kernel[0], kernel[1]];
 			let w = input(&w_shape, 61 + i as u32);
 			let b = input(&[co], 63);
 			let wc = model.add_const("w", w.clone()).unwrap();
 			let bc = model.add_const("b", b.clone()).unwrap();
 			let spec = PoolSpec {
 				data_format: DataFormat::NCHW,
-				kernel_shape: tvec![1, 1],
-				padding: PaddingSpec::Valid,
+				kernel_shape: kernel[..].into(),
+				padding: PaddingSpec::Explicit(pads[..].into(), pads[..].into()),
 				dilations: None,
-				strides: None,
+				strides: Some(strides[..].into()),
 				input_channels: ci,
 				output_channels: co,
 			};
@@ -997,24 +1008,42 @@ mod tests {
 			let y = model.wire_node("conv", conv, &[x, wc, bc]).unwrap();
 			model.select_output_outlets(&y).unwrap();
 			let x = input(&shape, 65 + i as u32);
-			let (theirs, ours, swapped) = both_ways(model, &x);
-			if gemm::avx512() {
-				assert_eq!(swapped, 1, "case {i}: the convolution was not replaced");
+			let before = pointwise::DIRECT.with(|d| d.get());
+			let (theirs, ours, _) = both_ways(model, &x);
+			let direct = pointwise::DIRECT.with(|d| d.get()) > before;
+			if gemm::avx512() && (group > 1 || kernel != [1, 1]) {
+				assert!(direct, "case {i}: not computed directly");
 			}
 			assert_eq!(theirs.shape(), ours.shape(), "case {i}");
 			let (xs, ws, bs) = (flat(&x).unwrap(), flat(&w).unwrap(), flat(&b).unwrap());
-			let (hw, per_group) = (shape[2] * shape[3], ci / group);
+			let (oh, ow) = (ours.shape()[2], ours.shape()[3]);
+			let per_group = ci / group;
 			for (at, (ours, theirs)) in
 				flat(&ours).unwrap().iter().zip(flat(&theirs).unwrap()).enumerate()
 			{
-				let (image, o, p) = (at / (co * hw), at / hw % co, at % hw);
+				let (image, o, oy, ox) =
+					(at / (co * oh * ow), at / (oh * ow) % co, at / ow % oh, at % ow);
 				let g = o / (co / group);
 				let (mut exact, mut scale) = (bs[o] as f64, (bs[o] as f64).abs());
 				for c in 0..per_group {
-					let v = xs[(image * ci + g * per_group + c) * hw + p] as f64;
-					let term = ws[o * per_group + c] as f64 * v;
-					exact += term;
-					scale += term.abs();
+					for ky in 0..kernel[0] {
+						for kx in 0..kernel[1] {
+							let iy = (oy * strides[0] + ky) as isize - pads[0] as isize;
+							let ix = (ox * strides[1] + kx) as isize - pads[1] as isize;
+							if iy < 0
+								|| ix < 0 || iy >= shape[2] as isize
+								|| ix >= shape[3] as isize
+							{
+								continue;
+							}
+							let plane = image * ci + g * per_group + c;
+							let v = xs[(plane * shape[2] + iy as usize) * shape[3] + ix as usize];
+							let wv = ws[((o * per_group + c) * kernel[0] + ky) * kernel[1] + kx];
+							let term = wv as f64 * v as f64;
+							exact += term;
+							scale += term.abs();
+						}
+					}
 				}
 				let tolerance = 1e-6 * scale + 1e-12;
 				assert!(

@@ -1,50 +1,87 @@
-//! Grouped 1 × 1 convolutions (shufflenet's), computed directly on AVX-512.
+//! Convolutions computed directly on AVX-512: grouped 1 × 1 ones
+//! (shufflenet's) and ungrouped ones with a short reduction (a network's
+//! first layer, 3 channels × 3 × 3).
 //!
 //! tract lowers a grouped convolution to an explicit im2col (a copy of the
 //! input into packed panels, per group) and a product batched over the
 //! groups, with its small-panel kernels (`40 × 2` on shufflenet's 34-channel
 //! groups): about 16 GMAC/s and 2.8 ms of copies and products in a network
-//! onnxruntime runs in 4.5 ms.
+//! onnxruntime runs in 4.5 ms. A first layer (squeezenet's: 27 values per
+//! patch, 64 channels, 12,321 pixels) runs at 12 GMAC/s: with so short a
+//! reduction its tiles spend their time gathering patches and storing.
 //!
-//! A 1 × 1 convolution needs no im2col: each output row (one channel's
-//! pixels) is a sum of the group's input rows scaled by the weights.
-//! [`GroupedPointwise`] computes it in tiles of 4 output channels by 64
-//! pixels (16 accumulators): per input channel, four weights broadcast, four
+//! Each output row (one channel's pixels) is a sum of its group's patch
+//! rows scaled by the weights; for a 1 × 1 convolution of stride 1 without
+//! padding the patch rows are the input's rows, otherwise ours gathers them
+//! first (one row per input channel and kernel tap, padding as zeros).
+//! `GroupedPointwise` computes the sums in tiles of 4 output channels by 64
+//! pixels (16 accumulators): per patch row, four weights broadcast, four
 //! vectors of pixels loaded, sixteen fused multiply-adds. Each output
-//! starts at its bias and adds `weight × input` in input-channel order, one
+//! starts at its bias and adds `weight × input` in patch-row order, one
 //! fused multiply-add each, so the result is the same bits on every machine
 //! with AVX-512; it is not tract's order, and agrees within rounding (a unit
 //! test checks against the definition in `f64`).
 //!
 //! It replaces the convolution before tract optimizes the model
 //! ([`replace`]), so that tract plans no im2col for it; only where the CPU
-//! has AVX-512 (elsewhere tract's lowering runs).
+//! has AVX-512 (elsewhere tract's lowering runs). An activation after it is
+//! then its own operator, where tract would have fused it.
 
 use tract_onnx::{
 	prelude::*,
 	tract_core::{
 		internal::*,
-		ops::cnn::{Conv, KernelFormat, PaddingSpec},
+		ops::cnn::{Conv, KernelFormat},
 		ops::nn::DataFormat,
 	},
 };
 
 use super::{flat, with_flat_mut};
 
+#[cfg(test)]
+thread_local! {
+	/// How many convolutions this thread computed directly (tests only).
+	pub(super) static DIRECT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 /// Output channels of a tile.
 const ROWS: usize = 4;
 /// Pixels of a tile: four vectors of 16.
 const PIXELS: usize = 64;
 
-/// A grouped (not depth-wise) 1 × 1 convolution, stride 1, no padding,
-/// `NCHW`: see the module's documentation. Inputs: the image `[N, Ci, H,
-/// W]`, the kernel `[Co, Ci / group, 1, 1]`, the bias (`[Co]` or one value).
+/// A convolution ours computes directly, `NCHW`, 2-D: see the module's
+/// documentation. Inputs: the image `[N, Ci, H, W]`, the kernel `[Co, Ci /
+/// group, kh, kw]`, the bias (`[Co]` or one value).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct GroupedPointwise {
 	group: usize,
 	inputs: usize,
 	outputs: usize,
+	/// The input's and the output's shapes (the plan's, concrete).
+	input_shape: [usize; 4],
+	output_shape: [usize; 4],
+	/// The patches to gather first, unless the convolution is 1 × 1 with
+	/// stride 1 and no padding (its input rows are its patches).
+	patches: Option<Patches>,
 }
+
+/// A convolution's window: kernel, strides, dilations, padding before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Patches {
+	kh: usize,
+	kw: usize,
+	sh: usize,
+	sw: usize,
+	dh: usize,
+	dw: usize,
+	pt: usize,
+	pl: usize,
+}
+
+/// The longest reduction (`Ci / group × kh × kw`) of an ungrouped
+/// convolution [`replace`] takes: beyond it tract's packed products (and
+/// ours, `gemm.rs`) use the registers better than tiles along the pixels.
+const MAX_UNGROUPED_K: usize = 32;
 
 /// Replaces, in `model` (decluttered, not yet optimized), each grouped
 /// 1 × 1 convolution ours runs (`GroupedPointwise`), if the CPU has AVX-512.
@@ -54,39 +91,99 @@ pub fn replace(model: &mut TypedModel) -> TractResult<()> {
 	}
 	for id in 0..model.nodes.len() {
 		let Some(conv) = model.nodes[id].op_as::<Conv>() else { continue };
-		let spec = &conv.pool_spec;
-		let f32_in = model.outlet_fact(model.nodes[id].inputs[0])?.datum_type == f32::datum_type();
-		let unpadded = match &spec.padding {
-			PaddingSpec::Valid => true,
-			PaddingSpec::Explicit(b, a) | PaddingSpec::ExplicitOnnxPool(b, a, _) => {
-				b.iter().chain(a.iter()).all(|p| *p == 0)
-			}
-			_ => false,
-		};
-		let ones = |v: &Option<TVec<usize>>| v.as_ref().is_none_or(|v| v.iter().all(|s| *s == 1));
-		let grouped = conv.group > 1
-			&& conv.group < spec.input_channels
-			&& spec.input_channels % conv.group == 0
-			&& spec.output_channels % conv.group == 0;
-		if conv.q_params.is_none()
-			&& f32_in && grouped
-			&& unpadded
-			&& conv.kernel_fmt == KernelFormat::OIHW
-			&& spec.data_format == DataFormat::NCHW
-			&& spec.kernel_shape[..] == [1, 1]
-			&& ones(&spec.strides)
-			&& ones(&spec.dilations)
-			&& model.nodes[id].inputs.len() == 3
-		{
-			let op = GroupedPointwise {
-				group: conv.group,
-				inputs: spec.input_channels,
-				outputs: spec.output_channels,
-			};
-			model.nodes[id].op = Box::new(op);
-		}
+		let Some(op) = of(model, id, conv)? else { continue };
+		model.nodes[id].op = Box::new(op);
 	}
 	Ok(())
+}
+
+/// `conv` (node `id` of `model`) as a [`GroupedPointwise`], if ours runs
+/// it: grouped (not depth-wise) 1 × 1 of stride 1 without padding, or
+/// ungrouped with a reduction of at most [`MAX_UNGROUPED_K`]; `f32`,
+/// `NCHW`, 2-D, a concrete input shape.
+fn of(model: &TypedModel, id: usize, conv: &Conv) -> TractResult<Option<GroupedPointwise>> {
+	let spec = &conv.pool_spec;
+	let node = &model.nodes[id];
+	let fact = model.outlet_fact(node.inputs[0])?;
+	let Some(&[n, c, h, w]) = fact.shape.as_concrete() else { return Ok(None) };
+	if conv.q_params.is_some()
+		|| fact.datum_type != f32::datum_type()
+		|| node.inputs.len() != 3
+		|| conv.kernel_fmt != KernelFormat::OIHW
+		|| spec.data_format != DataFormat::NCHW
+		|| spec.kernel_shape.len() != 2
+		|| c != spec.input_channels
+		|| conv.group == 0
+		|| !c.is_multiple_of(conv.group)
+		|| !spec.output_channels.is_multiple_of(conv.group)
+	{
+		return Ok(None);
+	}
+	let geo = spec.compute_geo(&fact.shape)?.to_concrete(&[n, c, h, w])?.into_owned();
+	let patch = &geo.patch;
+	let patches = Patches {
+		kh: patch.spec.kernel_shape[0],
+		kw: patch.spec.kernel_shape[1],
+		sh: patch.spec.strides[0],
+		sw: patch.spec.strides[1],
+		dh: patch.spec.dilations[0],
+		dw: patch.spec.dilations[1],
+		pt: patch.pad_before[0],
+		pl: patch.pad_before[1],
+	};
+	let pointwise = patches.kh == 1
+		&& patches.kw == 1
+		&& patches.sh == 1
+		&& patches.sw == 1
+		&& patch.pad_before.iter().chain(&patch.pad_after).all(|p| *p == 0);
+	let k = c / conv.group * patches.kh * patches.kw;
+	let take = if conv.group == 1 { k <= MAX_UNGROUPED_K } else { conv.group < c && pointwise };
+	let output_shape = [n, spec.output_channels, patch.output_shape[0], patch.output_shape[1]];
+	if !take || geo.output_shape.shape[..] != output_shape[..] {
+		return Ok(None);
+	}
+	Ok(Some(GroupedPointwise {
+		group: conv.group,
+		inputs: c,
+		outputs: spec.output_channels,
+		input_shape: [n, c, h, w],
+		output_shape,
+		patches: (!pointwise).then_some(patches),
+	}))
+}
+
+impl Patches {
+	/// The patches of one image `x` (`c × h × w`) into `out`, one row per
+	/// (input channel, kernel row, kernel column), one column per output
+	/// pixel (`oh × ow`), padding as zeros.
+	fn gather(&self, x: &[f32], [c, h, w]: [usize; 3], [oh, ow]: [usize; 2], out: &mut [f32]) {
+		let mut rows = out.chunks_exact_mut(oh * ow);
+		for plane in x.chunks_exact(h * w).take(c) {
+			for ky in 0..self.kh {
+				for kx in 0..self.kw {
+					let Some(row) = rows.next() else { return };
+					// The output columns whose input column is inside.
+					let at = kx * self.dw;
+					let first = self.pl.saturating_sub(at).div_ceil(self.sw).min(ow);
+					let end = (self.pl + w).saturating_sub(at).div_ceil(self.sw).clamp(first, ow);
+					for (oy, out) in row.chunks_exact_mut(ow).enumerate() {
+						let iy = (oy * self.sh + ky * self.dh).checked_sub(self.pt);
+						let Some(iy) = iy.filter(|iy| *iy < h) else {
+							out.fill(0.0);
+							continue;
+						};
+						out[..first].fill(0.0);
+						out[end..].fill(0.0);
+						if first < end {
+							let from = iy * w + first * self.sw + at - self.pl;
+							let inside = plane[from..].iter().step_by(self.sw);
+							out[first..end].iter_mut().zip(inside).for_each(|(o, v)| *o = *v);
+						}
+					}
+				}
+			}
+		}
+	}
 }
 
 impl Op for GroupedPointwise {
@@ -102,43 +199,50 @@ impl EvalOp for GroupedPointwise {
 
 	fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
 		let (x, w, b) = args_3!(inputs);
-		let shape = x.shape();
-		ensure!(shape.len() == 4 && shape[1] == self.inputs, "input of shape {shape:?}");
-		let (n, hw) = (shape[0], shape[2] * shape[3]);
+		ensure!(x.shape() == self.input_shape, "input of shape {:?}", x.shape());
+		let [_, c, h, wd] = self.input_shape;
+		let [_, _, oh, ow] = self.output_shape;
+		let hw = oh * ow;
 		let xs = flat(&x).context("input not contiguous f32")?;
 		let ws = flat(&w).context("kernel not contiguous f32")?;
 		let bs = flat(&b).context("bias not contiguous f32")?;
-		let per_group = self.inputs / self.group;
-		ensure!(ws.len() == self.outputs * per_group, "kernel of {} values", ws.len());
+		// The reduction of each output: its group's patch rows.
+		let k = self.patches.map_or(1, |p| p.kh * p.kw) * c / self.group;
+		ensure!(ws.len() == self.outputs * k, "kernel of {} values", ws.len());
 		ensure!(bs.len() == self.outputs || bs.len() == 1, "bias of {} values", bs.len());
 		let bias: Vec<f32> =
 			(0..self.outputs).map(|o| bs[if bs.len() == 1 { 0 } else { o }]).collect();
 		ensure!(super::gemm::avx512(), "no AVX-512");
-		let mut y = Tensor::zero::<f32>(&[n, self.outputs, shape[2], shape[3]])?;
-		let geometry = (self.group, per_group, self.outputs / self.group, hw);
-		let (inputs, outputs) = (self.inputs * hw, self.outputs * hw);
+		let mut y = Tensor::zero::<f32>(&self.output_shape)?;
+		let geometry = (self.group, k, self.outputs / self.group, hw);
+		let mut patches = vec![0f32; if self.patches.is_some() { self.group * k * hw } else { 0 }];
 		with_flat_mut(&mut y, |ys| {
-			for (x, y) in xs.chunks_exact(inputs).zip(ys.chunks_exact_mut(outputs)) {
+			for (x, y) in xs.chunks_exact(c * h * wd).zip(ys.chunks_exact_mut(self.outputs * hw)) {
+				let rows = match &self.patches {
+					Some(p) => {
+						p.gather(x, [c, h, wd], [oh, ow], &mut patches);
+						&patches[..]
+					}
+					None => x,
+				};
 				// SAFETY: the CPU has AVX-512 (checked above); the slices
 				// have the sizes `image` reads and writes.
 				#[cfg(target_arch = "x86_64")]
 				unsafe {
-					image(geometry, x, ws, &bias, y)
+					image(geometry, rows, ws, &bias, y)
 				};
 			}
 		})
 		.context("output not contiguous")?;
+		#[cfg(test)]
+		DIRECT.with(|d| d.set(d.get() + 1));
 		Ok(tvec!(y.into_tvalue()))
 	}
 }
 
 impl TypedOp for GroupedPointwise {
-	fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-		let shape = &inputs[0].shape;
-		ensure!(shape.len() == 4, "input of rank {}", shape.len());
-		let out =
-			tvec![shape[0].clone(), self.outputs.to_dim(), shape[2].clone(), shape[3].clone()];
-		Ok(tvec!(f32::fact(out)))
+	fn output_facts(&self, _inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+		Ok(tvec!(f32::fact(self.output_shape)))
 	}
 
 	as_op!();
