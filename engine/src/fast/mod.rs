@@ -33,10 +33,18 @@
 //!
 //! Before tract optimizes, [`replace_before_optimizing`] takes the grouped
 //! 1 × 1 convolutions, which tract would run as an im2col and a batched
-//! product (`pointwise.rs`).
+//! product, and the convolutions with a reduction of at most 32 (a first
+//! layer), which it would run as products of very short panels
+//! (`pointwise.rs`).
 //!
-//! The rewrite depends only on the plan (model and input shapes), so every
-//! node makes the same one.
+//! The rewrite depends only on the plan (model and input shapes) and on
+//! whether the CPU has AVX-512, as tract's own choice of kernels does.
+//! Where ours keeps tract's bits (`gemm.rs`, `im2col.rs`, the chain, the
+//! maximum pool) that changes nothing; the others compute in a fixed order
+//! of their own, the same bits on every machine that runs them, and within
+//! rounding of tract's (checked against the definition). Floats from two
+//! machines are compared with a tolerance anyway (`Tolerance`): tract's
+//! kernels differ by CPU.
 
 mod avgpool;
 mod depthwise;
