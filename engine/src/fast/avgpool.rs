@@ -17,7 +17,7 @@ use tract_onnx::{
 	tract_core::{internal::*, ops::cnn::OptSumPool, ops::nn::DataFormat},
 };
 
-use super::{flat, with_flat_mut, Fast};
+use super::{with_flat_mut, Fast, Planes, Window};
 
 /// tract's `OptSumPool` over 2-D `NCHW` planes without dilation, padding
 /// not counted: see the module's documentation.
@@ -39,20 +39,9 @@ impl AvgPool2d {
 
 	/// The pool of `input`, or `None` where it does not apply.
 	fn run(&self, input: &Tensor) -> TractResult<Option<Tensor>> {
-		let Some(x) = flat(input) else { return Ok(None) };
-		let geo = self.inner.geometry.to_concrete(input.shape())?;
-		let patch = &geo.patch;
-		let ish = &geo.input_shape;
-		let (h, w) = (ish.hw_dims()[0], ish.hw_dims()[1]);
-		let contiguous = *ish.w_stride() == 1 && *ish.h_stride() == w && *ish.c_stride() == h * w;
-		if !contiguous || patch.rank() != 2 || patch.spec.dilations.iter().any(|d| *d != 1) {
-			return Ok(None);
-		}
-		let (oh, ow) = (patch.output_shape[0], patch.output_shape[1]);
-		let (kh, kw) = (patch.spec.kernel_shape[0], patch.spec.kernel_shape[1]);
-		let (sh, sw) = (patch.spec.strides[0], patch.spec.strides[1]);
-		let (pt, pl) = (patch.pad_before[0], patch.pad_before[1]);
-		let mut out = Tensor::zero::<f32>(&geo.output_shape.shape)?;
+		let Some(planes) = Planes::of(&self.inner.geometry, input)? else { return Ok(None) };
+		let Planes { x, h, w, window: Window { kh, kw, sh, sw, pt, pl, oh, ow, .. }, .. } = planes;
+		let mut out = Tensor::zero::<f32>(&planes.output_shape)?;
 		if oh == 0 || ow == 0 || h == 0 || w == 0 {
 			return Ok(Some(out));
 		}

@@ -20,7 +20,7 @@ use tract_onnx::{
 	tract_core::{internal::*, ops::cnn::PoolSpec, ops::nn::DataFormat},
 };
 
-use super::{flat, with_flat_mut, Fast};
+use super::{flat, with_flat_mut, Fast, Window};
 
 /// A 2-D depth-wise convolution's geometry for one input shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -30,16 +30,8 @@ pub struct Geometry {
 	c: usize,
 	h: usize,
 	w: usize,
-	/// Output rows and columns.
-	oh: usize,
-	ow: usize,
-	/// Kernel rows and columns, strides (no dilation), padding before.
-	kh: usize,
-	kw: usize,
-	sh: usize,
-	sw: usize,
-	pt: usize,
-	pl: usize,
+	/// The window (undilated).
+	window: Window,
 }
 
 impl Geometry {
@@ -56,25 +48,9 @@ impl Geometry {
 		}
 		let facts: TVec<TDim> = shape.iter().map(|d| d.to_dim()).collect();
 		let geo = spec.compute_geo(&facts).ok()?.to_concrete(shape).ok()?.into_owned();
-		let patch = &geo.patch;
-		let (oh, ow) = (patch.output_shape[0], patch.output_shape[1]);
-		let expected = [n, c, oh, ow];
-		let undilated = patch.spec.dilations.iter().all(|d| *d == 1);
-		let strided = patch.spec.strides.iter().all(|s| *s >= 1);
-		(geo.output_shape.shape[..] == expected[..] && undilated && strided).then_some(Geometry {
-			n,
-			c,
-			h,
-			w,
-			oh,
-			ow,
-			kh: patch.spec.kernel_shape[0],
-			kw: patch.spec.kernel_shape[1],
-			sh: patch.spec.strides[0],
-			sw: patch.spec.strides[1],
-			pt: patch.pad_before[0],
-			pl: patch.pad_before[1],
-		})
+		let window = Window::of(&geo.patch).filter(|w| w.undilated() && w.sh >= 1 && w.sw >= 1)?;
+		let expected = [n, c, window.oh, window.ow];
+		(geo.output_shape.shape[..] == expected[..]).then_some(Geometry { n, c, h, w, window })
 	}
 
 	/// The convolution of `x` (`n × c × h × w`) with `kernel` (`c × kh ×
@@ -88,53 +64,51 @@ impl Geometry {
 	/// columns wide (`wp` the phases' width) as one flat pass per tap over
 	/// all its rows, and its first `ow` columns kept.
 	fn run(&self, x: &[f32], kernel: &[f32], bias: &[f32], y: &mut [f32]) {
-		let taps = self.kh * self.kw;
-		let wp = self.ow + (self.kw - 1) / self.sw;
-		let hp = self.oh + (self.kh - 1) / self.sh + 1;
-		let mut phases = vec![0f32; self.sh * self.sw * hp * wp];
-		let mut acc = vec![0f32; self.oh * wp];
-		let planes = x.chunks_exact(self.h * self.w).zip(y.chunks_exact_mut(self.oh * self.ow));
+		let Window { kh, kw, sh, sw, pt, pl, oh, ow, .. } = self.window;
+		let taps = kh * kw;
+		let wp = ow + (kw - 1) / sw;
+		let hp = oh + (kh - 1) / sh + 1;
+		let mut phases = vec![0f32; sh * sw * hp * wp];
+		let mut acc = vec![0f32; oh * wp];
+		let planes = x.chunks_exact(self.h * self.w).zip(y.chunks_exact_mut(oh * ow));
 		for (plane, (x, y)) in planes.enumerate() {
 			let ch = plane % self.c;
 			for (p, phase) in phases.chunks_exact_mut(hp * wp).enumerate() {
-				let (r, c) = (p / self.sw, p % self.sw);
+				let (r, c) = (p / sw, p % sw);
 				// The columns `xp` with `sw * xp + c - pl` inside the row;
 				// the others are padding, zero since the buffer was made.
-				let first = self.pl.saturating_sub(c).div_ceil(self.sw).min(wp);
-				let end = (self.pl + self.w).saturating_sub(c).div_ceil(self.sw).clamp(first, wp);
-				let Some(from) = (self.sw * first + c).checked_sub(self.pl).filter(|_| first < end)
-				else {
+				let first = pl.saturating_sub(c).div_ceil(sw).min(wp);
+				let end = (pl + self.w).saturating_sub(c).div_ceil(sw).clamp(first, wp);
+				let Some(from) = (sw * first + c).checked_sub(pl).filter(|_| first < end) else {
 					continue;
 				};
 				for (yp, row) in phase.chunks_exact_mut(wp).enumerate() {
-					let iy = (self.sh * yp + r).checked_sub(self.pt).filter(|iy| *iy < self.h);
+					let iy = (sh * yp + r).checked_sub(pt).filter(|iy| *iy < self.h);
 					let Some(iy) = iy else { continue };
 					let input = &x[iy * self.w + from..(iy + 1) * self.w];
 					let row = &mut row[first..end];
-					if self.sw == 1 {
+					if sw == 1 {
 						row.copy_from_slice(&input[..row.len()]);
 					} else {
-						row.iter_mut()
-							.zip(input.iter().step_by(self.sw))
-							.for_each(|(v, x)| *v = *x);
+						row.iter_mut().zip(input.iter().step_by(sw)).for_each(|(v, x)| *v = *x);
 					}
 				}
 			}
 			acc.fill(bias[ch]);
 			let k = &kernel[ch * taps..(ch + 1) * taps];
-			for ky in 0..self.kh {
-				for kx in 0..self.kw {
-					let weight = k[ky * self.kw + kx];
-					let p = (ky % self.sh) * self.sw + kx % self.sw;
-					let from = p * hp * wp + (ky / self.sh) * wp + kx / self.sw;
+			for ky in 0..kh {
+				for kx in 0..kw {
+					let weight = k[ky * kw + kx];
+					let p = (ky % sh) * sw + kx % sw;
+					let from = p * hp * wp + (ky / sh) * wp + kx / sw;
 					let input = &phases[from..from + acc.len()];
 					for (a, v) in acc.iter_mut().zip(input) {
 						*a += weight * v;
 					}
 				}
 			}
-			for (out, row) in y.chunks_exact_mut(self.ow).zip(acc.chunks_exact(wp)) {
-				out.copy_from_slice(&row[..self.ow]);
+			for (out, row) in y.chunks_exact_mut(ow).zip(acc.chunks_exact(wp)) {
+				out.copy_from_slice(&row[..ow]);
 			}
 		}
 	}
@@ -155,10 +129,13 @@ impl Fast for DepthWise2d {
 		let (Some(xs), Some(ks), Some(bs)) = (flat(x), flat(kernel), flat(bias)) else {
 			return Ok(None);
 		};
-		if x.shape() != [g.n, g.c, g.h, g.w] || ks.len() != g.c * g.kh * g.kw || bs.len() != g.c {
+		if x.shape() != [g.n, g.c, g.h, g.w]
+			|| ks.len() != g.c * g.window.kh * g.window.kw
+			|| bs.len() != g.c
+		{
 			return Ok(None);
 		}
-		let mut y = Tensor::zero::<f32>(&[g.n, g.c, g.oh, g.ow])?;
+		let mut y = Tensor::zero::<f32>(&[g.n, g.c, g.window.oh, g.window.ow])?;
 		with_flat_mut(&mut y, |ys| g.run(xs, ks, bs, ys))
 			.ok_or_else(|| format_err!("depth-wise output not contiguous"))?;
 		Ok(Some(y.into_tvalue()))

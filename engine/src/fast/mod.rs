@@ -66,7 +66,8 @@ use tract_onnx::{
 		internal::*,
 		ops::{
 			binary::OptBinChain,
-			cnn::pools::ConcretePoolGeometry,
+			cnn::pools::PoolGeometry,
+			cnn::Patch,
 			cnn::{Conv, OptMaxPool, OptSumPool, PoolSpec},
 			matmul::optimized::OptMatMul,
 			nn::{DataFormat, Softmax, SoftmaxKind},
@@ -320,6 +321,76 @@ impl Fast for ChannelChain {
 	}
 }
 
+/// A 2-D window as a convolution or a pool slides it over `NCHW` planes:
+/// kernel rows and columns, strides, dilations, padding before, and the
+/// output's rows and columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Window {
+	kh: usize,
+	kw: usize,
+	sh: usize,
+	sw: usize,
+	dh: usize,
+	dw: usize,
+	pt: usize,
+	pl: usize,
+	oh: usize,
+	ow: usize,
+}
+
+impl Window {
+	/// The window of a concrete patch, if it is 2-D.
+	fn of(patch: &Patch) -> Option<Window> {
+		let spec = &patch.spec;
+		(patch.rank() == 2).then(|| Window {
+			kh: spec.kernel_shape[0],
+			kw: spec.kernel_shape[1],
+			sh: spec.strides[0],
+			sw: spec.strides[1],
+			dh: spec.dilations[0],
+			dw: spec.dilations[1],
+			pt: patch.pad_before[0],
+			pl: patch.pad_before[1],
+			oh: patch.output_shape[0],
+			ow: patch.output_shape[1],
+		})
+	}
+
+	/// Whether the window is dense (no dilation).
+	fn undilated(&self) -> bool {
+		self.dh == 1 && self.dw == 1
+	}
+}
+
+/// A pool's input as contiguous `f32` planes of `h × w`, the pool's
+/// undilated 2-D window over them and its output's shape: `None` where
+/// ours does not take the pool.
+struct Planes<'a> {
+	x: &'a [f32],
+	h: usize,
+	w: usize,
+	window: Window,
+	output_shape: TVec<usize>,
+}
+
+impl<'a> Planes<'a> {
+	fn of(geometry: &PoolGeometry, input: &'a Tensor) -> TractResult<Option<Planes<'a>>> {
+		let Some(x) = flat(input) else { return Ok(None) };
+		let geo = geometry.to_concrete(input.shape())?;
+		let ish = &geo.input_shape;
+		let (h, w) = (ish.hw_dims()[0], ish.hw_dims()[1]);
+		let contiguous = *ish.w_stride() == 1 && *ish.h_stride() == w && *ish.c_stride() == h * w;
+		let window = Window::of(&geo.patch).filter(|w| w.undilated());
+		Ok(window.filter(|_| contiguous).map(|window| Planes {
+			x,
+			h,
+			w,
+			window,
+			output_shape: geo.output_shape.shape.clone(),
+		}))
+	}
+}
+
 /// tract's `OptMaxPool` over 2-D `NCHW` planes, without index outputs: see
 /// the module's documentation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -330,63 +401,48 @@ struct MaxPool2d {
 impl MaxPool2d {
 	/// The pool of `input`, or `None` where it does not apply.
 	fn run(&self, input: &Tensor) -> TractResult<Option<Tensor>> {
-		let Some(x) = flat(input) else { return Ok(None) };
-		let geo = self.inner.geometry.to_concrete(input.shape())?;
-		let patch = &geo.patch;
-		let ish = &geo.input_shape;
-		let (h, w) = (ish.hw_dims()[0], ish.hw_dims()[1]);
-		let contiguous = *ish.w_stride() == 1 && *ish.h_stride() == w && *ish.c_stride() == h * w;
-		if !contiguous || patch.rank() != 2 || patch.spec.dilations.iter().any(|d| *d != 1) {
-			return Ok(None);
-		}
-		let (oh, ow) = (patch.output_shape[0], patch.output_shape[1]);
-		let mut out = Tensor::zero::<f32>(&geo.output_shape.shape)?;
-		if ow == 0 || oh == 0 {
+		let Some(planes) = Planes::of(&self.inner.geometry, input)? else { return Ok(None) };
+		let mut out = Tensor::zero::<f32>(&planes.output_shape)?;
+		if planes.window.ow == 0 || planes.window.oh == 0 {
 			return Ok(Some(out));
 		}
-		with_flat_mut(&mut out, |y| self.pool(x, y, &geo))
+		with_flat_mut(&mut out, |y| pool(&planes, y))
 			.ok_or_else(|| format_err!("pool output not contiguous"))?;
 		Ok(Some(out))
 	}
+}
 
-	/// Pools the planes of `x` into `y` as `geo` says (2-D, contiguous,
-	/// no dilation: checked by [`Self::run`]).
-	fn pool(&self, x: &[f32], y: &mut [f32], geo: &ConcretePoolGeometry) {
-		let patch = &geo.patch;
-		let (h, w) = (geo.input_shape.hw_dims()[0], geo.input_shape.hw_dims()[1]);
-		let (oh, ow) = (patch.output_shape[0], patch.output_shape[1]);
-		let (kh, kw) = (patch.spec.kernel_shape[0], patch.spec.kernel_shape[1]);
-		let (sh, sw) = (patch.spec.strides[0], patch.spec.strides[1]);
-		let (pt, pl) = (patch.pad_before[0], patch.pad_before[1]);
-		// The maximum over the window's rows, for each column of the input,
-		// padded with the pool's neutral value on both sides so that every
-		// window lies inside it.
-		let padded = (ow - 1) * sw + kw;
-		let mut rows = vec![f32::MIN; padded.max(pl + w)];
-		// The maximum of `rows` at each window start.
-		let starts = padded + 1 - kw;
-		let mut windows = vec![f32::MIN; starts];
-		for (plane, out_plane) in x.chunks_exact(h * w).zip(y.chunks_exact_mut(oh * ow)) {
-			for (oy, out_row) in out_plane.chunks_exact_mut(ow).enumerate() {
-				let column = &mut rows[pl..pl + w];
-				column.fill(f32::MIN);
-				for ky in 0..kh {
-					let Some(iy) = (oy * sh + ky).checked_sub(pt).filter(|iy| *iy < h) else {
-						continue;
-					};
-					for (m, v) in column.iter_mut().zip(&plane[iy * w..(iy + 1) * w]) {
-						*m = larger(*m, *v);
-					}
+/// Pools `planes` into `y` (the maximum of each window).
+fn pool(planes: &Planes, y: &mut [f32]) {
+	let Planes { x, h, w, window: Window { kh, kw, sh, sw, pt, pl, oh, ow, .. }, .. } = *planes;
+	// The maximum over the window's rows, for each column of the input,
+	// padded with the pool's neutral value on both sides so that every
+	// window lies inside it.
+	let padded = (ow - 1) * sw + kw;
+	let mut rows = vec![f32::MIN; padded.max(pl + w)];
+	// The maximum of `rows` at each window start.
+	let starts = padded + 1 - kw;
+	let mut windows = vec![f32::MIN; starts];
+	for (plane, out_plane) in x.chunks_exact(h * w).zip(y.chunks_exact_mut(oh * ow)) {
+		for (oy, out_row) in out_plane.chunks_exact_mut(ow).enumerate() {
+			let column = &mut rows[pl..pl + w];
+			column.fill(f32::MIN);
+			for ky in 0..kh {
+				let Some(iy) = (oy * sh + ky).checked_sub(pt).filter(|iy| *iy < h) else {
+					continue;
+				};
+				for (m, v) in column.iter_mut().zip(&plane[iy * w..(iy + 1) * w]) {
+					*m = larger(*m, *v);
 				}
-				windows.copy_from_slice(&rows[..starts]);
-				for kx in 1..kw {
-					for (m, v) in windows.iter_mut().zip(&rows[kx..kx + starts]) {
-						*m = larger(*m, *v);
-					}
+			}
+			windows.copy_from_slice(&rows[..starts]);
+			for kx in 1..kw {
+				for (m, v) in windows.iter_mut().zip(&rows[kx..kx + starts]) {
+					*m = larger(*m, *v);
 				}
-				for (ox, o) in out_row.iter_mut().enumerate() {
-					*o = windows[ox * sw];
-				}
+			}
+			for (ox, o) in out_row.iter_mut().enumerate() {
+				*o = windows[ox * sw];
 			}
 		}
 	}
@@ -846,60 +902,11 @@ mod tests {
 		];
 		for (i, (shape, kernel, strides, before, after)) in cases.into_iter().enumerate() {
 			let c = shape[1];
-			let mut model = TypedModel::default();
-			let x = model.add_source("x", f32::fact(shape)).unwrap();
-			let w_shape = [c, 1, kernel[0], kernel[1]];
-			let w = input(&w_shape, 21 + i as u32);
-			let b = input(&[c], 23);
-			let wc = model.add_const("w", w.clone()).unwrap();
-			let bc = model.add_const("b", b.clone()).unwrap();
-			let spec = PoolSpec {
-				data_format: DataFormat::NCHW,
-				kernel_shape: kernel[..].into(),
-				padding: PaddingSpec::Explicit(before[..].into(), after[..].into()),
-				dilations: None,
-				strides: Some(strides[..].into()),
-				input_channels: c,
-				output_channels: c,
-			};
-			let conv =
-				Conv { pool_spec: spec, kernel_fmt: KernelFormat::OIHW, group: c, q_params: None };
-			let y = model.wire_node("conv", conv, &[x, wc, bc]).unwrap();
-			model.select_output_outlets(&y).unwrap();
-			let x = input(&shape, 3 + i as u32);
-			let (theirs, ours, swapped) = both_ways(model, &x);
+			let conv = Reference::new(shape, c, c, kernel, strides, [before, after], i as u32);
+			let (theirs, ours, swapped) = both_ways(conv.model(), &conv.x);
 			assert_eq!(swapped, 1, "case {i}: the convolution was not swapped");
 			assert_eq!(theirs.shape(), ours.shape(), "case {i}");
-			let (xs, ws, bs) = (flat(&x).unwrap(), flat(&w).unwrap(), flat(&b).unwrap());
-			let (oh, ow) = (ours.shape()[2], ours.shape()[3]);
-			let (o, t) = (flat(&ours).unwrap(), flat(&theirs).unwrap());
-			for (at, (ours, theirs)) in o.iter().zip(t).enumerate() {
-				let (plane, oy, ox) = (at / (oh * ow), at / ow % oh, at % ow);
-				let ch = plane % c;
-				let mut exact = bs[ch] as f64;
-				let mut scale = exact.abs();
-				for ky in 0..kernel[0] {
-					for kx in 0..kernel[1] {
-						let iy = (oy * strides[0] + ky) as isize - before[0] as isize;
-						let ix = (ox * strides[1] + kx) as isize - before[1] as isize;
-						if iy < 0 || ix < 0 || iy >= shape[2] as isize || ix >= shape[3] as isize {
-							continue;
-						}
-						let v = xs[(plane * shape[2] + iy as usize) * shape[3] + ix as usize];
-						let term = ws[(ch * kernel[0] + ky) * kernel[1] + kx] as f64 * v as f64;
-						exact += term;
-						scale += term.abs();
-					}
-				}
-				// A few roundings of the terms' magnitude, for ours and
-				// tract's alike.
-				let tolerance = 1e-6 * scale + 1e-12;
-				assert!(
-					(*ours as f64 - exact).abs() <= tolerance,
-					"case {i} at {at}: {ours} vs {exact}"
-				);
-				assert!((*theirs as f64 - exact).abs() <= tolerance, "case {i} at {at}: tract");
-			}
+			conv.check(&ours, &theirs, i);
 		}
 	}
 
@@ -994,71 +1001,105 @@ mod tests {
 			([1, 16, 9, 9], 8, 1, [1, 1], [2, 2], [0, 0]),
 		];
 		for (i, (shape, co, group, kernel, strides, pads)) in cases.into_iter().enumerate() {
-			let ci = shape[1];
-			let mut model = TypedModel::default();
-			let x = model.add_source("x", f32::fact(shape)).unwrap();
-			let w_shape = [co, ci / group, kernel[0], kernel[1]];
-			let w = input(&w_shape, 61 + i as u32);
-			let b = input(&[co], 63);
-			let wc = model.add_const("w", w.clone()).unwrap();
-			let bc = model.add_const("b", b.clone()).unwrap();
-			let spec = PoolSpec {
-				data_format: DataFormat::NCHW,
-				kernel_shape: kernel[..].into(),
-				padding: PaddingSpec::Explicit(pads[..].into(), pads[..].into()),
-				dilations: None,
-				strides: Some(strides[..].into()),
-				input_channels: ci,
-				output_channels: co,
-			};
 			let conv =
-				Conv { pool_spec: spec, kernel_fmt: KernelFormat::OIHW, group, q_params: None };
-			let y = model.wire_node("conv", conv, &[x, wc, bc]).unwrap();
-			model.select_output_outlets(&y).unwrap();
-			let x = input(&shape, 65 + i as u32);
+				Reference::new(shape, co, group, kernel, strides, [pads, pads], 40 + i as u32);
 			let before = pointwise::DIRECT.with(|d| d.get());
-			let (theirs, ours, _) = both_ways(model, &x);
+			let (theirs, ours, _) = both_ways(conv.model(), &conv.x);
 			let direct = pointwise::DIRECT.with(|d| d.get()) > before;
 			if gemm::avx512() && (group > 1 || kernel != [1, 1]) {
 				assert!(direct, "case {i}: not computed directly");
 			}
 			assert_eq!(theirs.shape(), ours.shape(), "case {i}");
-			let (xs, ws, bs) = (flat(&x).unwrap(), flat(&w).unwrap(), flat(&b).unwrap());
-			let (oh, ow) = (ours.shape()[2], ours.shape()[3]);
-			let per_group = ci / group;
-			for (at, (ours, theirs)) in
-				flat(&ours).unwrap().iter().zip(flat(&theirs).unwrap()).enumerate()
-			{
+			conv.check(&ours, &theirs, i);
+		}
+	}
+
+	/// A 2-D convolution by its definition, in `f64`: seeded image `x`,
+	/// kernel `w` (`OIHW`) and bias `b`, zero padding `pads` (before,
+	/// after).
+	struct Reference {
+		x: Tensor,
+		w: Tensor,
+		b: Tensor,
+		group: usize,
+		strides: [usize; 2],
+		pads: [[usize; 2]; 2],
+	}
+
+	impl Reference {
+		fn new(
+			shape: [usize; 4],
+			co: usize,
+			group: usize,
+			kernel: [usize; 2],
+			strides: [usize; 2],
+			pads: [[usize; 2]; 2],
+			seed: u32,
+		) -> Reference {
+			let w = input(&[co, shape[1] / group, kernel[0], kernel[1]], 21 + seed);
+			let (x, b) = (input(&shape, 3 + seed), input(&[co], 23));
+			Reference { x, w, b, group, strides, pads }
+		}
+
+		/// The convolution as a model of one input.
+		fn model(&self) -> TypedModel {
+			let mut model = TypedModel::default();
+			let x = model.add_source("x", f32::fact(self.x.shape())).unwrap();
+			let w = model.add_const("w", self.w.clone()).unwrap();
+			let b = model.add_const("b", self.b.clone()).unwrap();
+			let spec = PoolSpec {
+				data_format: DataFormat::NCHW,
+				kernel_shape: self.w.shape()[2..].into(),
+				padding: PaddingSpec::Explicit(self.pads[0][..].into(), self.pads[1][..].into()),
+				dilations: None,
+				strides: Some(self.strides[..].into()),
+				input_channels: self.x.shape()[1],
+				output_channels: self.w.shape()[0],
+			};
+			let group = self.group;
+			let conv =
+				Conv { pool_spec: spec, kernel_fmt: KernelFormat::OIHW, group, q_params: None };
+			let y = model.wire_node("conv", conv, &[x, w, b]).unwrap();
+			model.select_output_outlets(&y).unwrap();
+			model
+		}
+
+		/// Checks that `ours` and `theirs` (tract's) are the definition
+		/// within a few roundings of each output's terms' magnitudes.
+		fn check(&self, ours: &Tensor, theirs: &Tensor, case: usize) {
+			let (xs, ws, bs) =
+				(flat(&self.x).unwrap(), flat(&self.w).unwrap(), flat(&self.b).unwrap());
+			let (shape, kernel) = (self.x.shape(), &self.w.shape()[2..]);
+			let (ci, co, oh, ow) = (shape[1], ours.shape()[1], ours.shape()[2], ours.shape()[3]);
+			let per_group = ci / self.group;
+			let outputs = flat(ours).unwrap().iter().zip(flat(theirs).unwrap()).enumerate();
+			for (at, (ours, theirs)) in outputs {
 				let (image, o, oy, ox) =
 					(at / (co * oh * ow), at / (oh * ow) % co, at / ow % oh, at % ow);
-				let g = o / (co / group);
+				let g = o / (co / self.group);
 				let (mut exact, mut scale) = (bs[o] as f64, (bs[o] as f64).abs());
 				for c in 0..per_group {
 					for ky in 0..kernel[0] {
 						for kx in 0..kernel[1] {
-							let iy = (oy * strides[0] + ky) as isize - pads[0] as isize;
-							let ix = (ox * strides[1] + kx) as isize - pads[1] as isize;
-							if iy < 0
-								|| ix < 0 || iy >= shape[2] as isize
-								|| ix >= shape[3] as isize
-							{
+							let iy = (oy * self.strides[0] + ky).checked_sub(self.pads[0][0]);
+							let ix = (ox * self.strides[1] + kx).checked_sub(self.pads[0][1]);
+							let (Some(iy), Some(ix)) = (iy, ix) else { continue };
+							if iy >= shape[2] || ix >= shape[3] {
 								continue;
 							}
 							let plane = image * ci + g * per_group + c;
-							let v = xs[(plane * shape[2] + iy as usize) * shape[3] + ix as usize];
-							let wv = ws[((o * per_group + c) * kernel[0] + ky) * kernel[1] + kx];
-							let term = wv as f64 * v as f64;
+							let v = xs[(plane * shape[2] + iy) * shape[3] + ix] as f64;
+							let term = ws[((o * per_group + c) * kernel[0] + ky) * kernel[1] + kx]
+								as f64 * v;
 							exact += term;
 							scale += term.abs();
 						}
 					}
 				}
 				let tolerance = 1e-6 * scale + 1e-12;
-				assert!(
-					(*ours as f64 - exact).abs() <= tolerance,
-					"case {i} at {at}: {ours} vs {exact}"
-				);
-				assert!((*theirs as f64 - exact).abs() <= tolerance, "case {i} at {at}: tract");
+				let close = |v: f32| (v as f64 - exact).abs() <= tolerance;
+				assert!(close(*ours), "case {case} at {at}: {ours} vs {exact}");
+				assert!(close(*theirs), "case {case} at {at}: tract {theirs} vs {exact}");
 			}
 		}
 	}

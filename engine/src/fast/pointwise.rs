@@ -36,7 +36,7 @@ use tract_onnx::{
 	},
 };
 
-use super::{flat, with_flat_mut};
+use super::{flat, with_flat_mut, Window};
 
 #[cfg(test)]
 thread_local! {
@@ -62,20 +62,7 @@ pub struct GroupedPointwise {
 	output_shape: [usize; 4],
 	/// The patches to gather first, unless the convolution is 1 × 1 with
 	/// stride 1 and no padding (its input rows are its patches).
-	patches: Option<Patches>,
-}
-
-/// A convolution's window: kernel, strides, dilations, padding before.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct Patches {
-	kh: usize,
-	kw: usize,
-	sh: usize,
-	sw: usize,
-	dh: usize,
-	dw: usize,
-	pt: usize,
-	pl: usize,
+	patches: Option<Window>,
 }
 
 /// The longest reduction (`Ci / group × kh × kw`) of an ungrouped
@@ -121,16 +108,7 @@ fn of(model: &TypedModel, id: usize, conv: &Conv) -> TractResult<Option<GroupedP
 	}
 	let geo = spec.compute_geo(&fact.shape)?.to_concrete(&[n, c, h, w])?.into_owned();
 	let patch = &geo.patch;
-	let patches = Patches {
-		kh: patch.spec.kernel_shape[0],
-		kw: patch.spec.kernel_shape[1],
-		sh: patch.spec.strides[0],
-		sw: patch.spec.strides[1],
-		dh: patch.spec.dilations[0],
-		dw: patch.spec.dilations[1],
-		pt: patch.pad_before[0],
-		pl: patch.pad_before[1],
-	};
+	let Some(patches) = Window::of(patch) else { return Ok(None) };
 	let pointwise = patches.kh == 1
 		&& patches.kw == 1
 		&& patches.sh == 1
@@ -138,7 +116,7 @@ fn of(model: &TypedModel, id: usize, conv: &Conv) -> TractResult<Option<GroupedP
 		&& patch.pad_before.iter().chain(&patch.pad_after).all(|p| *p == 0);
 	let k = c / conv.group * patches.kh * patches.kw;
 	let take = if conv.group == 1 { k <= MAX_UNGROUPED_K } else { conv.group < c && pointwise };
-	let output_shape = [n, spec.output_channels, patch.output_shape[0], patch.output_shape[1]];
+	let output_shape = [n, spec.output_channels, patches.oh, patches.ow];
 	if !take || geo.output_shape.shape[..] != output_shape[..] {
 		return Ok(None);
 	}
@@ -152,11 +130,12 @@ fn of(model: &TypedModel, id: usize, conv: &Conv) -> TractResult<Option<GroupedP
 	}))
 }
 
-impl Patches {
+impl Window {
 	/// The patches of one image `x` (`c × h × w`) into `out`, one row per
 	/// (input channel, kernel row, kernel column), one column per output
-	/// pixel (`oh × ow`), padding as zeros.
-	fn gather(&self, x: &[f32], [c, h, w]: [usize; 3], [oh, ow]: [usize; 2], out: &mut [f32]) {
+	/// pixel, padding as zeros.
+	fn gather(&self, x: &[f32], [c, h, w]: [usize; 3], out: &mut [f32]) {
+		let (oh, ow) = (self.oh, self.ow);
 		let mut rows = out.chunks_exact_mut(oh * ow);
 		for plane in x.chunks_exact(h * w).take(c) {
 			for ky in 0..self.kh {
@@ -220,7 +199,7 @@ impl EvalOp for GroupedPointwise {
 			for (x, y) in xs.chunks_exact(c * h * wd).zip(ys.chunks_exact_mut(self.outputs * hw)) {
 				let rows = match &self.patches {
 					Some(p) => {
-						p.gather(x, [c, h, wd], [oh, ow], &mut patches);
+						p.gather(x, [c, h, wd], &mut patches);
 						&patches[..]
 					}
 					None => x,
