@@ -407,22 +407,36 @@ impl Walk {
 					let a1 = if pair { a[ia + 1] } else { a[ia] };
 					let at = Tile { row0, col0, rows, cols, a0: a[ia], a1, pair, b: bp };
 					let tile = &mut tile;
-					unsafe {
+					let stored = unsafe {
 						match (mr, nr) {
 							(16, 12) => {
-								self.tile(&at, steps, tile, accumulate_2::<12>, accumulate_1)
+								self.tile(&at, steps, tile, accumulate_2::<12>, accumulate_1, c)
 							}
-							(16, 8) => self.tile(&at, steps, tile, accumulate_2::<8>, accumulate_1),
-							(32, 5) => self.tile(&at, steps, tile, accumulate_4::<5>, accumulate_2),
-							(32, 6) => self.tile(&at, steps, tile, accumulate_4::<6>, accumulate_2),
-							(48, 4) => self.tile(&at, steps, tile, accumulate_6::<4>, accumulate_3),
-							(64, 3) => self.tile(&at, steps, tile, accumulate_8::<3>, accumulate_4),
+							(16, 8) => {
+								self.tile(&at, steps, tile, accumulate_2::<8>, accumulate_1, c)
+							}
+							(32, 5) => {
+								self.tile(&at, steps, tile, accumulate_4::<5>, accumulate_2, c)
+							}
+							(32, 6) => {
+								self.tile(&at, steps, tile, accumulate_4::<6>, accumulate_2, c)
+							}
+							(48, 4) => {
+								self.tile(&at, steps, tile, accumulate_6::<4>, accumulate_3, c)
+							}
+							(64, 3) => {
+								self.tile(&at, steps, tile, accumulate_8::<3>, accumulate_4, c)
+							}
 							(80, 2) => {
-								self.tile(&at, steps, tile, accumulate_10::<2>, accumulate_5)
+								self.tile(&at, steps, tile, accumulate_10::<2>, accumulate_5, c)
 							}
 							_ => bail!("no tile for {mr} x {nr} panels"),
 						}
 					};
+					if stored {
+						ia += if pair { 2 } else { 1 };
+						continue;
+					}
 					let corner =
 						unsafe { c.offset(col0 as isize * self.cs + row0 as isize * self.rs) };
 					// Along the output's contiguous axis innermost.
@@ -452,8 +466,10 @@ impl Walk {
 	}
 
 	/// One tile (`W` vectors of 16 rows by `N` columns; half the rows if
-	/// not `at.pair`), stepped, into `tile` (column `j`'s rows from
-	/// `16 W j`). `H` is `W / 2`, the vectors of one left panel; `pair` and
+	/// not `at.pair`), stepped, stored into the output at `c` (vector
+	/// stores where its rows are contiguous, scatters where they are not),
+	/// or into `tile` (column `j`'s rows from `16 W j`) if the output's row
+	/// stride is too large to scatter with: whether it stored. `H` is `W / 2`, the vectors of one left panel; `pair` and
 	/// `single` accumulate two left panels and one.
 	#[target_feature(enable = "avx512f")]
 	unsafe fn tile<const W: usize, const H: usize, const N: usize>(
@@ -463,7 +479,8 @@ impl Walk {
 		tile: &mut [f32; TILE_FLOATS],
 		pair: Accumulate<W, N>,
 		single: Accumulate<H, N>,
-	) {
+		c: *mut f32,
+	) -> bool {
 		use std::arch::x86_64::*;
 		let mut acc = [[_mm512_setzero_ps(); W]; N];
 		let vector = |z: usize| {
@@ -537,11 +554,25 @@ impl Walk {
 				}
 			}
 		}
-		for (j, acc) in acc.iter().enumerate() {
-			for (z, acc) in acc.iter().enumerate() {
-				unsafe { _mm512_storeu_ps(tile.as_mut_ptr().add(j * 16 * W + z * 16), *acc) };
+		let corner = c.wrapping_offset(at.col0 as isize * self.cs + at.row0 as isize * self.rs);
+		let scatter = self.rs.checked_mul(16).is_some_and(|s| s <= i32::MAX as isize);
+		for (j, acc) in acc.iter().enumerate().take(at.cols) {
+			let column = corner.wrapping_offset(j as isize * self.cs);
+			for (z, acc) in acc.iter().enumerate().filter(|(z, _)| masks[*z] != 0) {
+				let rows = column.wrapping_offset(16 * z as isize * self.rs);
+				// Only the rows and columns inside the output are written.
+				unsafe {
+					if self.rs == 1 {
+						_mm512_mask_storeu_ps(rows, masks[z], *acc);
+					} else if scatter {
+						_mm512_mask_i32scatter_ps::<4>(rows, masks[z], lanes, *acc);
+					} else {
+						_mm512_storeu_ps(tile.as_mut_ptr().add(j * 16 * W + z * 16), *acc);
+					}
+				}
 			}
 		}
+		self.rs == 1 || scatter
 	}
 }
 
