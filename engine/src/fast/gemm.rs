@@ -39,7 +39,7 @@ use tract_onnx::{
 	},
 };
 
-use super::{dense_f32, flat, im2col::Gathered, Fast};
+use super::{dense_f32, flat, im2col::Gathered, Fast, Product};
 
 /// tract's AVX-512 `f32` kernels whose packing ours reads, as (rows of a
 /// left panel, columns of a right panel): ours runs each with tiles of two
@@ -59,38 +59,25 @@ thread_local! {
 	pub(super) static WIDE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
-/// tract's `OptMatMul` with its `16 × 12` packing, run in `32 × 12` tiles:
-/// see the module's documentation.
+/// tract's `OptMatMul` with one of its AVX-512 packings ([`KERNELS`]), run
+/// in tiles of two left panels: see the module's documentation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WideGemm {
 	pub(super) inner: OptMatMul,
 }
 
 impl WideGemm {
-	/// `op` as a [`WideGemm`], if it is a product that can be: AVX-512,
-	/// `f32`, one kernel packing `16 × 12` plain panels, no batch axes to
-	/// loop over, one product of a known `k` first among its steps, one
-	/// store last.
+	/// `op` as a [`WideGemm`], if it is a product that can be (a
+	/// [`Product`] first among its steps, its store last, with plain panels
+	/// of one of the [`KERNELS`]) and the CPU has AVX-512.
 	pub fn of(op: &OptMatMul) -> Option<WideGemm> {
-		if !avx512() || !op.trivial_path || op.mmm.len() != 1 {
-			return None;
-		}
-		if op.c_fact.datum_type != f32::datum_type() || op.c_m_axis.is_none() {
-			return None;
-		}
-		let products =
-			op.micro_ops.iter().filter(|o| matches!(o, ProtoFusedSpec::AddMatMul { .. }));
-		let stores = op.micro_ops.iter().filter(|o| matches!(o, ProtoFusedSpec::Store(_)));
-		let (Some(ProtoFusedSpec::AddMatMul { geo, packings, .. }), Some(ProtoFusedSpec::Store(_))) =
-			(op.micro_ops.first(), op.micro_ops.last())
-		else {
-			return None;
-		};
-		let [(packing, None)] = packings[..] else { return None };
-		(products.count() == 1
-			&& stores.count() == 1
-			&& geo.k.as_i64().is_some()
-			&& wide_packing(&*op.mmm[0], packing).is_some())
+		let product = Product::of(op)?;
+		let ordered = matches!(op.micro_ops.first(), Some(ProtoFusedSpec::AddMatMul { .. }))
+			&& matches!(op.micro_ops.last(), Some(ProtoFusedSpec::Store(_)));
+		(avx512()
+			&& ordered
+			&& op.c_m_axis.is_some()
+			&& wide_packing(&*op.mmm[0], product.packing).is_some())
 		.then(|| WideGemm { inner: op.clone() })
 	}
 }

@@ -29,11 +29,11 @@ use tract_onnx::{
 	prelude::*,
 	tract_core::{
 		internal::*,
-		ops::matmul::optimized::{MatMulOperand, OptMatMul, ProtoFusedSpec},
+		ops::matmul::optimized::{MatMulOperand, OptMatMul},
 	},
 };
 
-use super::Fast;
+use super::{Fast, Product};
 
 /// The size of packed weights above which [`GatherOnce`] gathers a
 /// convolution's patches up front, however many there are (up to
@@ -75,31 +75,17 @@ pub struct GatherOnce {
 }
 
 impl GatherOnce {
-	/// `op` as a [`GatherOnce`], if it is a product that can be: `f32`, one
-	/// kernel with plain panels, no batch axes to loop over, one product of
-	/// a known `k`, one of whose operands is input `lazy` (a `LazyIm2col`'s
-	/// output).
+	/// `op` as a [`GatherOnce`], if it is a product that can be (a
+	/// [`Product`] of plain panels), one of whose operands is input `lazy`
+	/// (a `LazyIm2col`'s output).
 	pub fn of(op: &OptMatMul, lazy: impl Fn(usize) -> bool) -> Option<GatherOnce> {
-		if !op.trivial_path || op.mmm.len() != 1 || op.c_fact.datum_type != f32::datum_type() {
-			return None;
-		}
-		let mut products = op.micro_ops.iter().filter_map(|o| match o {
-			ProtoFusedSpec::AddMatMul { geo, a, b, packings } => Some((geo, a, b, packings)),
-			_ => None,
-		});
-		let (geo, a, b, packings) = products.next()?;
-		let [(packing, None)] = packings[..] else { return None };
+		let Product { a, b, packing } = Product::of(op)?;
 		let (pa, pb) = op.mmm[0].packings().get(packing)?;
 		let plain = |f: &dyn MMMInputFormat| {
 			f.downcast_ref::<PackedFormat>().is_some_and(|p| p.dt == f32::datum_type())
 		};
 		let from_lazy = |o: &MatMulOperand| matches!(o, MatMulOperand::Input(i) if lazy(*i));
-		(products.next().is_none()
-			&& geo.k.as_i64().is_some()
-			&& plain(&**pa)
-			&& plain(&**pb)
-			&& (from_lazy(a) || from_lazy(b))
-			&& op.micro_ops.iter().filter(|o| matches!(o, ProtoFusedSpec::Store(_))).count() == 1)
+		(plain(&**pa) && plain(&**pb) && (from_lazy(a) || from_lazy(b)))
 			.then(|| GatherOnce { inner: op.clone() })
 	}
 }

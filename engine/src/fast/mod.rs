@@ -69,7 +69,7 @@ use tract_onnx::{
 			cnn::pools::PoolGeometry,
 			cnn::Patch,
 			cnn::{Conv, OptMaxPool, OptSumPool, PoolSpec},
-			matmul::optimized::OptMatMul,
+			matmul::optimized::{MatMulOperand, OptMatMul, ProtoFusedSpec},
 			nn::{DataFormat, Softmax, SoftmaxKind},
 		},
 	},
@@ -318,6 +318,33 @@ impl Fast for ChannelChain {
 		}
 		inputs.insert(0, a.into_tvalue());
 		Ok(None)
+	}
+}
+
+/// The one product of an optimized `OptMatMul` our products take: `f32`,
+/// no batch axes to loop over (tract's trivial path), one kernel, one
+/// product of a known `k` read without panel extraction, one store. Its
+/// operands and the kernel's packing index.
+struct Product<'a> {
+	a: &'a MatMulOperand,
+	b: &'a MatMulOperand,
+	packing: usize,
+}
+
+impl Product<'_> {
+	fn of(op: &OptMatMul) -> Option<Product<'_>> {
+		if !op.trivial_path || op.mmm.len() != 1 || op.c_fact.datum_type != f32::datum_type() {
+			return None;
+		}
+		let mut products = op.micro_ops.iter().filter_map(|o| match o {
+			ProtoFusedSpec::AddMatMul { geo, a, b, packings } => Some((geo, a, b, packings)),
+			_ => None,
+		});
+		let (geo, a, b, packings) = products.next()?;
+		let [(packing, None)] = packings[..] else { return None };
+		let stores = op.micro_ops.iter().filter(|o| matches!(o, ProtoFusedSpec::Store(_)));
+		(products.next().is_none() && stores.count() == 1 && geo.k.as_i64().is_some())
+			.then_some(Product { a, b, packing })
 	}
 }
 
