@@ -42,7 +42,11 @@ use tract_onnx::{
 	},
 };
 
-use super::{dense_f32, flat, im2col::Gathered, Fast, Product};
+use super::{
+	dense_f32, flat,
+	im2col::{Gathered, MAX_GATHERED},
+	Fast, Product,
+};
 
 /// tract's AVX-512 `f32` kernels whose packing ours reads, as (rows of a
 /// left panel, columns of a right panel): ours runs each with tiles of two
@@ -235,9 +239,18 @@ impl Fast for WideGemm {
 		}
 		let k = a.k();
 		let (pa, pb) = &mmm.packings()[*packing];
-		let left = Panels::of(&**a, pa.clone())?;
 		let pairs_per_block = (BLOCK_BYTES / (2 * mr * k * 4)).max(1);
-		let one_block = left.starts.len() <= 2 * pairs_per_block;
+		let one_block = a.panels_count() <= 2 * pairs_per_block;
+		// No more memory for gathered patches than `GatherOnce` would take:
+		// above it, tract's lazy panels.
+		let gathered = |v: &dyn MMMInputValue| {
+			v.scratch_panel_buffer_layout()
+				.map_or(0, |l| l.pad_to_align().size() * v.panels_count())
+		};
+		if gathered(&**a) > MAX_GATHERED || (!one_block && gathered(&**b) > MAX_GATHERED) {
+			return Ok(None);
+		}
+		let left = Panels::of(&**a, pa.clone())?;
 		let right = match b.scratch_panel_buffer_layout() {
 			Some(layout) if one_block => RightSource::Lazy(&**b, layout.size().div_ceil(4)),
 			_ => RightSource::Panels(Panels::of(&**b, pb.clone())?),

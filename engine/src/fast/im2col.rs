@@ -51,8 +51,11 @@ pub const REGATHERED_ABOVE: usize = 1 << 20;
 /// stream from memory.
 pub const GATHERED_FITS: usize = 8 << 20;
 
-/// The largest buffer of gathered patches: above it, tract's lazy panels,
-/// which need no memory beyond one panel.
+/// The largest buffer of gathered patches, for this operator, `WideGemm`
+/// and the direct convolutions alike: above it, tract's lazy panels, which
+/// need no memory beyond one panel, so that no model needs much more
+/// memory with ours than with tract's alone (a hostile convolution's
+/// patches can be many times its input and output).
 pub const MAX_GATHERED: usize = 64 << 20;
 
 /// Whether to gather a product's patches up front ([`GatherOnce`]), given

@@ -1041,6 +1041,17 @@ mod tests {
 		}
 	}
 
+	#[test]
+	fn a_convolution_whose_patches_would_be_too_large_keeps_tracts_lowering() {
+		// 3 channels x 3 x 3 over 800 x 800 pixels: 69 MB of patches, over
+		// `MAX_GATHERED`, where tract's lazy panels need one panel.
+		let conv = Reference::new([1, 3, 802, 802], 1, 1, [3, 3], [1, 1], [[0, 0], [0, 0]], 7);
+		let before = pointwise::DIRECT.with(|d| d.get());
+		let (theirs, ours, _) = both_ways(conv.model(), &conv.x);
+		assert_eq!(pointwise::DIRECT.with(|d| d.get()), before, "computed directly");
+		assert_eq!(bits(&theirs), bits(&ours));
+	}
+
 	/// A 2-D convolution by its definition, in `f64`: seeded image `x`,
 	/// kernel `w` (`OIHW`) and bias `b`, zero padding `pads` (before,
 	/// after).

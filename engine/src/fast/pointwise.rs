@@ -116,6 +116,10 @@ fn of(model: &TypedModel, id: usize, conv: &Conv) -> TractResult<Option<GroupedP
 		&& patch.pad_before.iter().chain(&patch.pad_after).all(|p| *p == 0);
 	let k = c / conv.group * patches.kh * patches.kw;
 	let take = if conv.group == 1 { k <= MAX_UNGROUPED_K } else { conv.group < c && pointwise };
+	// Gathered patches take no more memory than `GatherOnce`'s would.
+	let patches_bytes =
+		if pointwise { 0 } else { c * patches.kh * patches.kw * patches.oh * patches.ow * 4 };
+	let take = take && patches_bytes <= super::im2col::MAX_GATHERED;
 	let output_shape = [n, spec.output_channels, patches.oh, patches.ow];
 	if !take || geo.output_shape.shape[..] != output_shape[..] {
 		return Ok(None);
