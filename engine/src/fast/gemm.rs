@@ -53,8 +53,6 @@ use super::{
 /// left panels (16-24 accumulators where tract's have 10-12).
 const KERNELS: [(usize, usize); 7] =
 	[(16, 12), (16, 8), (32, 5), (32, 6), (48, 4), (64, 3), (80, 2)];
-/// The most floats of one of our tiles (two left panels by a right one).
-const TILE_FLOATS: usize = 2 * 16 * 12;
 /// The most bytes of left panels a block of tiles streams while a right
 /// panel stays in the first-level cache: a quarter of a typical
 /// second-level cache, so that the block stays there too.
@@ -226,6 +224,12 @@ impl Fast for WideGemm {
 		let mode = op.mode_picker.pick(n)?;
 		let mmm = &*op.mmm[mode];
 		let mut c = unsafe { Tensor::uninitialized_dt(f32::datum_type(), c_shape)? };
+		let rs = c.strides()[m_axis];
+		let cs = op.c_n_axis.map(|ax| c.strides()[ax]).unwrap_or(0);
+		// Scatters and gathers index 16 rows with `i32` offsets.
+		if rs.checked_mul(16).is_none_or(|s| s > i32::MAX as isize) {
+			return Ok(None);
+		}
 		let uops: Vec<FusedSpec> =
 			op.micro_ops.iter().map(|o| o.resolve_trivial(inputs, &mut c, mmm, mode)).collect();
 		let (Some(FusedSpec::AddMatMul { a, b, packing }), Some(FusedSpec::Store(store))) =
@@ -261,8 +265,6 @@ impl Fast for WideGemm {
 		// The steps between product and store: ours in registers, or all
 		// of them through tract's kernel afterwards.
 		let ours = steps(op, inputs, &c, m, n);
-		let rs = c.strides()[m_axis];
-		let cs = op.c_n_axis.map(|ax| c.strides()[ax]).unwrap_or(0);
 		let out = c.as_ptr_mut::<f32>()?;
 		let walk = Walk { m, n, k, mr, nr, rs, cs, pairs_per_block };
 		let steps = ours.as_deref().unwrap_or(&[]);
@@ -395,7 +397,6 @@ impl Walk {
 		jbs: std::ops::Range<usize>,
 	) -> TractResult<()> {
 		let (mr, nr) = (self.mr, self.nr);
-		let mut tile = [0f32; TILE_FLOATS];
 		let mut first = 0;
 		while first < a.len() {
 			let end = (first + 2 * self.pairs_per_block).min(a.len());
@@ -409,57 +410,18 @@ impl Walk {
 					let cols = nr.min(self.n - col0);
 					let a1 = if pair { a[ia + 1] } else { a[ia] };
 					let at = Tile { row0, col0, rows, cols, a0: a[ia], a1, pair, b: bp };
-					let tile = &mut tile;
-					let stored = unsafe {
+					unsafe {
 						match (mr, nr) {
-							(16, 12) => {
-								self.tile(&at, steps, tile, accumulate_2::<12>, accumulate_1, c)
-							}
-							(16, 8) => {
-								self.tile(&at, steps, tile, accumulate_2::<8>, accumulate_1, c)
-							}
-							(32, 5) => {
-								self.tile(&at, steps, tile, accumulate_4::<5>, accumulate_2, c)
-							}
-							(32, 6) => {
-								self.tile(&at, steps, tile, accumulate_4::<6>, accumulate_2, c)
-							}
-							(48, 4) => {
-								self.tile(&at, steps, tile, accumulate_6::<4>, accumulate_3, c)
-							}
-							(64, 3) => {
-								self.tile(&at, steps, tile, accumulate_8::<3>, accumulate_4, c)
-							}
-							(80, 2) => {
-								self.tile(&at, steps, tile, accumulate_10::<2>, accumulate_5, c)
-							}
+							(16, 12) => self.tile(&at, steps, accumulate_2::<12>, accumulate_1, c),
+							(16, 8) => self.tile(&at, steps, accumulate_2::<8>, accumulate_1, c),
+							(32, 5) => self.tile(&at, steps, accumulate_4::<5>, accumulate_2, c),
+							(32, 6) => self.tile(&at, steps, accumulate_4::<6>, accumulate_2, c),
+							(48, 4) => self.tile(&at, steps, accumulate_6::<4>, accumulate_3, c),
+							(64, 3) => self.tile(&at, steps, accumulate_8::<3>, accumulate_4, c),
+							(80, 2) => self.tile(&at, steps, accumulate_10::<2>, accumulate_5, c),
 							_ => bail!("no tile for {mr} x {nr} panels"),
 						}
 					};
-					if stored {
-						ia += if pair { 2 } else { 1 };
-						continue;
-					}
-					let corner =
-						unsafe { c.offset(col0 as isize * self.cs + row0 as isize * self.rs) };
-					// Along the output's contiguous axis innermost.
-					if self.cs.unsigned_abs() <= self.rs.unsigned_abs() {
-						for i in 0..rows {
-							let row = unsafe { corner.offset(i as isize * self.rs) };
-							for j in 0..cols {
-								unsafe { *row.offset(j as isize * self.cs) = tile[j * 2 * mr + i] };
-							}
-						}
-					} else {
-						for j in 0..cols {
-							let column = unsafe { corner.offset(j as isize * self.cs) };
-							for i in 0..rows {
-								unsafe {
-									*column.offset(i as isize * self.rs) = tile[j * 2 * mr + i]
-								};
-							}
-						}
-					}
 					ia += if pair { 2 } else { 1 };
 				}
 			}
@@ -469,21 +431,19 @@ impl Walk {
 	}
 
 	/// One tile (`W` vectors of 16 rows by `N` columns; half the rows if
-	/// not `at.pair`), stepped, stored into the output at `c` (vector
-	/// stores where its rows are contiguous, scatters where they are not),
-	/// or into `tile` (column `j`'s rows from `16 W j`) if the output's row
-	/// stride is too large to scatter with: whether it stored. `H` is `W / 2`, the vectors of one left panel; `pair` and
-	/// `single` accumulate two left panels and one.
+	/// not `at.pair`), stepped, stored into the output at `c`: vector
+	/// stores where its rows are contiguous, scatters where they are not.
+	/// `H` is `W / 2`, the vectors of one left panel; `pair` and `single`
+	/// accumulate two left panels and one.
 	#[target_feature(enable = "avx512f")]
 	unsafe fn tile<const W: usize, const H: usize, const N: usize>(
 		&self,
 		at: &Tile,
 		steps: &[Step],
-		tile: &mut [f32; TILE_FLOATS],
 		pair: Accumulate<W, N>,
 		single: Accumulate<H, N>,
 		c: *mut f32,
-	) -> bool {
+	) {
 		use std::arch::x86_64::*;
 		let mut acc = [[_mm512_setzero_ps(); W]; N];
 		let vector = |z: usize| {
@@ -558,7 +518,6 @@ impl Walk {
 			}
 		}
 		let corner = c.wrapping_offset(at.col0 as isize * self.cs + at.row0 as isize * self.rs);
-		let scatter = self.rs.checked_mul(16).is_some_and(|s| s <= i32::MAX as isize);
 		for (j, acc) in acc.iter().enumerate().take(at.cols) {
 			let column = corner.wrapping_offset(j as isize * self.cs);
 			for (z, acc) in acc.iter().enumerate().filter(|(z, _)| masks[*z] != 0) {
@@ -567,15 +526,12 @@ impl Walk {
 				unsafe {
 					if self.rs == 1 {
 						_mm512_mask_storeu_ps(rows, masks[z], *acc);
-					} else if scatter {
-						_mm512_mask_i32scatter_ps::<4>(rows, masks[z], lanes, *acc);
 					} else {
-						_mm512_storeu_ps(tile.as_mut_ptr().add(j * 16 * W + z * 16), *acc);
+						_mm512_mask_i32scatter_ps::<4>(rows, masks[z], lanes, *acc);
 					}
 				}
 			}
 		}
-		self.rs == 1 || scatter
 	}
 }
 
